@@ -1,0 +1,44 @@
+#include "kfc/config/clock.h"
+
+#include <thread>
+
+namespace kfc {
+
+SystemTime SystemClock::now() const { return std::chrono::system_clock::now(); }
+
+void SystemClock::sleep_for(Duration d) { std::this_thread::sleep_for(d); }
+
+Clock& system_clock() {
+  static SystemClock clock;
+  return clock;
+}
+
+ManualClock::ManualClock(SystemTime start) : now_(start) {}
+
+SystemTime ManualClock::now() const {
+  std::lock_guard lock(mutex_);
+  return now_;
+}
+
+void ManualClock::sleep_for(Duration d) {
+  std::lock_guard lock(mutex_);
+  now_ += d;
+  slept_ += d;
+}
+
+void ManualClock::advance(Duration d) {
+  std::lock_guard lock(mutex_);
+  now_ += d;
+}
+
+void ManualClock::set(SystemTime t) {
+  std::lock_guard lock(mutex_);
+  now_ = t;
+}
+
+Duration ManualClock::slept() const {
+  std::lock_guard lock(mutex_);
+  return slept_;
+}
+
+}  // namespace kfc

@@ -1,0 +1,8 @@
+#include "kfc/cli/commands.h"
+
+namespace kfc::cli {
+
+// Placeholder until the module's commands land; registers nothing.
+void add_opentip_commands(CLI::App&, CliContext&) {}
+
+}  // namespace kfc::cli

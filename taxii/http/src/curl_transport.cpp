@@ -1,0 +1,200 @@
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+
+#include "kfc/http/transport.h"
+
+namespace kfc::http {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+std::string trim(std::string_view text) {
+  auto begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return {};
+  auto end = text.find_last_not_of(" \t\r\n");
+  return std::string(text.substr(begin, end - begin + 1));
+}
+
+void global_init_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+FailureKind classify(CURLcode code) {
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return FailureKind::Connect;
+    case CURLE_OPERATION_TIMEDOUT:
+      return FailureKind::Timeout;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+      return FailureKind::Tls;
+    case CURLE_FILESIZE_EXCEEDED:
+      return FailureKind::TooLarge;
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+      return FailureKind::Reset;
+    default:
+      return FailureKind::Other;
+  }
+}
+
+class CurlTransport final : public Transport {
+ public:
+  explicit CurlTransport(const CurlOptions& options) : options_(options) {
+    global_init_once();
+    handle_ = curl_easy_init();
+    if (handle_ == nullptr) throw TransportError(FailureKind::Other, "cannot initialise libcurl");
+  }
+  ~CurlTransport() override { curl_easy_cleanup(handle_); }
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  Response send(const Request& request) override {
+    Exchange exchange{.response = {}, .limit = options_.max_response_bytes};
+    curl_easy_reset(handle_);  // keeps the connection cache: keep-alive survives
+    configure(request, exchange);
+
+    curl_slist* header_list = nullptr;
+    for (const auto& [name, value] : request.headers) {
+      header_list = curl_slist_append(header_list, (name + ": " + value).c_str());
+    }
+    // libcurl adds "Expect: 100-continue" to large POSTs; servers in the wild handle it badly.
+    header_list = curl_slist_append(header_list, "Expect:");
+    curl_easy_setopt(handle_, CURLOPT_HTTPHEADER, header_list);
+
+    CURLcode code = curl_easy_perform(handle_);
+    curl_slist_free_all(header_list);
+
+    if (exchange.too_large) {
+      throw TransportError(FailureKind::TooLarge,
+                           "response from " + redact_url(request.url) + " exceeds the limit of " +
+                               std::to_string(options_.max_response_bytes) + " bytes");
+    }
+    if (code != CURLE_OK) {
+      throw TransportError(classify(code), "request to " + redact_url(request.url) + " failed: " +
+                                               curl_easy_strerror(code));
+    }
+    curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &exchange.response.status);
+    return std::move(exchange.response);
+  }
+
+ private:
+  struct Exchange {
+    Response response;
+    std::size_t limit;
+    bool too_large = false;
+  };
+
+  void configure(const Request& request, Exchange& exchange) {
+    curl_easy_setopt(handle_, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(handle_, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(handle_, CURLOPT_USERAGENT, options_.user_agent.c_str());
+    curl_easy_setopt(handle_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+    curl_easy_setopt(handle_, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
+    curl_easy_setopt(handle_, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
+    curl_easy_setopt(handle_, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
+    if (!options_.ca_file.empty()) curl_easy_setopt(handle_, CURLOPT_CAINFO, options_.ca_file.c_str());
+    if (options_.accept_gzip) curl_easy_setopt(handle_, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(handle_, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(handle_, CURLOPT_MAXREDIRS, 5L);
+    // Credentials must not follow a redirect to another host.
+    curl_easy_setopt(handle_, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(handle_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+
+    if (request.method == "GET") {
+      curl_easy_setopt(handle_, CURLOPT_HTTPGET, 1L);
+    } else {
+      curl_easy_setopt(handle_, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      curl_easy_setopt(handle_, CURLOPT_POSTFIELDS, request.body.data());
+      curl_easy_setopt(handle_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    }
+    curl_easy_setopt(handle_, CURLOPT_WRITEFUNCTION, &CurlTransport::on_body);
+    curl_easy_setopt(handle_, CURLOPT_WRITEDATA, &exchange);
+    curl_easy_setopt(handle_, CURLOPT_HEADERFUNCTION, &CurlTransport::on_header);
+    curl_easy_setopt(handle_, CURLOPT_HEADERDATA, &exchange);
+  }
+
+  static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
+    auto& exchange = *static_cast<Exchange*>(user);
+    std::size_t bytes = size * count;
+    if (exchange.response.body.size() + bytes > exchange.limit) {
+      exchange.too_large = true;
+      return 0;  // aborts the transfer
+    }
+    exchange.response.body.append(data, bytes);
+    return bytes;
+  }
+
+  static std::size_t on_header(char* data, std::size_t size, std::size_t count, void* user) {
+    auto& exchange = *static_cast<Exchange*>(user);
+    std::string_view line(data, size * count);
+    if (line.starts_with("HTTP/")) {
+      exchange.response.headers.clear();  // a new response (after a redirect or 100-continue)
+    } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
+      exchange.response.headers.emplace_back(lower(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
+    }
+    return size * count;
+  }
+
+  CurlOptions options_;
+  CURL* handle_ = nullptr;
+};
+
+}  // namespace
+
+std::optional<std::string> Response::header(std::string_view name) const {
+  std::string wanted = lower(name);
+  for (const auto& [key, value] : headers) {
+    if (key == wanted) return value;
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<Transport> make_curl_transport(const CurlOptions& options) {
+  return std::make_unique<CurlTransport>(options);
+}
+
+std::string redact_url(std::string_view url) {
+  std::string out(url);
+  if (auto query = out.find('?'); query != std::string::npos) out.erase(query);
+  auto scheme = out.find("://");
+  auto authority_start = scheme == std::string::npos ? 0 : scheme + 3;
+  auto authority_end = out.find('/', authority_start);
+  auto at = out.rfind('@', authority_end == std::string::npos ? out.size() : authority_end);
+  if (at != std::string::npos && at >= authority_start) out.erase(authority_start, at + 1 - authority_start);
+  return out;
+}
+
+std::string url_encode(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+}  // namespace kfc::http
