@@ -1,0 +1,35 @@
+#pragma once
+// Token checks before each run: a file-backed token is re-read (rotation without restart), then
+// checked. An expired or unusable token stops its source for this run with an error that says when
+// it expired and where to request a new one; an expiring one logs a warning with the days left,
+// once per process and again when it crosses 30, 7 and 1 days (not every run).
+#include <optional>
+#include <string>
+
+#include "kfc/config/token.h"
+#include "kfc/runner/metrics.h"
+
+namespace kfc::runner {
+
+struct TokenVerdict {
+  bool usable = true;
+  std::string error;                    // set when !usable: what happened and what to do
+  std::optional<std::string> warning;   // set when this check logged an expiry warning
+  std::optional<long> days_left;
+};
+
+class TokenGate {
+ public:
+  TokenGate(TokenPtr token, int warning_days, Metrics* metrics = nullptr);
+  TokenVerdict check(SystemTime now);
+
+ private:
+  bool should_warn(long days_left);
+
+  TokenPtr token_;
+  int warning_days_;
+  Metrics* metrics_;
+  std::optional<long> warned_at_;  // the threshold last warned about
+};
+
+}  // namespace kfc::runner
