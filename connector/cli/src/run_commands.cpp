@@ -1,6 +1,8 @@
 // run (the default command): the scheduled connector process.
 //   kaspersky-feeds-connector [--config PATH] [run [--once] [--dry-run [--state JSON|FILE]]]
+#include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include <spdlog/fmt/fmt.h>
