@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "kfc/config/token.h"
+#include "kfc/config/values.h"
 
 namespace kfc {
 namespace {
@@ -16,15 +17,6 @@ using Days = std::chrono::duration<long, std::ratio<86400>>;
 // copy/paste accident (a truncated value, a whole file pasted in).
 constexpr std::size_t kMinPlausibleLength = 12;
 constexpr std::size_t kMaxPlausibleLength = 4096;
-
-std::string format_date(SystemTime t) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[16];
-  std::strftime(text, sizeof text, "%Y-%m-%d", &utc);
-  return text;
-}
 
 std::string plural_days(long n) { return fmt::format("{} day{}", n, n == 1 || n == -1 ? "" : "s"); }
 
