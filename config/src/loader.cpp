@@ -35,6 +35,13 @@ struct RawValue {
 class Problems {
  public:
   void error(std::string text) { errors.push_back(std::move(text)); }
+  // An error about one key's own value; later cross-key checks stay quiet about that key.
+  void key_error(const std::string& key, std::string text) {
+    reported.insert(key);
+    error(std::move(text));
+  }
+  bool already_reported(const std::string& key) const { return reported.contains(key); }
+  std::set<std::string> reported;
   void warning(std::string text) { warnings.push_back(std::move(text)); }
   std::vector<std::string> errors;
   std::vector<std::string> warnings;
@@ -660,6 +667,7 @@ void check_optional_token(const Settings& settings, const TokenPtr& token, Probl
 
 void check_url(const Settings& settings, const std::string& key, const std::string& url, bool required,
                Problems& problems, std::string* scheme) {
+  if (problems.already_reported(key)) return;
   if (url.empty()) {
     if (required) problems.error(fmt::format("{} is missing — {}", key, set_hint(key)));
     return;
@@ -703,7 +711,9 @@ void check_zone_scores(const Settings& settings, Problems& problems) {
 
 void validate(const Settings& settings, Problems& problems) {
   const auto& connector = settings.connector;
-  if (connector.id.empty()) {
+  if (problems.already_reported("connector.id")) {
+    // placeholder: said already
+  } else if (connector.id.empty()) {
     problems.error(fmt::format("connector.id is missing — {} (a UUIDv4, e.g. from uuidgen)", set_hint("connector.id")));
   } else if (!is_uuid(connector.id)) {
     problems.error(fmt::format("connector.id is '{}', not a UUID (from {}) — use a UUIDv4, e.g. from uuidgen",
@@ -723,7 +733,8 @@ void validate(const Settings& settings, Problems& problems) {
     check_optional_token(settings, settings.opencti.token, problems);
   }
   check_custom_headers(settings, problems);
-  if (connector.output == OutputKind::Directory && connector.output_dir.empty()) {
+  if (connector.output == OutputKind::Directory && connector.output_dir.empty() &&
+      !problems.already_reported("connector.output_dir")) {
     problems.error(fmt::format("connector.output is 'directory' (from {}) but connector.output_dir is not set — {}",
                                origin_of(settings, "connector.output"), set_hint("connector.output_dir")));
   }
@@ -854,11 +865,13 @@ LoadResult load_settings(const LoadRequest& request) {
     if (!raw) continue;
     settings.origins[def.key] = raw->origin;
     if (is_placeholder(*raw->scalar)) {
-      problems.error(fmt::format("{} is the placeholder 'ChangeMe' (from {}) — {}", def.key, raw->origin,
+      problems.key_error(def.key, fmt::format("{} is the placeholder 'ChangeMe' (from {}) — {}", def.key, raw->origin,
                                  raw->from_env ? fix_hint(def.key, *raw) : set_hint(def.key)));
       continue;
     }
+    const std::size_t errors_before = problems.errors.size();
     def.apply(settings, *raw->scalar, *raw, problems);
+    if (problems.errors.size() != errors_before) problems.reported.insert(def.key);
   }
   for (const auto& token : token_keys()) token.access(settings) = load_token(token, sources, settings, problems);
   for (const auto& key : known_keys()) settings.origins.try_emplace(key, "default");
