@@ -306,6 +306,10 @@ KeyDef optional_secret_key(std::string key, Accessor access) {
           }};
 }
 
+bool is_header_name(const std::string& name) {
+  return !name.empty() && name.find_first_of(" \t\r\n()<>@,;:\\\"/[]?={}") == std::string::npos;
+}
+
 // OPENCTI_CUSTOM_HEADERS often carries credentials (proxy Authorization): only names are shown.
 KeyDef headers_key(std::string key) {
   return {key, [](Settings& s, const std::string& value, const RawValue&, Problems&) { s.opencti.custom_headers = value; },
@@ -314,7 +318,10 @@ KeyDef headers_key(std::string key) {
             std::stringstream stream(s.opencti.custom_headers);
             for (std::string header; std::getline(stream, header, ';');) {
               if (header.find_first_not_of(" \t") == std::string::npos) continue;
-              shown.push_back(header.substr(0, header.find(':')) + ":****");
+              const auto colon = header.find(':');
+              // A malformed entry may be a value pasted without its name: show nothing of it.
+              const std::string name = colon == std::string::npos ? "" : header.substr(0, colon);
+              shown.push_back(is_header_name(name) ? name + ":****" : std::string("****"));
             }
             return fmt::format("{}", fmt::join(shown, ";"));
           }};
@@ -683,9 +690,7 @@ void check_custom_headers(const Settings& settings, Problems& problems) {
   for (std::string header; std::getline(stream, header, ';');) {
     if (header.find_first_not_of(" \t") == std::string::npos) continue;
     const auto colon = header.find(':');
-    const std::string name = colon == std::string::npos ? "" : header.substr(0, colon);
-    const bool valid_name = !name.empty() && name.find_first_of(" \t\r\n()<>@,;:\\\"/[]?={}") == std::string::npos;
-    if (!valid_name) {
+    if (colon == std::string::npos || !is_header_name(header.substr(0, colon))) {
       // Header values can be credentials: only the position is named.
       problems.error(fmt::format("opencti.custom_headers has a malformed entry (from {}) — use \"name:value;name2:value2\"",
                                  origin_of(settings, "opencti.custom_headers")));

@@ -66,7 +66,7 @@ std::optional<double> parse_number(std::string_view text) {
 
 std::optional<std::chrono::seconds> parse_iso8601_duration(std::string_view text) {
   static const std::regex pattern(
-      R"(P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:[.,]\d+)?)S)?)?)",
+      R"(P(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:[.,]\d+)?)S)?)?)",
       std::regex::ECMAScript | std::regex::icase);
   const std::string input(text);
   std::smatch match;
@@ -163,7 +163,8 @@ std::string url_without_credentials(std::string_view url) {
 
 std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates) {
   std::optional<std::string> best;
-  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 3) + 1;
+  // At most two edits (a few more for long names): a typo, not a different word.
+  std::size_t best_distance = std::max<std::size_t>(2, word.size() / 6) + 1;
   for (const auto& candidate : candidates) {
     const std::size_t distance = edit_distance(to_lower(word), to_lower(candidate));
     if (distance < best_distance) {
