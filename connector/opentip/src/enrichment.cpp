@@ -10,6 +10,7 @@
 #include <ctime>
 #include <map>
 
+#include "kfc/opentip/errors.h"
 #include "kfc/opentip/query.h"
 
 namespace kfc::opentip {
@@ -559,6 +560,32 @@ stix::Bundle build_enrichment_bundle(const Value& objects, std::string_view enti
   }
   if (note) bundle.objects.PushBack(*note, allocator);
   return bundle;
+}
+
+}  // namespace kfc::opentip
+
+namespace kfc::opentip {
+
+FailureHandling handle_failure(std::exception_ptr failure, SystemTime now) {
+  constexpr auto kUnavailablePause = std::chrono::minutes(5);
+  constexpr auto kTokenPause = std::chrono::hours(1);
+  try {
+    std::rethrow_exception(failure);
+  } catch (const QuotaExceededError& error) {
+    return {Disposition::RequeueLater,
+            std::string(error.what()) + " — the request is kept on the queue and retried then", error.until()};
+  } catch (const ServiceUnavailableError& error) {
+    return {Disposition::RequeueLater, std::string(error.what()) + " — the request is kept on the queue and retried",
+            now + kUnavailablePause};
+  } catch (const TokenError& error) {
+    return {Disposition::RequeueLater,
+            std::string(error.what()) + " — requests are kept on the queue until opentip.api_key works again",
+            now + kTokenPause};
+  } catch (const std::exception& error) {
+    return {Disposition::Ack, error.what(), std::nullopt};
+  } catch (...) {
+    return {Disposition::Ack, "unexpected failure while enriching", std::nullopt};
+  }
 }
 
 }  // namespace kfc::opentip

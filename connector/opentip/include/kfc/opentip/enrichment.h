@@ -3,6 +3,7 @@
 // the platform puts on the connector's queue, as pycti's ListenQueue reads it), decide whether the
 // observable may be enriched (scope, max TLP), and turn an OpenTIP result into the bundle pushed back.
 #include <array>
+#include <exception>
 #include <expected>
 #include <optional>
 #include <stdexcept>
@@ -14,6 +15,7 @@
 
 #include "kfc/config/clock.h"
 #include "kfc/config/settings.h"
+#include "kfc/config/token.h"
 #include "kfc/opentip/result.h"
 #include "kfc/stix/bundle.h"
 
@@ -103,5 +105,21 @@ std::string category_label(std::string_view category);
 
 // The markdown content of the note (empty when the result has nothing worth a note).
 std::string note_content(const LookupResult& result);
+
+}  // namespace kfc::opentip
+
+namespace kfc::opentip {
+
+// What the queue consumer does with a request whose enrichment failed. pycti acks every message
+// and marks the work in error; we do the same except where waiting would succeed — quota, an
+// unavailable OpenTIP, a key to be replaced — so that such requests are not lost.
+enum class Disposition { Ack, RequeueLater };
+struct FailureHandling {
+  Disposition disposition = Disposition::Ack;
+  std::string work_message;              // toProcessed(message, inError: true)
+  std::optional<SystemTime> retry_not_before;  // consumption pauses until then (RequeueLater)
+};
+// Classifies the exception being handled (call from a catch block).
+FailureHandling handle_failure(std::exception_ptr failure, SystemTime now);
 
 }  // namespace kfc::opentip
