@@ -161,6 +161,7 @@ MqConnection connection_from(const Value& connection, const MqSettings& override
   mq.ssl_ca = overrides.ssl_ca;
   mq.ssl_cert = overrides.ssl_cert;
   mq.ssl_key = overrides.ssl_key;
+  if (overrides.ssl_passphrase) mq.ssl_passphrase = *overrides.ssl_passphrase;
   mq.ssl_reject_unauthorized = overrides.ssl_reject_unauthorized;
   return mq;
 }

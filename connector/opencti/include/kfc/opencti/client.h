@@ -26,6 +26,7 @@ struct MqConnection {
   std::string ssl_ca;
   std::string ssl_cert;
   std::string ssl_key;
+  Secret ssl_passphrase;
   bool ssl_reject_unauthorized = true;
 };
 
