@@ -37,9 +37,7 @@ TEST(SplitterTest, OneObjectPerMessageOrderedByDependencyCount) {
   ASSERT_EQ(messages.size(), 5u);
   std::vector<std::pair<std::string, int>> order;
   for (const auto& message : messages) order.emplace_back(message.object_id, message.nb_deps);
-  // author 1; indicator and malware 1 + author = 2; relationship 1 + 2 + 2 + 1 = 6;
-  // report 1 + author 1 + indicator 2 (once: the duplicate is not followed again? it is: pycti
-  // follows every listed ref) — see below.
+  // author 1; indicator and malware 1 + author = 2; relationship 1 + 2 + 2 + author 1 = 6.
   EXPECT_EQ(order[0], (std::pair<std::string, int>{"identity--author", 1}));
   EXPECT_EQ(order[1].second, 2);
   EXPECT_EQ(order[2].second, 2);
@@ -89,8 +87,7 @@ TEST(SplitterTest, RelationshipWithoutTargetIsNotPublished) {
     {"type":"indicator","id":"indicator--1"},
     {"type":"relationship","id":"relationship--1","source_ref":"indicator--1"},
     {"type":"relationship","id":"relationship--2","source_ref":"indicator--1","target_ref":"indicator--1"}])"));
-  // relationship--2 points at itself? no: source and target are the same other object — but the
-  // second reference to indicator--1 is still followed; its target is kept.
+  // relationship--2 has source and target (both indicator--1): published; relationship--1 is not.
   std::vector<std::string> ids;
   for (const auto& message : messages) ids.push_back(message.object_id);
   EXPECT_EQ(ids, (std::vector<std::string>{"indicator--1", "relationship--2"}));
