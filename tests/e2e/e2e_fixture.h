@@ -39,12 +39,38 @@ inline taxii::Timestamp days_ago(int days) {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) - std::chrono::days{days};
 }
 
-// Collections shaped like Kaspersky's, with timestamp groups of 3 (page boundaries fall inside them).
+// One Kaspersky-style IP indicator (name "IP", context in the description); `collection` and
+// `index` make its pattern, and so its standard id, unique.
+inline testing::FixtureObject indicator(int collection, std::size_t index, taxii::Timestamp date_added) {
+  const auto id = fmt::format("indicator--{:08x}-0000-4000-8000-{:012x}", 0xfeed0000u + collection, index);
+  const auto when = taxii::format_timestamp(date_added);
+  const auto stix_when = when.substr(0, 23) + "Z";
+  const auto ip = fmt::format("10.{}.{}.{}", collection, (index >> 8) & 0xff, index & 0xff);
+  const auto json = fmt::format(
+      R"({{"type":"indicator","spec_version":"2.1","id":"{}","created":"{}","modified":"{}","name":"IP",)"
+      R"("pattern":"[ipv4-addr:value = '{}']","pattern_type":"stix","valid_from":"{}","labels":["malicious-activity"],)"
+      R"("description":"ip_geo=de;threat_score=80;category=bot;date_added={}"}})",
+      id, stix_when, stix_when, ip, stix_when, stix_when);
+  return testing::FixtureObject{date_added, id, "indicator", stix_when, "2.1", json};
+}
+
+// Objects `first`..`first + count - 1` of a collection: timestamp groups of 3, one second apart
+// (page boundaries fall inside groups).
+inline testing::FixtureCollection collection(int number, const std::string& id, std::size_t count,
+                                             taxii::Timestamp start, std::size_t first = 0) {
+  testing::FixtureCollection c;
+  c.id = id;
+  c.title = id;
+  for (std::size_t i = first; i < first + count; ++i) {
+    c.objects.push_back(indicator(number, i, start + std::chrono::seconds{static_cast<long long>((i - first) / 3)}));
+  }
+  return c;
+}
+
+// Two collections shaped like Kaspersky's.
 inline std::vector<testing::FixtureCollection> feed(std::size_t per_collection, taxii::Timestamp start) {
-  return {testing::generate_collection("TAXII_Demo_IP_Reputation_Data_Feed", "TAXII_Demo_IP_Reputation_Data_Feed",
-                                       per_collection, start, 3, std::chrono::seconds{1}),
-          testing::generate_collection("TAXII_Demo_Botnet_CnC_URL_Data_Feed", "TAXII_Demo_Botnet_CnC_URL_Data_Feed",
-                                       per_collection, start, 3, std::chrono::seconds{1})};
+  return {collection(1, "TAXII_Demo_IP_Reputation_Data_Feed", per_collection, start),
+          collection(2, "TAXII_Demo_Botnet_CnC_URL_Data_Feed", per_collection, start)};
 }
 
 inline std::set<std::string> ids_of(const std::vector<testing::FixtureCollection>& collections) {

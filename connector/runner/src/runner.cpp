@@ -167,6 +167,14 @@ RunReport Runner::Impl::run() {
 // Token and state; false when the run cannot start (reported and the work closed in error).
 bool Runner::Impl::prepare() {
   const TokenVerdict verdict = token_gate.check(report.started);
+  if (session) {
+    // Ping first: a "Reset state" pressed in the UI since the last ping shows up now, not 40 s later.
+    try {
+      session->force_ping();
+    } catch (const std::exception& error) {
+      spdlog::warn("Ping to OpenCTI failed: {}", error.what());
+    }
+  }
   auto loaded = store.load();
   if (loaded) {
     state = *loaded;
@@ -248,7 +256,9 @@ std::vector<taxii::Collection> Runner::Impl::selected_collections() {
 }
 
 void Runner::Impl::read_collection(const taxii::Collection& collection) {
-  auto& progress = report.collections.emplace_back(CollectionReport{.id = collection.id, .title = collection.title});
+  auto& progress = report.collections.emplace_back();
+  progress.id = collection.id;
+  progress.title = collection.title;
   taxii::ObjectFilter filter;
   const auto start = window_start(state, collection.id, report.started, settings.kaspersky.initial_history);
   if (start) filter.added_after = to_taxii(*start);
