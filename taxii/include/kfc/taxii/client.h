@@ -50,10 +50,10 @@ enum class AuthMode {
 struct Auth {
   AuthMode mode = AuthMode::None;
   std::string user = "taxii";  // Basic only
-  std::string header_name;     // Header only, e.g. "X-API-Key"
+  std::string header_name{};   // Header only, e.g. "X-API-Key"
   // The credential. secret_for_request() is asked before every request: an expired token is never
   // sent (kfc::TokenError), a 401/403 answer becomes kfc::TokenRejectedError.
-  TokenPtr token;
+  TokenPtr token{};
 };
 
 struct RetryPolicy {

@@ -13,30 +13,30 @@ enum class TaxiiVersion {
 };
 
 struct Discovery {
-  std::string title;
-  std::string description;
-  std::string contact;
-  std::string default_root;            // absolute URL (resolved), empty when not given
-  std::vector<std::string> api_roots;  // absolute URLs, each ending in '/'
+  std::string title{};
+  std::string description{};
+  std::string contact{};
+  std::string default_root{};            // absolute URL (resolved), empty when not given
+  std::vector<std::string> api_roots{};  // absolute URLs, each ending in '/'
 };
 
 struct ApiRootInfo {
-  std::string url;  // absolute, ending in '/'
-  std::string title;
-  std::string description;
-  std::vector<std::string> versions;  // as the server wrote them
-  std::optional<long long> max_content_length;
+  std::string url{};  // absolute, ending in '/'
+  std::string title{};
+  std::string description{};
+  std::vector<std::string> versions{};  // as the server wrote them
+  std::optional<long long> max_content_length{};
   TaxiiVersion version = TaxiiVersion::V21;  // the protocol the client speaks with this root
 };
 
 struct Collection {
-  std::string id;
-  std::string title;
-  std::string description;
-  std::string alias;
+  std::string id{};
+  std::string title{};
+  std::string description{};
+  std::string alias{};
   bool can_read = false;
   bool can_write = false;
-  std::vector<std::string> media_types;
+  std::vector<std::string> media_types{};
 };
 
 }  // namespace kfc::taxii
