@@ -212,10 +212,9 @@ ReadSummary detail::ClientCore::read_objects(std::string_view collection_id, con
                                        const PageCallback& on_page) {
   settle_version();
   std::string url = root_url + "collections/" + http::url_encode(collection_id) + "/objects/";
-  ReadSummary summary = version == TaxiiVersion::V20 ? read_objects_v20(*this, url, filter, on_page)
-                                                      : read_objects_v21(*this, url, filter, on_page);
-  totals += summary.stats;
-  return summary;
+  // The readers add their statistics to `totals` themselves, failed reads included.
+  return version == TaxiiVersion::V20 ? read_objects_v20(*this, url, filter, on_page)
+                                      : read_objects_v21(*this, url, filter, on_page);
 }
 
 Client::Client(ClientOptions options, std::unique_ptr<http::Transport> transport, Clock& clock)

@@ -146,6 +146,7 @@ TEST(TaxiiAuth, TokenExpiringDuringBackoffIsNotSentOnTheRetry) {
   // Expires one hour after the clock's "now": the 2 h Retry-After wait crosses it.
   options.auth = {.mode = AuthMode::Basic, .user = "taxii", .header_name = {},
                   .token = make_token(kSecret, h.clock.now() + std::chrono::hours{1})};
+  options.retry.max_retry_after = std::chrono::hours{3};
   auto client = h.client(options);
   EXPECT_THROW(h.read(*client, "feed"), TokenError);
   EXPECT_EQ(h.server.requests().size(), 1u);
