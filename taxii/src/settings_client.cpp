@@ -1,5 +1,7 @@
 #include "kfc/taxii/settings_client.h"
 
+#include "kfc/config/version.h"
+
 namespace kfc::taxii {
 
 ClientOptions client_options(const KasperskySettings& settings) {
@@ -28,7 +30,7 @@ http::CurlOptions curl_options(const KasperskySettings& settings) {
   options.verify_tls = settings.ssl_verify;
   options.ca_file = settings.ca_file;
   options.max_response_bytes = settings.max_response_bytes;
-  options.user_agent = std::string("kaspersky-feeds-connector/") + KFC_TAXII_PRODUCT_VERSION;
+  options.user_agent = "kaspersky-feeds-connector/" + std::string(version());
   return options;
 }
 
