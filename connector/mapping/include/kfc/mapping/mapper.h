@@ -107,9 +107,8 @@ class Mapper {
 
   // §6.3 on a transformed batch (after the watermark was read). `lookup` is used only in
   // create_only mode; with nullptr nothing can be known to exist, so descriptions are kept.
-  void apply_description_policy(rapidjson::Value& objects,
-                                rapidjson::Document::AllocatorType& allocator,
-                                ExistingIds* lookup);
+  // `objects` is the array transform() produced (a Document is a Value); keys are only removed.
+  void apply_description_policy(rapidjson::Value& objects, ExistingIds* lookup);
 
   // create_only cache is per run (§6.3 step 2): call at the start of each run.
   void begin_run();
