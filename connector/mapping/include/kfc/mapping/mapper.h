@@ -43,18 +43,19 @@ struct MappingOptions {
 
 // Kinds of bad input the mapping survives (each counted, logged once per Mapper).
 enum class Problem : std::uint8_t {
-  NotAnObject,            // a batch element that is not a JSON object: passed through untouched
+  NotAnObject,            // a batch element that is not a JSON object: dropped (cannot be STIX)
   MissingType,            // object without a string "type": passed through
+  ObjectWithoutId,        // object without a string "id": passed through, never de-duplicated
   NonStringField,         // a field the mapping reads has the wrong JSON type: treated as absent
   NonStringLabel,         // a label that is not a string: kept, ignored for matching
   PatternWithoutQuote,    // indicator pattern without a quoted token: name null / no observable
   UnknownHashPattern,     // Hash/Exploit pattern without a recognised hash: no file observable
-  InvalidHashLength,      // MD5/SHA-1/SHA-256 of the wrong length: no file observable
+  InvalidHashLength,      // MD5/SHA-1/SHA-256 of the wrong length: that hash is dropped
   BadPublishedDate,       // detection_date not a STIX timestamp: report skipped
   BadThreatScore,         // threat_score not an integer: that piece ignored
   UnknownLocation,        // a geo token that matches no datasheet record
   BadThreatVerdict,       // threat verdict that does not split into 3 or 4 parts
-  InvalidReference,       // a generated ref that is not type--uuid: object dropped
+  InvalidReference,       // an indicator id that is not type--uuid: no relationship/ref to it
   LookupFailed,           // create_only lookup failed: pending descriptions stripped (§6.3 step 5)
   MissingId,              // create_only: object without id, description stripped
   kCount
