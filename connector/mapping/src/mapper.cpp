@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <deque>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -256,6 +257,9 @@ struct Mapper::Impl {
     std::size_t report = 0;   // index into Batch::reports for Kind::Report
   };
 
+  // A deque: transforms append while others hold references to earlier items (the indicator).
+  using Items = std::deque<Item>;
+
   struct Batch {
     Value& out;
     Allocator& a;
@@ -288,7 +292,7 @@ struct Mapper::Impl {
   }
 
   // ---------------------------------------------------------------- §5.6 .. §5.11 transforms
-  void actors(Batch& b, const Context& ctx, std::vector<Item>& objs) {
+  void actors(Batch& b, const Context& ctx, Items& objs) {
     if (!ctx.actors) return;
     for_each_split(*ctx.actors, ',', [&](std::string_view raw) {
       const std::string_view name = py_strip(raw);
@@ -300,7 +304,7 @@ struct Mapper::Impl {
     });
   }
 
-  void industries(Batch& b, const Context& ctx, std::vector<Item>& objs) {
+  void industries(Batch& b, const Context& ctx, Items& objs) {
     auto one = [&](std::string_view raw) {
       const std::string_view name = py_strip(raw);
       if (name.empty() || kfc::stix::py_lower(name) == "other") return;
@@ -321,7 +325,7 @@ struct Mapper::Impl {
     return decode_cache.emplace(std::string(value), locations.decode(value)).first->second;
   }
 
-  void locations_of(Batch& b, const Context& ctx, std::string_view where, std::vector<Item>& objs) {
+  void locations_of(Batch& b, const Context& ctx, std::string_view where, Items& objs) {
     for (const auto& value : {ctx.geo, ctx.users_geo, ctx.ip_geo}) {
       if (!value) continue;
       const auto& decoded = decode(*value);
@@ -359,7 +363,7 @@ struct Mapper::Impl {
     }
   }
 
-  void malwares(Batch& b, const Context& ctx, std::string_view where, std::vector<Item>& objs) {
+  void malwares(Batch& b, const Context& ctx, std::string_view where, Items& objs) {
     if (!ctx.threat) return;
     std::vector<std::string_view> parts = kfc::stix::py_split(*ctx.threat, ':');
     const std::string_view code = parts.size() < 4 ? parts.back() : parts[2];
@@ -381,7 +385,7 @@ struct Mapper::Impl {
     make(family, family_description);
   }
 
-  void reports(Batch& b, const Context& ctx, std::string_view where, std::vector<Item>& objs) {
+  void reports(Batch& b, const Context& ctx, std::string_view where, Items& objs) {
     if (!ctx.publication_name) return;
     const std::string_view name = *ctx.publication_name;
     const std::string_view published_raw = ctx.detection_date.value_or(kDefaultPublished);
@@ -440,7 +444,7 @@ struct Mapper::Impl {
     return !h.empty();
   }
 
-  void file_observable(Batch& b, Hashes& h, const Value& ind, std::vector<Item>& objs) {
+  void file_observable(Batch& b, Hashes& h, const Value& ind, Items& objs) {
     std::string id;
     for (const std::string_view preferred : {"MD5", "SHA-1", "SHA-256"}) {
       const auto it = std::find_if(h.begin(), h.end(), [&](const auto& e) { return e.first == preferred; });
@@ -466,7 +470,7 @@ struct Mapper::Impl {
     h.emplace_back(alg, value);
   }
 
-  void observables(Batch& b, const Value& ind, std::string_view where, std::vector<Item>& objs) {
+  void observables(Batch& b, const Value& ind, std::string_view where, Items& objs) {
     const auto pattern = json::string_member(ind, "pattern");
     const auto name = json::string_member(ind, "name");
     if (!pattern || !name) return;
@@ -528,7 +532,7 @@ struct Mapper::Impl {
     return {std::move(id), std::move(r)};
   }
 
-  void relationships(Batch& b, const std::vector<Item>& objs, std::size_t first,
+  void relationships(Batch& b, const Items& objs, std::size_t first,
                      std::vector<std::pair<std::string, Value>>& rels, std::string_view where) {
     const bool observables_only = opt.create_observables && !opt.create_indicators;
     for (std::size_t s = first; s < objs.size(); ++s) {
@@ -561,7 +565,7 @@ struct Mapper::Impl {
   }
 
   // The reports transform's "build relationships" (§5.10 filling).
-  void fill_reports(Batch& b, const std::vector<Item>& objs, std::size_t first) {
+  void fill_reports(Batch& b, const Items& objs, std::size_t first) {
     std::vector<std::string_view> refs, types;
     auto take = [&](const Item& o) {
       refs.push_back(o.id);
@@ -692,7 +696,7 @@ struct Mapper::Impl {
         problem(Problem::NonStringField, where);
     }
 
-    std::vector<Item> objs;
+    Items objs;
     objs.push_back({Kind::Indicator, std::string(json::string_member(ind, "id").value_or("")), std::move(ind)});
     if (opt.expand_objects) {
       actors(b, ctx, objs);
