@@ -5,6 +5,10 @@
 #include <array>
 #include <charconv>
 #include <deque>
+#include <mutex>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -793,6 +797,12 @@ struct Mapper::Impl {
 
   // ---------------------------------------------------------------- §5.3 one source batch
   void transform(const Value& source_batch, rapidjson::Document& out) {
+    // A fresh allocator per batch: a MemoryPoolAllocator only frees when destroyed, so reusing
+    // the caller's would make memory grow with the feed.
+    {
+      rapidjson::Document fresh;
+      out.Swap(fresh);
+    }
     out.SetArray();
     Batch b{out, out.GetAllocator(), format_created(clock.now()), {}, {}, {}};
     b.add(Value(author, b.a), kAuthorId);
@@ -896,8 +906,26 @@ struct Mapper::Impl {
 
 // --------------------------------------------------------------------------------------------
 
+namespace {
+// Each batch builds ~1 MB of JSON in 64 KB pool chunks and frees it all at once; with glibc's
+// default trim threshold the heap top is handed back to the kernel after every batch and faulted
+// in again for the next, which cost 8x the mapping itself (measured: 183 vs 20 us per indicator).
+// Keeping up to 64 MB of free heap bounds memory by the peak, not by the feed.
+void keep_freed_heap_for_reuse() {
+#if defined(__GLIBC__)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  });
+#endif
+}
+}  // namespace
+
 Mapper::Mapper(MappingOptions options, const Clock& clock)
-    : impl_(std::make_unique<Impl>(options, clock)) {}
+    : impl_(std::make_unique<Impl>(options, clock)) {
+  keep_freed_heap_for_reuse();
+}
 Mapper::~Mapper() = default;
 
 const MappingOptions& Mapper::options() const { return impl_->opt; }

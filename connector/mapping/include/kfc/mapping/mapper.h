@@ -87,6 +87,8 @@ class ExistingIds {
 class Mapper {
  public:
   // The author identity (§4) is built here; its created/modified are clock.now() at this moment.
+  // Side effect (once per process, glibc): mallopt keeps up to 64 MB of freed heap for reuse
+  // instead of returning it to the kernel after every batch (an 8x speed-up of transform()).
   explicit Mapper(MappingOptions options, const Clock& clock = system_clock());
   ~Mapper();
   Mapper(const Mapper&) = delete;
@@ -100,7 +102,8 @@ class Mapper {
                std::string_view collection_title);
 
   // §3.2/§5.3 then §6.1/§6.2: one source batch (a JSON array of collected feed objects) becomes
-  // one bundle's objects. `out` is reset to an array holding the author, the (normalised) feed
+  // one bundle's objects. `out` gets a fresh allocator (its previous content and memory are
+  // released, so reusing one Document does not grow memory) and is reset to an array holding the author, the (normalised) feed
   // objects, the expansions and relationships, de-duplicated by id, post-processed. The source is
   // only read (objects are deep-copied into out's allocator). Works for any batch size (100 for
   // reference parity, 1 for clusters).
