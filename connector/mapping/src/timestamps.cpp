@@ -72,7 +72,7 @@ std::optional<std::string> reformat_published(std::string_view s) {
   if (mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59) return std::nullopt;
   const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || y < 1) return std::nullopt;
-  char buf[32];
+  char buf[96];  // roomy enough for any int values, so GCC can prove no truncation
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi, sec);
   std::string out = buf;
   if (micros != 0) {
