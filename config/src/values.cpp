@@ -99,6 +99,8 @@ std::optional<SystemTime> parse_date_or_timestamp(std::string_view text) {
   fields.tm_hour = number(4);
   fields.tm_min = number(5);
   fields.tm_sec = number(6);
+  // system_clock counts nanoseconds in 64 bits: it ends in 2262.
+  if (fields.tm_year + 1900 < 1970 || fields.tm_year + 1900 > 2200) return std::nullopt;
   if (fields.tm_mon < 0 || fields.tm_mon > 11 || fields.tm_mday < 1 || fields.tm_mday > 31 || fields.tm_hour > 23 ||
       fields.tm_min > 59 || fields.tm_sec > 60) {
     return std::nullopt;

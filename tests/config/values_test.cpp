@@ -49,7 +49,7 @@ TEST(ParseDate, DatesAndRfc3339Timestamps) {
   EXPECT_EQ(parse_date_or_timestamp("2026-12-03T12:00:00+02:00"), midnight + 10h);
   EXPECT_EQ(parse_date_or_timestamp("2026-12-03T05:30:00-04:30"), midnight + 10h);
   for (const char* text : {"", "2026-02-30", "2026-13-01", "03.12.2026", "2026-12-03T10:00:00", "2026-12-03T25:00:00Z",
-                           "tomorrow", "2026-12-3"}) {
+                           "tomorrow", "2026-12-3", "2999-01-01", "1900-01-01"}) {
     EXPECT_FALSE(parse_date_or_timestamp(text)) << text;
   }
   EXPECT_EQ(format_date(midnight + 10h), "2026-12-03");

@@ -1,6 +1,10 @@
 // check, tokens, version: what a user runs first, before any network traffic.
 #include <algorithm>
 #include <cstdio>
+#include <string>
+#include <vector>
+
+#include <spdlog/fmt/ranges.h>
 
 #include <spdlog/fmt/fmt.h>
 
@@ -69,8 +73,10 @@ int run_check(const CliContext& context) {
                result.warnings.empty() ? "" : fmt::format(" ({} warning(s) on stderr)", result.warnings.size()));
     return 0;
   }
-  fmt::print("Configuration is INVALID: {} error(s) (on stderr){}.\n", result.errors.size(),
-             expired ? fmt::format(", {} expired token(s) (see Tokens)", expired) : "");
+  std::vector<std::string> reasons;
+  if (!result.ok()) reasons.push_back(fmt::format("{} error(s), listed on stderr", result.errors.size()));
+  if (expired) reasons.push_back(fmt::format("{} expired token(s), see Tokens", expired));
+  fmt::print("Configuration is INVALID: {}.\n", fmt::join(reasons, "; "));
   return kExitInvalid;
 }
 

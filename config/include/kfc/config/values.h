@@ -22,7 +22,7 @@ std::optional<double> parse_number(std::string_view text);
 std::optional<std::chrono::seconds> parse_iso8601_duration(std::string_view text);
 
 // A date "2026-12-03" (midnight UTC) or an RFC 3339 timestamp "2026-12-03T10:00:00Z" /
-// "2026-12-03T10:00:00.5+02:00".
+// "2026-12-03T10:00:00.5+02:00". Years 1970..2200 only.
 std::optional<SystemTime> parse_date_or_timestamp(std::string_view text);
 std::string format_date(SystemTime t);       // 2026-12-03
 std::string format_timestamp(SystemTime t);  // 2026-12-03T10:00:00Z
