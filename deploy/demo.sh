@@ -34,13 +34,13 @@ echo "Demo TAXII server: http://127.0.0.1:$port/v2/ (6 collections, $(grep -c '"
 echo "Running the connector once (directory output)..."
 env -i PATH="$PATH" \
   CONNECTOR_ID=8a6f2f4e-5b1c-4d7e-9f20-6c3b1a2d4e5f \
-  CONNECTOR_OUTPUT=directory CONNECTOR_OUTPUT_DIR="$out_dir" CONNECTOR_LOG_LEVEL=info \
+  CONNECTOR_OUTPUT=directory CONNECTOR_OUTPUT_DIR="$out_dir" CONNECTOR_LOG_LEVEL=warning \
   KASPERSKY_API_ROOT="http://127.0.0.1:$port/v2" KASPERSKY_ALLOW_INSECURE_HTTP=true \
   KASPERSKY_API_TOKEN="$token" KASPERSKY_INITIAL_HISTORY=0 \
   "$connector" run --once --summary
 
 files=$(find "$out_dir" -maxdepth 1 -name '*.json' | wc -l)
 echo
-echo "Bundles: $files STIX 2.1 bundle files in $out_dir"
+echo "Bundles: $files STIX 2.1 bundle files in $out_dir (state: $out_dir/.state.json)"
 echo "Look at one:  ls $out_dir | head; less $out_dir/\$(ls $out_dir | head -1)"
 echo "Next: point it at Kaspersky's TAXII server with your Demo TAXII Server Token (README, next section)."

@@ -102,13 +102,11 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
   };
   const RunOutcome outcome = scheduler.loop(
       [&] {
-        update_ping_info(session.get(), scheduler, settings, run_once);
         const RunReport report = runner.run_once();
         if (options.print_summary) std::cerr << format_summary(report) << std::flush;
         return report.outcome;
       },
-      hold);
-  update_ping_info(session.get(), scheduler, settings, run_once);
+      hold, [&] { update_ping_info(session.get(), scheduler, settings, run_once); });
   if (session) {
     try {
       session->force_ping();  // the last state and run datetimes reach the platform before exit

@@ -485,7 +485,7 @@ std::string format_summary(const RunReport& report) {
     text += fmt::format("  {:<42} {:>6} objects {:>4} pages{}\n", c.id, c.feed_objects, c.pages,
                         c.error ? " — error: " + *c.error : std::string());
   }
-  text += "Objects by type:\n";
+  text += "Objects sent, by type (each bundle carries its own copy of shared objects such as the author):\n";
   for (const auto& [type, count] : report.objects_by_type) text += fmt::format("  {:<16} {:>7}\n", type, count);
   for (const auto& error : report.errors) text += "Error: " + error + "\n";
   return text;

@@ -7,7 +7,8 @@ namespace kfc::runner {
 Scheduler::Scheduler(Clock& clock, StopSignal& stop, ScheduleOptions options)
     : clock_(clock), stop_(stop), options_(options) {}
 
-RunOutcome Scheduler::loop(const Run& run, const Hold& hold) {
+RunOutcome Scheduler::loop(const Run& run, const Hold& hold, const Changed& changed) {
+  changed_ = changed;
   RunOutcome outcome = RunOutcome::Interrupted;
   set_times(std::nullopt, clock_.now());
   while (!stop_.requested()) {
@@ -39,9 +40,12 @@ bool Scheduler::wait_until(SystemTime when) {
 }
 
 void Scheduler::set_times(std::optional<SystemTime> last, std::optional<SystemTime> next) {
-  std::lock_guard lock(mutex_);
-  if (last) last_run_ = last;
-  next_run_ = next;
+  {
+    std::lock_guard lock(mutex_);
+    if (last) last_run_ = last;
+    next_run_ = next;
+  }
+  if (changed_) changed_();
 }
 
 std::optional<SystemTime> Scheduler::last_run() const {

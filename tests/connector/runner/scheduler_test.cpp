@@ -107,6 +107,20 @@ TEST(Scheduler, ReportsLastAndNextRunForThePing) {
   EXPECT_FALSE(next_seen_in_second_run.has_value());  // a run is under way: no next run yet
 }
 
+TEST(Scheduler, TellsWhenTheNextRunIsKnownBeforeSleeping) {
+  ManualClock clock(kStart);
+  StopSignal stop;
+  Scheduler scheduler(clock, stop, {.interval = 600s});
+  std::vector<std::optional<SystemTime>> nexts;
+  int runs = 0;
+  scheduler.loop([&] { if (++runs == 2) stop.request("test"); return RunOutcome::Succeeded; }, {},
+                 [&] { nexts.push_back(scheduler.next_run()); });
+  // start (next = now), run 1 starts (none), run 1 ends (next = +600 s), run 2 starts, run 2 ends
+  ASSERT_GE(nexts.size(), 3u);
+  EXPECT_EQ(nexts[2], kStart + 600s);
+  EXPECT_FALSE(nexts.back().has_value());
+}
+
 TEST(Scheduler, HeldRunsWaitWhileTheQueueIsFull) {
   ManualClock clock(kStart);
   StopSignal stop;

@@ -27,10 +27,12 @@ class Scheduler {
   using Run = std::function<RunOutcome()>;
   // Answers true while runs must wait (OpenCTI queue over its threshold).
   using Hold = std::function<bool()>;
+  // Told whenever last_run()/next_run() changed (so the OpenCTI ping can carry them).
+  using Changed = std::function<void()>;
 
   // Runs until a stop request (or after one run with run_once); returns the last run's outcome
   // (Interrupted when stopped before any run completed).
-  RunOutcome loop(const Run& run, const Hold& hold = {});
+  RunOutcome loop(const Run& run, const Hold& hold = {}, const Changed& changed = {});
 
   // For the OpenCTI ping (thread-safe): start of the last run, start of the next one.
   std::optional<SystemTime> last_run() const;
@@ -38,6 +40,7 @@ class Scheduler {
 
  private:
   void set_times(std::optional<SystemTime> last, std::optional<SystemTime> next);
+  Changed changed_;
   bool wait_until(SystemTime when);
 
   Clock& clock_;
