@@ -40,6 +40,15 @@ TEST_F(EndToEnd, MetricsAndHealthAreServedOnLoopback) {
   EXPECT_NE(text.find("kfc_token_days_left{token=\"kaspersky.api_token\"}"), std::string::npos) << text;
   EXPECT_EQ(text.find("kfc_objects_delivered_total 0\n"), std::string::npos) << text;
   EXPECT_NE(text.find("kfc_last_success_timestamp_seconds "), std::string::npos);
+  // The ping told the platform when the next run comes.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  bool next_run_known = false;
+  while (!next_run_known && std::chrono::steady_clock::now() < deadline) {
+    const auto ping = opencti_->last_variables("pingConnector");
+    next_run_known = ping.IsObject() && ping["connectorInfo"]["next_run_datetime"].IsString();
+    if (!next_run_known) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(next_run_known);
   const auto health = client.Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);

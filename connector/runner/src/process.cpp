@@ -48,6 +48,12 @@ void update_ping_info(opencti::OpenCtiSession* session, const Scheduler& schedul
     info.last_run = scheduler.last_run();
     info.next_run = scheduler.next_run();
   });
+  if (!scheduler.next_run() || run_once) return;
+  try {
+    session->force_ping();  // the UI shows when the next run comes, not 40 s later
+  } catch (const std::exception& error) {
+    spdlog::warn("Ping to OpenCTI failed: {}", error.what());
+  }
 }
 
 }  // namespace
