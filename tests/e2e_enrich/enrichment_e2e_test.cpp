@@ -90,7 +90,7 @@ class EnrichmentE2E : public ::testing::Test {
   void TearDown() override {
     stop();
     if (previous_logger_) spdlog::set_default_logger(previous_logger_);
-    if (!HasFailure()) return;
+    if (!HasFailure() && !std::getenv("KFC_SHOW_LOG")) return;
     std::cerr << "connector log:\n" << log_.str();
   }
 
@@ -363,6 +363,86 @@ TEST_F(EnrichmentE2E, QueueProtocolApiPushesTheBundleThroughGraphql) {
   EXPECT_EQ(pushed[0].work_id, work_id);
   EXPECT_THAT(pushed[0].bundle_json, HasSubstr("opentip:red"));
   EXPECT_TRUE(broker_->drain(push_.queue, 300ms).empty());
+  EXPECT_EQ(broker_->depth(listen_.queue), 0u);
+}
+
+}  // namespace
+
+// `kaspersky-feeds-connector enrich` as deployed: the built binary configured through the environment,
+// stopped with SIGTERM. Its whole output is checked for secrets.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+class EnrichCommand : public EnrichmentE2E {
+ protected:
+  // Starts the binary with only the environment a deployment would give it (no config.yml).
+  pid_t launch(const std::filesystem::path& output) {
+    std::vector<std::string> environment = {
+        "PATH=/usr/bin:/bin",
+        "OPENCTI_URL=" + opencti_.url(),
+        std::string("OPENCTI_TOKEN=") + kOpenCtiToken,
+        "CONNECTOR_ID=" + connector_id_,
+        "CONNECTOR_NAME=Kaspersky OpenTIP",
+        "CONNECTOR_LOG_LEVEL=info",
+        "OPENTIP_URL=" + opentip_.base_url(),
+        std::string("OPENTIP_API_KEY=") + kApiKey,
+        "OPENTIP_ALLOW_INSECURE_HTTP=true",
+        "OPENTIP_MAX_REQUESTS_PER_MINUTE=600",
+    };
+    pid_t pid = fork();
+    if (pid == 0) {
+      int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      ::chdir(std::filesystem::temp_directory_path().c_str());
+      std::vector<char*> envp;
+      for (auto& entry : environment) envp.push_back(entry.data());
+      envp.push_back(nullptr);
+      char* argv[] = {const_cast<char*>(KFC_CONNECTOR_BINARY), const_cast<char*>("enrich"), nullptr};
+      execve(KFC_CONNECTOR_BINARY, argv, envp.data());
+      _exit(127);
+    }
+    return pid;
+  }
+
+  static int terminate(pid_t pid) {
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+};
+
+TEST_F(EnrichCommand, EnrichesFromTheQueueAndStopsCleanlyWithoutPrintingSecrets) {
+  opencti_.add_observable("internal-file-1", file_stix("file--5d0c6a1e-8f3b-5c2d-9e4f-1a2b3c4d5e6f", kGreen), {kGreen});
+  const std::string work_id = opencti_.add_work(connector_id_, "Enrichment request");
+  auto output = std::filesystem::temp_directory_path() / ("kfc-enrich-" + connector_id_ + ".log");
+  pid_t pid = launch(output);
+  ASSERT_GT(pid, 0);
+  broker_->publish(listen_, enrichment_request(work_id, "internal-file-1", "StixFile"));
+  WorkRecord work = wait_for_processed(work_id);
+  auto messages = broker_->take(push_.queue, 3);
+  int exit_code = terminate(pid);
+
+  std::ifstream file(output);
+  std::string printed((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(output);
+  EXPECT_EQ(exit_code, 0) << printed;
+  EXPECT_FALSE(work.in_error) << printed;
+  EXPECT_EQ(messages.size(), 3u);
+  EXPECT_THAT(printed, HasSubstr("Enrichment of internal-file-1 done"));
+  EXPECT_THAT(printed, Not(HasSubstr(kApiKey)));
+  EXPECT_THAT(printed, Not(HasSubstr(kOpenCtiToken)));
+  auto input = opencti_.last_variables("registerConnector");
+  ASSERT_TRUE(input.IsObject()) << printed;
+  EXPECT_STREQ(input["input"]["type"].GetString(), "INTERNAL_ENRICHMENT");
   EXPECT_EQ(broker_->depth(listen_.queue), 0u);
 }
 
