@@ -1,0 +1,2 @@
+#include "kfc/batching/stages.h"
+#include <gtest/gtest.h>

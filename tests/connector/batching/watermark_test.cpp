@@ -1,0 +1,2 @@
+#include "kfc/batching/watermark.h"
+#include <gtest/gtest.h>
