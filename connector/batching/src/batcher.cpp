@@ -9,6 +9,7 @@
 
 #include "kfc/batching/stages.h"
 #include "kfc/batching/watermark.h"
+#include "json_copy.h"
 #include "references.h"
 
 namespace kfc::batching {
@@ -38,7 +39,7 @@ void accumulate_report(const rapidjson::Value& earlier, rapidjson::Value& merged
   if (earlier_refs != earlier.MemberEnd() && earlier_refs->value.IsArray() && merged_refs != merged.MemberEnd() &&
       merged_refs->value.IsArray()) {
     rapidjson::Value refs(rapidjson::kArrayType);
-    for (const auto& ref : earlier_refs->value.GetArray()) refs.PushBack(rapidjson::Value(ref, allocator), allocator);
+    for (const auto& ref : earlier_refs->value.GetArray()) refs.PushBack(detail::deep_copy(ref, allocator), allocator);
     for (auto& ref : merged_refs->value.GetArray()) refs.PushBack(ref, allocator);  // moves
     merged_refs->value = refs;
   }
@@ -46,11 +47,11 @@ void accumulate_report(const rapidjson::Value& earlier, rapidjson::Value& merged
   auto merged_types = merged.FindMember("report_types");
   if (earlier_types != earlier.MemberEnd() && earlier_types->value.IsArray() && merged_types != merged.MemberEnd() &&
       merged_types->value.IsArray()) {
-    rapidjson::Value types(earlier_types->value, allocator);
+    rapidjson::Value types = detail::deep_copy(earlier_types->value, allocator);
     for (const auto& type : merged_types->value.GetArray()) {
       bool present = false;
       for (const auto& existing : types.GetArray()) present = present || existing == type;
-      if (!present) types.PushBack(rapidjson::Value(type, allocator), allocator);
+      if (!present) types.PushBack(detail::deep_copy(type, allocator), allocator);
     }
     merged_types->value = types;
   }
@@ -77,21 +78,26 @@ void Batcher::push(const rapidjson::Value& feed_object) {
     push_to_source_batch(feed_object);
     return;
   }
-  rapidjson::Document sources(rapidjson::kArrayType);
-  sources.PushBack(rapidjson::Value(feed_object, sources.GetAllocator()), sources.GetAllocator());
-  rapidjson::Document cluster(rapidjson::kArrayType);
+  // The feed object goes into scratch memory reused from push to push; the transform writes the
+  // cluster straight into the open batch's memory, so merging it usually moves instead of copying.
+  scratch_.Clear();
+  rapidjson::Document sources(rapidjson::kArrayType, &scratch_);
+  sources.PushBack(detail::deep_copy(feed_object, scratch_), scratch_);
+  rapidjson::Document cluster(rapidjson::kArrayType, &open_.objects.GetAllocator());
   transform_(sources, cluster);
   if (!cluster.IsArray()) throw std::logic_error("the mapping transform did not produce an array of objects");
   push_cluster(cluster);
 }
 
 void Batcher::push_to_source_batch(const rapidjson::Value& feed_object) {
-  open_.objects.PushBack(rapidjson::Value(feed_object, open_.objects.GetAllocator()), open_.objects.GetAllocator());
+  open_.objects.PushBack(detail::deep_copy(feed_object, open_.objects.GetAllocator()), open_.objects.GetAllocator());
   ++open_.feed_objects;
   if (open_.feed_objects >= options_.source_batch_size) close_open_batch();
 }
 
 void Batcher::push_cluster(rapidjson::Document& cluster) {
+  // Values built in the open batch's allocator can be moved into it; anything else is copied.
+  bool movable = &cluster.GetAllocator() == &open_.objects.GetAllocator();
   if (!open_.objects.Empty() &&
       open_.objects.Size() + distinct_new_objects(cluster) > options_.max_bundle_objects) {
     Pending closed = std::move(open_);
@@ -102,9 +108,10 @@ void Batcher::push_cluster(rapidjson::Document& cluster) {
     open_.objects.SetArray();
     index_.clear();
     carry_over_references(cluster, closed, closed_index);
-    ready_.push_back(std::move(closed));
+    ready_.push_back(std::move(closed));  // its allocator (which may hold the cluster) lives on
+    movable = false;
   }
-  add_cluster_objects(cluster);
+  for (auto& object : cluster.GetArray()) add_object(object, movable);
   ++open_.feed_objects;
   // Only a cluster bigger than the cap (never split) can overflow an open batch: it goes alone.
   if (open_.objects.Size() > options_.max_bundle_objects) close_open_batch();
@@ -124,26 +131,22 @@ std::size_t Batcher::distinct_new_objects(const rapidjson::Document& cluster) co
   return count;
 }
 
-void Batcher::add_cluster_objects(rapidjson::Document& cluster) {
-  for (const auto& object : cluster.GetArray()) add_object(object);
-}
-
-void Batcher::add_object(const rapidjson::Value& object) {
+void Batcher::add_object(rapidjson::Value& object, bool movable) {
   auto& allocator = open_.objects.GetAllocator();
-  const std::string_view id = id_of(object);
+  rapidjson::Value value = movable ? rapidjson::Value(std::move(object)) : detail::deep_copy(object, allocator);
+  const std::string_view id = id_of(value);
   if (id.empty()) {  // cannot be merged; staging will report it
-    open_.objects.PushBack(rapidjson::Value(object, allocator), allocator);
+    open_.objects.PushBack(value, allocator);
     return;
   }
   const auto [it, inserted] = index_.try_emplace(std::string(id), open_.objects.Size());
   if (inserted) {
-    open_.objects.PushBack(rapidjson::Value(object, allocator), allocator);
+    open_.objects.PushBack(value, allocator);
     return;
   }
   rapidjson::Value& stored = open_.objects[static_cast<rapidjson::SizeType>(it->second)];
-  rapidjson::Value merged(object, allocator);
-  if (is_report(stored) && is_report(merged)) accumulate_report(stored, merged, allocator);
-  stored = merged;  // first position, last content
+  if (is_report(stored) && is_report(value)) accumulate_report(stored, value, allocator);
+  stored = value;  // first position, last content
 }
 
 void Batcher::carry_over_references(const rapidjson::Document& cluster, Pending& closed,
@@ -163,8 +166,8 @@ void Batcher::carry_over_references(const rapidjson::Document& cluster, Pending&
       if (in_cluster.contains(ref_id) || index_.contains(ref_id)) return;
       const auto found = closed_index.find(ref_id);
       if (found == closed_index.end()) return;  // not ours to resolve: staging reports it
-      const rapidjson::Value& referenced = closed.objects[static_cast<rapidjson::SizeType>(found->second)];
-      add_object(referenced);
+      rapidjson::Value& referenced = closed.objects[static_cast<rapidjson::SizeType>(found->second)];
+      add_object(referenced, false);
       to_visit.push_back(&referenced);  // its own references come along too
     });
   }

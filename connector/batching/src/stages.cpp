@@ -9,6 +9,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "json_copy.h"
 #include "references.h"
 
 namespace kfc::batching {
@@ -47,8 +48,8 @@ class Stager {
     std::vector<stix::Bundle> stages(static_cast<std::size_t>(max_level + 1));
     for (const auto& node : nodes_) {
       auto& bundle = stages[static_cast<std::size_t>(node.level)];
-      rapidjson::Value copy(*node.content, bundle.objects.GetAllocator());
-      bundle.objects.PushBack(copy, bundle.objects.GetAllocator());
+      bundle.objects.PushBack(detail::deep_copy(*node.content, bundle.objects.GetAllocator()),
+                              bundle.objects.GetAllocator());
     }
     // Levels are consecutive (a level-n object depends on a level-(n-1) one), so no stage is empty.
     for (auto& bundle : stages) bundle.id = random_bundle_id();

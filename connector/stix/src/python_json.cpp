@@ -6,7 +6,6 @@
 #include <cstring>
 #include <string_view>
 
-#include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 namespace kfc::stix {
@@ -223,11 +222,28 @@ void write_dry_run_lines(const Bundle& stage, std::ostream& out) {
   }
 }
 
+namespace {
+
+// A RapidJSON output stream that appends to a std::string.
+class StringAppender {
+ public:
+  using Ch = char;
+  explicit StringAppender(std::string& out) : out_(out) {}
+  void Put(char c) { out_.push_back(c); }
+  void Flush() {}
+
+ private:
+  std::string& out_;
+};
+
+using CompactWriter = rapidjson::Writer<StringAppender>;
+
+}  // namespace
+
 void append_compact_json(const rapidjson::Value& value, std::string& out) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  StringAppender stream(out);
+  CompactWriter writer(stream);
   value.Accept(writer);
-  out.append(buffer.GetString(), buffer.GetSize());
 }
 
 std::string compact_json(const rapidjson::Value& value) {
@@ -236,9 +252,9 @@ std::string compact_json(const rapidjson::Value& value) {
   return out;
 }
 
-std::string compact_bundle_json(const Bundle& bundle) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+void append_compact_bundle_json(const Bundle& bundle, std::string& out) {
+  StringAppender stream(out);
+  CompactWriter writer(stream);
   writer.StartObject();
   writer.Key("type");
   writer.String("bundle");
@@ -249,7 +265,12 @@ std::string compact_bundle_json(const Bundle& bundle) {
   writer.Key("objects");
   bundle.objects.Accept(writer);
   writer.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::string compact_bundle_json(const Bundle& bundle) {
+  std::string out;
+  append_compact_bundle_json(bundle, out);
+  return out;
 }
 
 }  // namespace kfc::stix

@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -107,10 +108,9 @@ class Batcher {
 
   void push_to_source_batch(const rapidjson::Value& feed_object);
   void push_cluster(rapidjson::Document& cluster);
-  void add_cluster_objects(rapidjson::Document& cluster);
   void carry_over_references(const rapidjson::Document& cluster, Pending& closed,
                              const std::unordered_map<std::string, std::size_t>& closed_index);
-  void add_object(const rapidjson::Value& object);
+  void add_object(rapidjson::Value& object, bool movable);
   void close_open_batch();
   std::size_t distinct_new_objects(const rapidjson::Document& cluster) const;
 
@@ -121,6 +121,10 @@ class Batcher {
   Pending open_;                                         // the batch being filled
   std::unordered_map<std::string, std::size_t> index_;   // id → position in open_.objects
   std::deque<Pending> ready_;
+  // Reused memory for the one feed object a ClusterCap push transforms.
+  std::unique_ptr<char[]> scratch_buffer_{new char[kScratchBytes]};
+  rapidjson::MemoryPoolAllocator<> scratch_{scratch_buffer_.get(), kScratchBytes};
+  static constexpr std::size_t kScratchBytes = 64 * 1024;
 };
 
 }  // namespace kfc::batching

@@ -40,5 +40,7 @@ void append_compact_json(const rapidjson::Value& value, std::string& out);
 // The bundle as sent to OpenCTI, compact:
 // {"type":"bundle","id":"bundle--…","spec_version":"2.1","objects":[…]}
 std::string compact_bundle_json(const Bundle& bundle);
+// Same, appended to `out` (reuse one string across bundles to avoid re-growing a buffer per bundle).
+void append_compact_bundle_json(const Bundle& bundle, std::string& out);
 
 }  // namespace kfc::stix
