@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 
 namespace kfc::batching {
 namespace {
@@ -155,26 +154,40 @@ long long next_last_added(std::chrono::system_clock::time_point run_start, doubl
   return run_start_seconds;
 }
 
+namespace {
+
+void append_padded(std::string& out, long long value, int width) {
+  std::string digits = std::to_string(value);
+  if (static_cast<int>(digits.size()) < width) out.append(static_cast<std::size_t>(width) - digits.size(), '0');
+  out += digits;
+}
+
+}  // namespace
+
 std::string format_added_after(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
   const auto micros = floor<microseconds>(t);
   const auto day = floor<days>(micros);
   const year_month_day ymd{day};
   const hh_mm_ss<microseconds> time{micros - day};
-  char buffer[40];
-  int n = std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02lld:%02lld:%02lld", static_cast<int>(ymd.year()),
-                        static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                        static_cast<long long>(time.hours().count()), static_cast<long long>(time.minutes().count()),
-                        static_cast<long long>(time.seconds().count()));
-  std::string out(buffer, static_cast<std::size_t>(n));
-  long long fraction = time.subseconds().count();
-  if (fraction > 0) {
-    char digits[8];
-    std::snprintf(digits, sizeof digits, "%06lld", fraction);
-    std::string_view frac(digits, 6);
-    while (frac.back() == '0') frac.remove_suffix(1);
+  std::string out;
+  append_padded(out, static_cast<int>(ymd.year()), 4);
+  out += '-';
+  append_padded(out, static_cast<unsigned>(ymd.month()), 2);
+  out += '-';
+  append_padded(out, static_cast<unsigned>(ymd.day()), 2);
+  out += 'T';
+  append_padded(out, time.hours().count(), 2);
+  out += ':';
+  append_padded(out, time.minutes().count(), 2);
+  out += ':';
+  append_padded(out, time.seconds().count(), 2);
+  if (const long long fraction = time.subseconds().count(); fraction > 0) {
+    std::string digits;
+    append_padded(digits, fraction, 6);
+    while (digits.back() == '0') digits.pop_back();
     out += '.';
-    out += frac;
+    out += digits;
   }
   out += 'Z';
   return out;
