@@ -1,8 +1,93 @@
+// lookup, enrich: the OpenTIP API token at work, from a shell or as an OpenCTI enrichment connector.
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <string>
+
 #include "kfc/cli/commands.h"
+#include "kfc/config/loader.h"
+#include "kfc/opentip/client.h"
+#include "kfc/opentip/report.h"
 
 namespace kfc::cli {
+namespace {
 
-// Placeholder until the module's commands land; registers nothing.
-void add_opentip_commands(CLI::App&, CliContext&) {}
+namespace ex = opentip::exit_code;
+
+struct LookupArgs {
+  std::string value;
+  bool json = false;
+};
+
+// `lookup` needs only the opentip.* keys: problems elsewhere (no connector.id, no TAXII token) must
+// not stop an analyst from looking a value up.
+std::optional<Settings> load_opentip_settings(const CliContext& context) {
+  LoadResult result = load_settings(LoadRequest::from_process(context.config_path));
+  bool ok = true;
+  for (const auto& error : result.errors) {
+    if (error.find("opentip.") == std::string::npos) continue;
+    fmt::print(stderr, "config error: {}\n", error);
+    ok = false;
+  }
+  if (!ok) return std::nullopt;
+  return result.settings;
+}
+
+int run_lookup(const CliContext& context, const LookupArgs& args) {
+  auto query = opentip::classify(args.value);
+  if (!query) {
+    fmt::print(stderr, "error: cannot look up: {}\n", query.error());
+    return ex::kInvalid;
+  }
+  auto settings = load_opentip_settings(context);
+  if (!settings) return ex::kInvalid;
+  try {
+    opentip::ClientOptions options = opentip::client_options(settings->opentip);
+    // Someone is waiting at a shell: one quick retry, then say so (the enrichment mode is patient).
+    options.max_attempts = 2;
+    options.first_backoff = std::chrono::seconds(1);
+    auto cache = opentip::make_cache(settings->opentip.cache_dir, settings->opentip.cache_ttl);
+    auto transport = http::make_curl_transport({});
+    opentip::Client client(options, *transport, system_clock(), cache.get());
+    opentip::LookupResult result = client.lookup(*query);
+    if (args.json) {
+      std::fputs(result.found ? result.raw_json.c_str() : "{}", stdout);
+      std::fputs("\n", stdout);
+    } else {
+      std::fputs(opentip::format_table(result).c_str(), stdout);
+    }
+    return opentip::exit_code_for(result);
+  } catch (const std::invalid_argument& error) {
+    fmt::print(stderr, "{}\n", error.what());
+    return ex::kInvalid;
+  } catch (const TokenError& error) {  // 401 (TokenRejectedError) or an expired key never sent
+    fmt::print(stderr, "error: {}\n", error.what());
+    return ex::kTokenProblem;
+  } catch (const opentip::QuotaExceededError& error) {
+    fmt::print(stderr, "error: {}\n", error.what());
+    return ex::kQuota;
+  } catch (const opentip::ServiceUnavailableError& error) {
+    fmt::print(stderr, "error: {}\n", error.what());
+    return ex::kUnavailable;
+  } catch (const std::exception& error) {
+    fmt::print(stderr, "error: {}\n", error.what());
+    return ex::kError;
+  }
+}
+
+}  // namespace
+
+void add_opentip_commands(CLI::App& app, CliContext& context) {
+  auto args = std::make_shared<LookupArgs>();
+  CLI::App* lookup = app.add_subcommand(
+      "lookup", "look a hash, IP address, domain or URL up in the Kaspersky Threat Intelligence Portal (OpenTIP)");
+  lookup->add_option("value", args->value, "MD5/SHA1/SHA256, IPv4/IPv6 address, domain name or URL")->required();
+  lookup->add_flag("--json", args->json, "print OpenTIP's raw JSON answer instead of the table");
+  lookup->footer(
+      "Exit code: 0 Green, 10 Grey or no data, 11 Yellow, 12 Orange, 13 Red; 2 invalid value or configuration, "
+      "3 opentip.api_key rejected or expired, 4 quota exceeded, 5 OpenTIP unavailable, 1 other errors.");
+  lookup->callback([&context, args] { context.exit_code = run_lookup(context, *args); });
+}
 
 }  // namespace kfc::cli

@@ -50,9 +50,11 @@ std::string_view to_string(TokenState state);
 struct TokenStatus {
   TokenState state = TokenState::Unknown;
   std::optional<SystemTime> expires_at;
-  std::optional<long> days_left;  // whole days until expiry (negative once expired)
+  std::optional<long> days_left;  // whole days until expiry (0 on the day it expired, then negative)
   // One line a user can act on, e.g. "kaspersky.api_token expires in 5 days (2026-12-03)".
   std::string message;
+  // True on the days is_expiry_reminder_day() names (the runner warns again on those days).
+  bool reminder_day = false;
 };
 
 // Everything the loader knows about one configured token.
@@ -86,15 +88,34 @@ class TokenRejectedError : public TokenError {
 // Intelligence Portal (Request token page)" — the one wording every client uses.
 std::string token_rejected_message(std::string_view server, std::string_view token_key, int http_status);
 
+// Where a user gets a new value for `token_key` (the Kaspersky portal for Kaspersky tokens, the
+// OpenCTI profile page for opencti.token), as a phrase to end an error message with.
+std::string token_renewal_hint(std::string_view token_key);
+
+// The days on which a token in its warning window gets an extra reminder beyond the per-run
+// warning: the first day of the window (days_left == warning_days), 7 days and 1 day before expiry.
+bool is_expiry_reminder_day(long days_left, int warning_days);
+
+// Validity the portal gives a token when only its request date is known (one year at most).
+inline constexpr std::chrono::hours kTokenMaxValidity{24 * 365};
+
 class Token {
  public:
+  // A file-backed spec (origin File) whose value is empty is read from file_path at once
+  // (throws TokenError naming the file when it cannot be read).
   explicit Token(TokenSpec spec);
+
+  // Shorthand for tests and tools: an inline token with an optional expiry date.
+  static std::shared_ptr<Token> from_value(std::string key, std::string value, std::string server = {},
+                                           std::optional<SystemTime> expires_at = std::nullopt);
 
   const std::string& key() const noexcept { return spec_.key; }
   const std::string& server() const noexcept { return spec_.server; }
   TokenOrigin origin() const noexcept { return spec_.origin; }
   const std::string& file_path() const noexcept { return spec_.file_path; }
+  const std::string& env_name() const noexcept { return spec_.env_name; }
   std::optional<SystemTime> expires_at() const { return spec_.expires_at; }
+  std::optional<SystemTime> issued_at() const { return spec_.issued_at; }
 
   // The current value (thread-safe copy).
   Secret secret() const;

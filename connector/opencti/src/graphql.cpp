@@ -1,0 +1,150 @@
+#include "kfc/opencti/graphql.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace kfc::opencti {
+namespace {
+
+constexpr std::string_view kServerName = "OpenCTI";
+
+std::string trim(std::string_view text) {
+  auto begin = text.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return {};
+  auto end = text.find_last_not_of(" \t");
+  return std::string(text.substr(begin, end - begin + 1));
+}
+
+std::string first_error_name(const rapidjson::Value& error) {
+  if (error.HasMember("name") && error["name"].IsString()) return error["name"].GetString();
+  if (error.HasMember("extensions") && error["extensions"].IsObject()) {
+    const auto& extensions = error["extensions"];
+    if (extensions.HasMember("code") && extensions["code"].IsString()) return extensions["code"].GetString();
+  }
+  return {};
+}
+
+std::string first_error_message(const rapidjson::Value& error) {
+  // pycti prefers data.reason (the functional cause) over the generic message.
+  if (error.HasMember("data") && error["data"].IsObject() && error["data"].HasMember("reason") &&
+      error["data"]["reason"].IsString()) {
+    return error["data"]["reason"].GetString();
+  }
+  if (error.HasMember("message") && error["message"].IsString()) return error["message"].GetString();
+  return "unknown error";
+}
+
+}  // namespace
+
+http::Headers parse_custom_headers(std::string_view text) {
+  http::Headers headers;
+  while (!text.empty()) {
+    auto end = text.find(';');
+    std::string_view part = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    auto colon = part.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string name = trim(part.substr(0, colon));
+    if (name.empty()) continue;
+    headers.emplace_back(name, trim(part.substr(colon + 1)));
+  }
+  return headers;
+}
+
+TransportFactory curl_transport_factory(bool ssl_verify, std::string user_agent) {
+  return [ssl_verify, user_agent = std::move(user_agent)] {
+    http::CurlOptions options;
+    options.verify_tls = ssl_verify;
+    options.user_agent = user_agent;
+    options.connect_timeout = std::chrono::seconds(30);
+    options.total_timeout = std::chrono::seconds(300);  // stixBundlePush of a large stage takes a while
+    return http::make_curl_transport(options);
+  };
+}
+
+GraphqlClient::GraphqlClient(GraphqlOptions options, std::unique_ptr<http::Transport> transport,
+                             const Clock& clock)
+    : options_(std::move(options)), transport_(std::move(transport)), clock_(clock) {
+  while (!options_.url.empty() && options_.url.back() == '/') options_.url.pop_back();
+  endpoint_ = options_.url + "/graphql";
+  custom_headers_ = parse_custom_headers(options_.custom_headers);
+}
+
+http::Request GraphqlClient::build_request(std::string_view query, const rapidjson::Value& variables) const {
+  rapidjson::StringBuffer body;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(body);
+  writer.StartObject();
+  writer.Key("query");
+  writer.String(query.data(), static_cast<rapidjson::SizeType>(query.size()));
+  writer.Key("variables");
+  variables.Accept(writer);
+  writer.EndObject();
+
+  http::Request request;
+  request.method = "POST";
+  request.url = endpoint_;
+  request.body.assign(body.GetString(), body.GetSize());
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.headers.emplace_back("User-Agent", options_.user_agent);
+  if (options_.token) {
+    // Throws TokenError when the token is expired: an expired token is never sent.
+    request.headers.emplace_back("Authorization", "Bearer " + options_.token->secret_for_request(clock_).reveal());
+  }
+  for (const auto& header : custom_headers_) request.headers.push_back(header);
+  return request;
+}
+
+rapidjson::Document GraphqlClient::call(std::string_view query, const rapidjson::Value& variables) {
+  http::Request request = build_request(query, variables);
+  http::Response response;
+  try {
+    response = transport_->send(request);
+  } catch (const http::TransportError& error) {
+    throw OpenCtiUnavailableError("OpenCTI is unreachable at " + http::redact_url(endpoint_) + ": " + error.what() +
+                                  " — check opencti.url and that the platform is running");
+  }
+  return parse_answer(response);
+}
+
+rapidjson::Document GraphqlClient::parse_answer(const http::Response& response) const {
+  const std::string key = options_.token ? options_.token->key() : std::string("opencti.token");
+  if (response.status == 401 || response.status == 403) {
+    throw TokenRejectedError(kServerName, key, static_cast<int>(response.status));
+  }
+  if (response.status >= 500) {
+    throw OpenCtiUnavailableError("OpenCTI at " + http::redact_url(endpoint_) + " (opencti.url) answered HTTP " +
+                                  std::to_string(response.status) + " — the platform is unavailable; check that it is running");
+  }
+  rapidjson::Document document;
+  document.Parse(response.body.data(), response.body.size());
+  if (response.status != 200) {
+    std::string detail;
+    if (!document.HasParseError() && document.IsObject() && document.HasMember("errors") &&
+        document["errors"].IsArray() && !document["errors"].Empty()) {
+      detail = ": " + first_error_message(document["errors"][0]);
+    }
+    throw OpenCtiError("OpenCTI at " + http::redact_url(endpoint_) + " answered HTTP " +
+                       std::to_string(response.status) + detail);
+  }
+  if (document.HasParseError() || !document.IsObject()) {
+    throw OpenCtiError("OpenCTI at " + http::redact_url(endpoint_) +
+                       " answered with something that is not a GraphQL JSON object — check opencti.url");
+  }
+  if (document.HasMember("errors") && document["errors"].IsArray() && !document["errors"].Empty()) {
+    const auto& error = document["errors"][0];
+    std::string name = first_error_name(error);
+    if (name == "AUTH_REQUIRED" || name == "AuthRequired") throw TokenRejectedError(kServerName, key, 401);
+    if (name == "FORBIDDEN_ACCESS" || name == "ForbiddenAccess") throw TokenRejectedError(kServerName, key, 403);
+    throw GraphqlError("OpenCTI rejected the call: " + first_error_message(error) +
+                           (name.empty() ? std::string() : " (" + name + ")"),
+                       name);
+  }
+  if (!document.HasMember("data") || !document["data"].IsObject()) {
+    throw OpenCtiError("OpenCTI at " + http::redact_url(endpoint_) + " answered without a data object");
+  }
+  rapidjson::Document data;
+  data.CopyFrom(document["data"], data.GetAllocator());
+  return data;
+}
+
+}  // namespace kfc::opencti

@@ -1,0 +1,69 @@
+#pragma once
+// Quota is precious: answers are kept for opentip.cache_ttl, in memory or in opentip.cache_dir (so
+// successive `lookup` commands share them). The quota block (after a 403) is kept there too.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "kfc/config/clock.h"
+
+namespace kfc::opentip {
+
+struct CachedAnswer {
+  int status = 200;  // 200 (body holds the JSON) or 404 (no data)
+  std::string body;
+  SystemTime stored_at;
+};
+
+class ResultCache {
+ public:
+  virtual ~ResultCache() = default;
+  // The answer stored under `key` if it is younger than the TTL at `now`.
+  virtual std::optional<CachedAnswer> get(const std::string& key, SystemTime now) = 0;
+  virtual void put(const std::string& key, const CachedAnswer& answer) = 0;
+  // Until when OpenTIP must not be asked (after a 403), shared by every user of the cache.
+  virtual std::optional<SystemTime> quota_blocked_until() = 0;
+  virtual void set_quota_blocked_until(SystemTime until) = 0;
+};
+
+class MemoryCache final : public ResultCache {
+ public:
+  explicit MemoryCache(std::chrono::seconds ttl) : ttl_(ttl) {}
+  std::optional<CachedAnswer> get(const std::string& key, SystemTime now) override;
+  void put(const std::string& key, const CachedAnswer& answer) override;
+  std::optional<SystemTime> quota_blocked_until() override;
+  void set_quota_blocked_until(SystemTime until) override;
+  std::size_t size() const;
+
+ private:
+  std::chrono::seconds ttl_;
+  mutable std::mutex mutex_;
+  std::map<std::string, CachedAnswer> entries_;
+  std::optional<SystemTime> blocked_until_;
+};
+
+// One file per answer (named by the SHA-256 of the key, so values never become path names),
+// written atomically; an unreadable or corrupt file counts as a miss.
+class DirectoryCache final : public ResultCache {
+ public:
+  // Creates the directory; throws std::runtime_error naming opentip.cache_dir when it cannot.
+  DirectoryCache(std::string directory, std::chrono::seconds ttl);
+  std::optional<CachedAnswer> get(const std::string& key, SystemTime now) override;
+  void put(const std::string& key, const CachedAnswer& answer) override;
+  std::optional<SystemTime> quota_blocked_until() override;
+  void set_quota_blocked_until(SystemTime until) override;
+  const std::string& directory() const { return directory_; }
+  std::string path_for(const std::string& key) const;
+
+ private:
+  std::string directory_;
+  std::chrono::seconds ttl_;
+};
+
+// In memory when `directory` is empty, else on disk.
+std::unique_ptr<ResultCache> make_cache(const std::string& directory, std::chrono::seconds ttl);
+
+}  // namespace kfc::opentip

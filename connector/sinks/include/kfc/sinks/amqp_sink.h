@@ -1,0 +1,49 @@
+#pragma once
+// OpenCTI over RabbitMQ, as pycti publishes (spec/opencti-protocol.md §3): split per object (or one
+// whole-bundle message), addExpectations before publishing, basic.publish to push_exchange /
+// push_routing with delivery_mode 2 and content_encoding utf-8, heartbeat 10 s, TLS per MQ_USE_SSL_*.
+//
+// Publisher confirms are pipelined: up to `window` messages are in flight; a bundle's ticket is
+// confirmed once every one of its messages is acked. Nacked and returned (unroutable) messages are
+// published again after `retry_delay`; a lost connection (broker restart, network cut, heartbeat
+// timeout, channel error) reconnects with backoff and republishes every unconfirmed message in order.
+// Only when reconnecting keeps failing `max_reconnect_attempts` times does send/flush throw
+// DeliveryError — and then nothing unconfirmed counts as delivered.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "kfc/config/clock.h"
+#include "kfc/opencti/client.h"
+#include "kfc/sinks/sink.h"
+
+namespace kfc::sinks {
+
+enum class AmqpMessageMode {
+  PerObject,    // one object per message, pycti's splitter (every worker version accepts it)
+  WholeBundle,  // one message per bundle; newer workers split it themselves
+};
+
+struct AmqpSinkOptions {
+  opencti::MqConnection connection;     // registration's connection with mq.* overrides
+  std::string exchange;                 // registration push_exchange
+  std::string routing_key;              // registration push_routing
+  std::string applicant_id;             // registration connector_user_id
+  AmqpMessageMode mode = AmqpMessageMode::PerObject;
+  int heartbeat_seconds = 10;
+  std::size_t window = 1000;            // unconfirmed messages in flight at most
+  std::chrono::milliseconds connect_timeout{30000};
+  std::chrono::milliseconds confirm_timeout{120000};  // broker silent that long with messages in flight: reconnect
+  std::chrono::milliseconds retry_delay{1000};        // before republishing a nacked/returned message
+  std::chrono::milliseconds reconnect_initial{1000};  // backoff doubles up to reconnect_max
+  std::chrono::milliseconds reconnect_max{30000};
+  int max_reconnect_attempts = 10;
+};
+
+// Called with (work id, number of messages) before a bundle's messages are published.
+using AddExpectations = std::function<void(const std::string& work_id, int expectations)>;
+
+std::unique_ptr<Sink> make_amqp_sink(AmqpSinkOptions options, AddExpectations add_expectations, Clock& clock);
+
+}  // namespace kfc::sinks

@@ -1,0 +1,23 @@
+#pragma once
+// The RabbitMQ message body of one bundle, exactly as pycti's _send_bundle builds it:
+// {"bundle_type": "QUEUE_BUNDLE", "applicant_id": ..., "action_sequence": n, "entities_types": [],
+//  "content": <base64 of the UTF-8 bundle JSON>, "update": false, "draft_id": null, "work_id": ...}
+// (json.dumps separators; work_id only when set).
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace kfc::sinks {
+
+struct MessageFields {
+  std::string applicant_id;            // registration's connector_user_id
+  int action_sequence = 1;             // 1-based within one send_stix2_bundle
+  bool update = false;
+  std::optional<std::string> work_id;
+};
+
+std::string queue_message(const MessageFields& fields, std::string_view bundle_json);
+
+std::string base64_encode(std::string_view data);
+
+}  // namespace kfc::sinks

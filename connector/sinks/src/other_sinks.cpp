@@ -1,0 +1,191 @@
+#include "kfc/sinks/other_sinks.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <iomanip>
+#include <sstream>
+
+#include "json_text.h"
+#include "kfc/sinks/splitter.h"
+
+namespace kfc::sinks {
+namespace {
+
+// Bookkeeping shared by the sinks that confirm synchronously (a bundle is confirmed when send returns).
+class SynchronousSink : public Sink {
+ public:
+  void begin_run(const RunContext& context) override {
+    context_ = context;
+    confirmed_ = 0;
+  }
+  Ticket send(const stix::Bundle& bundle) override {
+    deliver(bundle);
+    ++stats_.bundles;
+    ++stats_.confirmed;
+    stats_.objects += bundle.size();
+    return ++confirmed_;
+  }
+  Ticket confirmed() const override { return confirmed_; }
+  void flush() override {}
+  void end_run() override {}
+  SinkStats stats() const override { return stats_; }
+
+ protected:
+  virtual void deliver(const stix::Bundle& bundle) = 0;
+  RunContext context_;
+  SinkStats stats_;
+
+ private:
+  Ticket confirmed_ = 0;
+};
+
+class GraphqlSink final : public SynchronousSink {
+ public:
+  GraphqlSink(opencti::OpenCtiClient& client, std::string connector_id)
+      : client_(client), connector_id_(std::move(connector_id)) {}
+  std::string describe() const override { return "OpenCTI GraphQL stixBundlePush at " + client_.graphql().url(); }
+
+ private:
+  void deliver(const stix::Bundle& bundle) override {
+    if (bundle.size() == 0) return;  // the platform refuses empty bundles; nothing to deliver
+    try {
+      client_.push_bundle(connector_id_, whole_bundle_json(bundle), context_.work_id);
+      ++stats_.messages;
+    } catch (const TokenError&) {
+      throw;  // the run loop reports token problems with their own wording
+    } catch (const std::exception& error) {
+      throw DeliveryError(std::string("stixBundlePush of ") + bundle.id + " failed: " + error.what());
+    }
+  }
+
+  opencti::OpenCtiClient& client_;
+  std::string connector_id_;
+};
+
+std::string utc_stamp(SystemTime time) {
+  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &utc);
+  return text;
+}
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+class DirectorySink final : public SynchronousSink {
+ public:
+  DirectorySink(std::filesystem::path directory, const Clock& clock) : directory_(std::move(directory)), clock_(clock) {}
+  std::string describe() const override { return "directory " + directory_.string(); }
+
+  void begin_run(const RunContext& context) override {
+    SynchronousSink::begin_run(context);
+    run_stamp_ = utc_stamp(clock_.now());
+    ++run_serial_;
+    ticket_ = 0;
+    std::error_code error;
+    if (!std::filesystem::is_directory(directory_, error)) {
+      throw DeliveryError("output directory " + directory_.string() +
+                          " does not exist or is not a directory — create it or fix connector.output_dir");
+    }
+  }
+
+ private:
+  void deliver(const stix::Bundle& bundle) override {
+    if (run_stamp_.empty()) begin_run(context_);
+    std::ostringstream name;
+    name << run_stamp_ << '-' << std::setw(4) << std::setfill('0') << run_serial_ << '-' << std::setw(8)
+         << std::setfill('0') << ++ticket_ << '-' << bundle.id << ".json";
+    const std::filesystem::path final_path = directory_ / name.str();
+    const std::filesystem::path temp_path = directory_ / ("." + name.str() + ".tmp");
+    write_atomically(whole_bundle_json(bundle), temp_path, final_path);
+    ++stats_.messages;
+  }
+
+  void write_atomically(const std::string& text, const std::filesystem::path& temp_path,
+                        const std::filesystem::path& final_path) {
+    auto fail = [&](const char* step, int error) {
+      ::unlink(temp_path.c_str());
+      throw DeliveryError(std::string("cannot ") + step + " " + final_path.string() + ": " + std::strerror(error) +
+                          (error == ENOSPC ? " — the disk is full; free space in connector.output_dir" : "") +
+                          " (connector.output_dir); the bundle is not counted as delivered");
+    };
+    FileDescriptor file(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (file.get() < 0) fail("create", errno);
+    std::size_t written = 0;
+    while (written < text.size()) {
+      ssize_t n = ::write(file.get(), text.data() + written, text.size() - written);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        fail("write", errno);
+      }
+      written += static_cast<std::size_t>(n);
+    }
+    if (::fsync(file.get()) != 0) fail("fsync", errno);
+    if (::close(file.release()) != 0) fail("close", errno);
+    if (::rename(temp_path.c_str(), final_path.c_str()) != 0) fail("rename", errno);
+    // The rename itself must survive a crash: sync the directory entry too.
+    FileDescriptor dir(::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() >= 0) ::fsync(dir.get());
+  }
+
+  std::filesystem::path directory_;
+  const Clock& clock_;
+  std::string run_stamp_;
+  std::uint64_t run_serial_ = 0;
+  std::uint64_t ticket_ = 0;
+};
+
+class StdoutSink final : public SynchronousSink {
+ public:
+  StdoutSink(std::ostream& out, LineWriter write_lines) : out_(out), write_lines_(std::move(write_lines)) {}
+  std::string describe() const override { return "standard output (dry run)"; }
+
+ private:
+  void deliver(const stix::Bundle& bundle) override {
+    write_lines_(bundle, out_);
+    out_.flush();
+    if (!out_) throw DeliveryError("cannot write the dry-run output to standard output");
+    stats_.messages += bundle.size();
+  }
+
+  std::ostream& out_;
+  LineWriter write_lines_;
+};
+
+}  // namespace
+
+void write_compact_lines(const stix::Bundle& bundle, std::ostream& out) {
+  // Hook: the run loop passes stix::write_dry_run_lines (Python json.dumps lines) once it is in main.
+  for (const auto& object : bundle.objects.GetArray()) out << detail::json_text(object) << '\n';
+}
+
+std::unique_ptr<Sink> make_graphql_sink(opencti::OpenCtiClient& client, std::string connector_id) {
+  return std::make_unique<GraphqlSink>(client, std::move(connector_id));
+}
+
+std::unique_ptr<Sink> make_directory_sink(std::filesystem::path directory, const Clock& clock) {
+  return std::make_unique<DirectorySink>(std::move(directory), clock);
+}
+
+std::unique_ptr<Sink> make_stdout_sink(std::ostream& out, LineWriter write_lines) {
+  return std::make_unique<StdoutSink>(out, std::move(write_lines));
+}
+
+}  // namespace kfc::sinks

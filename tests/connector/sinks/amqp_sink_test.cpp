@@ -1,0 +1,350 @@
+// The AMQP sink against the real RabbitMQ broker, checked by a consumer that behaves like OpenCTI's
+// worker; expectations go to the stand-in OpenCTI platform.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+#include <thread>
+
+#include "kfc/fixtures/amqp_consumer.h"
+#include "kfc/fixtures/opencti_server.h"
+#include "kfc/fixtures/tcp_proxy.h"
+#include "kfc/sinks/amqp_sink.h"
+
+namespace kfc::sinks {
+namespace {
+
+using fixtures::AmqpTestBroker;
+using fixtures::WorkerExpectations;
+
+constexpr char kApplicant[] = "user--2b7c0e3e-applicant";
+
+std::string random_id() {
+  static std::mt19937_64 random{std::random_device{}()};
+  return "kfc-test-" + std::to_string(random());
+}
+
+// A Kaspersky-like stage: author, n indicators authored by it, one relationship per indicator.
+stix::Bundle stage(int indicators, const std::string& tag = "a") {
+  stix::Bundle bundle;
+  bundle.id = "bundle--" + tag;
+  auto& alloc = bundle.objects.GetAllocator();
+  auto object = [&](const std::string& type, const std::string& id) {
+    rapidjson::Value value(rapidjson::kObjectType);
+    value.AddMember("type", rapidjson::Value(type.c_str(), alloc), alloc);
+    value.AddMember("id", rapidjson::Value(id.c_str(), alloc), alloc);
+    return value;
+  };
+  bundle.objects.PushBack(object("identity", "identity--" + tag), alloc);
+  for (int i = 0; i < indicators; ++i) {
+    auto indicator = object("indicator", "indicator--" + tag + "-" + std::to_string(i));
+    indicator.AddMember("created_by_ref", rapidjson::Value(("identity--" + tag).c_str(), alloc), alloc);
+    indicator.AddMember("name", "caf\xc3\xa9 \xe2\x82\xac", alloc);
+    bundle.objects.PushBack(indicator, alloc);
+  }
+  for (int i = 0; i < indicators; ++i) {
+    auto relationship = object("relationship", "relationship--" + tag + "-" + std::to_string(i));
+    relationship.AddMember("source_ref", rapidjson::Value(("indicator--" + tag + "-" + std::to_string(i)).c_str(), alloc), alloc);
+    relationship.AddMember("target_ref", rapidjson::Value(("identity--" + tag).c_str(), alloc), alloc);
+    bundle.objects.PushBack(relationship, alloc);
+  }
+  return bundle;
+}
+
+std::set<std::string> ids_of(const stix::Bundle& bundle) {
+  std::set<std::string> ids;
+  for (const auto& object : bundle.objects.GetArray()) ids.insert(object["id"].GetString());
+  return ids;
+}
+
+class AmqpSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KFC_REQUIRE_RABBITMQ();
+    broker = std::make_unique<AmqpTestBroker>();
+    connector_id = random_id();
+    queue = broker->prepare_push_queue(connector_id);
+  }
+
+  AmqpSinkOptions options() const {
+    AmqpSinkOptions options;
+    options.connection.host = "127.0.0.1";
+    options.connection.port = 5672;
+    options.connection.vhost = "/";
+    options.connection.user = "guest";
+    options.connection.pass = Secret("guest");
+    options.exchange = queue.exchange;
+    options.routing_key = queue.routing_key;
+    options.applicant_id = kApplicant;
+    options.window = 50;
+    return options;
+  }
+
+  std::unique_ptr<AmqpTestBroker> broker;
+  std::string connector_id;
+  fixtures::PushQueue queue;
+  ManualClock clock{std::chrono::system_clock::now()};
+};
+
+TEST_F(AmqpSinkTest, EveryMessageIsWhatTheWorkerExpects) {
+  auto sink = make_amqp_sink(options(), {}, clock);
+  sink->begin_run({.work_id = std::string("work-77"), .update = true});
+  auto bundle = stage(3);
+  Ticket ticket = sink->send(bundle);
+  sink->flush();
+  EXPECT_EQ(ticket, 1u);
+  EXPECT_EQ(sink->confirmed(), 1u);
+
+  auto messages = broker->take(queue.queue, 7);
+  ASSERT_EQ(messages.size(), 7u);
+  WorkerExpectations expect{.applicant_id = kApplicant, .work_id = std::string("work-77"), .one_object_per_message = true};
+  std::vector<std::string> order;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    EXPECT_EQ(messages[i].problems(expect), std::vector<std::string>{}) << messages[i].body;
+    EXPECT_EQ(messages[i].action_sequence(), static_cast<int>(i + 1));
+    EXPECT_TRUE(messages[i].envelope["update"].GetBool());
+    order.push_back(messages[i].object_ids().at(0));
+  }
+  // Dependency order: the author, then the indicators, then the relationships.
+  EXPECT_EQ(order.front(), "identity--a");
+  for (int i = 1; i <= 3; ++i) EXPECT_TRUE(order[i].starts_with("indicator--")) << order[i];
+  for (int i = 4; i <= 6; ++i) EXPECT_TRUE(order[i].starts_with("relationship--")) << order[i];
+  // Non-ASCII survives base64 + UTF-8.
+  EXPECT_STREQ(messages[1].bundle["objects"][0]["name"].GetString(), "caf\xc3\xa9 \xe2\x82\xac");
+  EXPECT_EQ(broker->depth(queue.queue), 0u);
+}
+
+TEST_F(AmqpSinkTest, NoWorkIdWhenTheRunHasNoWork) {
+  auto sink = make_amqp_sink(options(), {}, clock);
+  sink->begin_run({});
+  sink->send(stage(1));
+  sink->end_run();
+  auto messages = broker->take(queue.queue, 3);
+  ASSERT_EQ(messages.size(), 3u);
+  for (const auto& message : messages) {
+    EXPECT_EQ(message.problems({.applicant_id = kApplicant, .work_id = std::nullopt, .one_object_per_message = true}), std::vector<std::string>{});
+  }
+}
+
+TEST_F(AmqpSinkTest, ExpectationsAreAddedBeforePublishingOneForEachMessage) {
+  fixtures::OpenCtiServer platform;
+  opencti::GraphqlOptions graphql;
+  graphql.url = platform.url();
+  TokenSpec spec;
+  spec.key = "opencti.token";
+  spec.value = Secret(platform.options().token);
+  graphql.token = std::make_shared<Token>(spec);
+  opencti::OpenCtiClient client(graphql, opencti::curl_transport_factory(true, "t")(), clock);
+  const std::string work = client.add_work(connector_id, "run");
+
+  std::vector<std::uint32_t> depth_when_added;
+  auto sink = make_amqp_sink(
+      options(),
+      [&](const std::string& work_id, int n) {
+        depth_when_added.push_back(broker->depth(queue.queue));
+        client.add_expectations(work_id, n);
+      },
+      clock);
+  sink->begin_run({.work_id = work, .update = false});
+  sink->send(stage(2, "a"));
+  sink->flush();
+  sink->send(stage(4, "b"));
+  sink->flush();
+  EXPECT_EQ(platform.work(work)->expectations, 5 + 9);
+  EXPECT_EQ(depth_when_added, (std::vector<std::uint32_t>{0, 5}));  // nothing of a bundle published before
+  EXPECT_EQ(broker->take(queue.queue, 14).size(), 14u);
+}
+
+TEST_F(AmqpSinkTest, FailingExpectationsPublishNothing) {
+  auto sink = make_amqp_sink(
+      options(), [](const std::string&, int) { throw std::runtime_error("OpenCTI rejected the call: work gone"); }, clock);
+  sink->begin_run({.work_id = std::string("w"), .update = false});
+  EXPECT_THROW(sink->send(stage(1)), DeliveryError);
+  EXPECT_EQ(sink->confirmed(), 0u);
+  EXPECT_THROW(sink->flush(), DeliveryError);
+  sink->end_run();
+  EXPECT_EQ(broker->depth(queue.queue), 0u);
+}
+
+TEST_F(AmqpSinkTest, PipelinedConfirmsCoverManyBundlesBeyondTheWindow) {
+  auto sink = make_amqp_sink(options(), {}, clock);  // window 50
+  sink->begin_run({});
+  std::set<std::string> expected;
+  Ticket last = 0;
+  for (int b = 0; b < 20; ++b) {
+    auto bundle = stage(10, "b" + std::to_string(b));
+    auto ids = ids_of(bundle);
+    expected.insert(ids.begin(), ids.end());
+    last = sink->send(bundle);
+    EXPECT_LE(sink->confirmed(), last);
+  }
+  sink->flush();
+  EXPECT_EQ(sink->confirmed(), 20u);
+  auto stats = sink->stats();
+  EXPECT_EQ(stats.messages, 20u * 21u);
+  EXPECT_EQ(stats.confirmed, stats.messages);
+  std::set<std::string> received;
+  for (const auto& message : broker->take(queue.queue, 420)) received.insert(message.object_ids().at(0));
+  EXPECT_EQ(received, expected);
+}
+
+TEST_F(AmqpSinkTest, WholeBundleModeSendsOneMessagePerBundle) {
+  auto opts = options();
+  opts.mode = AmqpMessageMode::WholeBundle;
+  std::vector<int> expectations;
+  auto sink = make_amqp_sink(opts, [&](const std::string&, int n) { expectations.push_back(n); }, clock);
+  sink->begin_run({.work_id = std::string("w1"), .update = false});
+  sink->send(stage(3));
+  sink->flush();
+  auto messages = broker->take(queue.queue, 1);
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0]
+                .problems({.applicant_id = kApplicant, .work_id = std::string("w1"), .one_object_per_message = false}),
+            std::vector<std::string>{});
+  EXPECT_EQ(messages[0].object_ids().size(), 7u);
+  EXPECT_EQ(expectations, std::vector<int>{1});
+}
+
+TEST_F(AmqpSinkTest, FullQueueNacksAreRepublishedUntilTaken) {
+  // A queue that refuses what exceeds 5 messages: the broker nacks the rest.
+  auto full = broker->prepare_push_queue(random_id(), "", {{"x-max-length", 5}}, "reject-publish");
+  auto opts = options();
+  opts.routing_key = full.routing_key;
+  opts.retry_delay = std::chrono::milliseconds(20);
+  SystemClock real_clock;
+  auto sink = make_amqp_sink(opts, {}, real_clock);
+  sink->begin_run({});
+  auto bundle = stage(6);  // 13 messages
+  std::vector<fixtures::WorkerMessage> received;
+  std::thread consumer([&] {
+    // The worker draining slowly.
+    AmqpTestBroker own;
+    while (received.size() < 13) {
+      auto got = own.take(full.queue, std::min<std::size_t>(2, 13 - received.size()), std::chrono::seconds(30));
+      if (got.empty()) break;
+      for (auto& message : got) received.push_back(std::move(message));
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    }
+  });
+  sink->send(bundle);
+  sink->flush();
+  consumer.join();
+  EXPECT_GT(sink->stats().republished, 0u);
+  std::set<std::string> ids;
+  for (const auto& message : received) ids.insert(message.object_ids().at(0));
+  EXPECT_EQ(ids, ids_of(bundle));
+}
+
+TEST_F(AmqpSinkTest, UnroutableMessagesAreRepublishedOnceTheQueueIsBound) {
+  fixtures::PushQueue unbound{queue.exchange, "push_routing_" + random_id(), ""};
+  auto opts = options();
+  opts.routing_key = unbound.routing_key;
+  opts.retry_delay = std::chrono::milliseconds(50);
+  SystemClock real_clock;
+  auto sink = make_amqp_sink(opts, {}, real_clock);
+  sink->begin_run({});
+  std::thread platform([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    AmqpTestBroker own;
+    own.bind({queue.exchange, unbound.routing_key, queue.queue});  // the platform binds late
+  });
+  sink->send(stage(2));
+  sink->flush();
+  platform.join();
+  EXPECT_GT(sink->stats().republished, 0u);
+  std::set<std::string> ids;
+  for (const auto& message : broker->take(queue.queue, 5)) ids.insert(message.object_ids().at(0));
+  EXPECT_EQ(ids, ids_of(stage(2)));
+}
+
+TEST_F(AmqpSinkTest, WrongCredentialsAreAClearErrorWithoutThePassword) {
+  auto opts = options();
+  opts.connection.pass = Secret("wrong-SECRET-mq-password-123");
+  auto sink = make_amqp_sink(opts, {}, clock);
+  sink->begin_run({});
+  try {
+    sink->send(stage(1));
+    sink->flush();
+    FAIL() << "expected DeliveryError";
+  } catch (const DeliveryError& error) {
+    std::string text = error.what();
+    EXPECT_NE(text.find("mq.pass"), std::string::npos) << text;
+    EXPECT_EQ(text.find("SECRET"), std::string::npos) << text;
+  }
+  EXPECT_EQ(sink->confirmed(), 0u);
+}
+
+TEST_F(AmqpSinkTest, UnreachableBrokerFailsAfterBackoffAndConfirmsNothing) {
+  auto opts = options();
+  opts.connection.port = 1;  // nothing listens there
+  opts.max_reconnect_attempts = 4;
+  auto sink = make_amqp_sink(opts, {}, clock);
+  sink->begin_run({});
+  try {
+    sink->send(stage(1));
+    sink->flush();
+    FAIL();
+  } catch (const DeliveryError& error) {
+    EXPECT_NE(std::string(error.what()).find("mq.host"), std::string::npos) << error.what();
+  }
+  EXPECT_EQ(sink->confirmed(), 0u);
+  EXPECT_EQ(clock.slept(), std::chrono::milliseconds(1000 + 2000 + 4000));
+}
+
+TEST_F(AmqpSinkTest, MissingExchangeIsReportedAfterRetries) {
+  auto opts = options();
+  opts.exchange = "kfc-test-no-such-exchange-" + random_id();
+  opts.max_reconnect_attempts = 3;
+  auto sink = make_amqp_sink(opts, {}, clock);
+  sink->begin_run({});
+  try {
+    sink->send(stage(1));
+    sink->flush();
+    FAIL();
+  } catch (const DeliveryError& error) {
+    EXPECT_NE(std::string(error.what()).find("NOT_FOUND"), std::string::npos) << error.what();
+  }
+  EXPECT_EQ(sink->confirmed(), 0u);
+}
+
+TEST_F(AmqpSinkTest, DroppedConnectionMidRunRepublishesWhatWasUnconfirmed) {
+  SystemClock real_clock;
+  fixtures::TcpProxy network(5672);
+  auto opts = options();
+  opts.connection.port = network.port();
+  opts.reconnect_initial = std::chrono::milliseconds(100);
+  auto sink = make_amqp_sink(opts, {}, real_clock);
+  sink->begin_run({});
+  auto first = stage(50, "first");
+  sink->send(first);  // not flushed: messages still in flight
+  network.cut();      // the network between connector and broker fails
+  auto second = stage(50, "second");
+  sink->send(second);
+  sink->flush();
+  EXPECT_EQ(sink->confirmed(), 2u);
+  EXPECT_GE(sink->stats().reconnects, 1u);
+  EXPECT_GE(network.connections_accepted(), 2);
+
+  std::set<std::string> received;
+  for (const auto& message : broker->drain(queue.queue)) {
+    EXPECT_EQ(message.problems({.applicant_id = kApplicant, .work_id = std::nullopt, .one_object_per_message = true}), std::vector<std::string>{});
+    received.insert(message.object_ids().at(0));
+  }
+  auto expected = ids_of(first);
+  auto more = ids_of(second);
+  expected.insert(more.begin(), more.end());
+  EXPECT_EQ(received, expected);  // nothing lost (duplicates allowed)
+}
+
+TEST_F(AmqpSinkTest, DescribeNamesNoCredentials) {
+  auto opts = options();
+  opts.connection.pass = Secret("describe-SECRET-pass-0001");
+  auto sink = make_amqp_sink(opts, {}, clock);
+  std::string text = sink->describe();
+  EXPECT_NE(text.find("amqp://127.0.0.1:5672/"), std::string::npos) << text;
+  EXPECT_EQ(text.find("SECRET"), std::string::npos);
+  EXPECT_EQ(text.find("guest"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kfc::sinks

@@ -1,0 +1,134 @@
+// A real broker restart in the middle of a run (its own executable: ctest runs it alone, RUN_SERIAL,
+// because stopping the shared broker would disturb every other AMQP test running at the same time).
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+#include <thread>
+
+#include "kfc/fixtures/amqp_consumer.h"
+#include "kfc/fixtures/opencti_server.h"
+#include "kfc/fixtures/tcp_proxy.h"
+#include "kfc/sinks/amqp_sink.h"
+
+namespace kfc::sinks {
+namespace {
+
+using fixtures::AmqpTestBroker;
+using fixtures::WorkerExpectations;
+
+constexpr char kApplicant[] = "user--2b7c0e3e-applicant";
+
+std::string random_id() {
+  static std::mt19937_64 random{std::random_device{}()};
+  return "kfc-test-" + std::to_string(random());
+}
+
+// A Kaspersky-like stage: author, n indicators authored by it, one relationship per indicator.
+stix::Bundle stage(int indicators, const std::string& tag = "a") {
+  stix::Bundle bundle;
+  bundle.id = "bundle--" + tag;
+  auto& alloc = bundle.objects.GetAllocator();
+  auto object = [&](const std::string& type, const std::string& id) {
+    rapidjson::Value value(rapidjson::kObjectType);
+    value.AddMember("type", rapidjson::Value(type.c_str(), alloc), alloc);
+    value.AddMember("id", rapidjson::Value(id.c_str(), alloc), alloc);
+    return value;
+  };
+  bundle.objects.PushBack(object("identity", "identity--" + tag), alloc);
+  for (int i = 0; i < indicators; ++i) {
+    auto indicator = object("indicator", "indicator--" + tag + "-" + std::to_string(i));
+    indicator.AddMember("created_by_ref", rapidjson::Value(("identity--" + tag).c_str(), alloc), alloc);
+    indicator.AddMember("name", "caf\xc3\xa9 \xe2\x82\xac", alloc);
+    bundle.objects.PushBack(indicator, alloc);
+  }
+  for (int i = 0; i < indicators; ++i) {
+    auto relationship = object("relationship", "relationship--" + tag + "-" + std::to_string(i));
+    relationship.AddMember("source_ref", rapidjson::Value(("indicator--" + tag + "-" + std::to_string(i)).c_str(), alloc), alloc);
+    relationship.AddMember("target_ref", rapidjson::Value(("identity--" + tag).c_str(), alloc), alloc);
+    bundle.objects.PushBack(relationship, alloc);
+  }
+  return bundle;
+}
+
+std::set<std::string> ids_of(const stix::Bundle& bundle) {
+  std::set<std::string> ids;
+  for (const auto& object : bundle.objects.GetArray()) ids.insert(object["id"].GetString());
+  return ids;
+}
+
+class BrokerRestartTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KFC_REQUIRE_RABBITMQ();
+    broker = std::make_unique<AmqpTestBroker>();
+    connector_id = random_id();
+    queue = broker->prepare_push_queue(connector_id);
+  }
+
+  AmqpSinkOptions options() const {
+    AmqpSinkOptions options;
+    options.connection.host = "127.0.0.1";
+    options.connection.port = 5672;
+    options.connection.vhost = "/";
+    options.connection.user = "guest";
+    options.connection.pass = Secret("guest");
+    options.exchange = queue.exchange;
+    options.routing_key = queue.routing_key;
+    options.applicant_id = kApplicant;
+    options.window = 50;
+    return options;
+  }
+
+  std::unique_ptr<AmqpTestBroker> broker;
+  std::string connector_id;
+  fixtures::PushQueue queue;
+  ManualClock clock{std::chrono::system_clock::now()};
+};
+
+// The broker process restarts in the middle of a run: nothing is lost. Stops the shared broker
+// application for a few seconds; it is always started again, even when the test fails.
+TEST_F(BrokerRestartTest, BrokerRestartMidRunLosesNothing) {
+  struct RestartGuard {
+    ~RestartGuard() {
+      fixtures::rabbitmqctl("start_app");
+      fixtures::wait_for_rabbitmq(std::chrono::seconds(60));
+    }
+  } guard;
+  SystemClock real_clock;
+  auto opts = options();
+  opts.reconnect_initial = std::chrono::milliseconds(250);
+  opts.reconnect_max = std::chrono::milliseconds(2000);
+  opts.max_reconnect_attempts = 120;
+  auto sink = make_amqp_sink(opts, {}, real_clock);
+  sink->begin_run({.work_id = std::string("work-restart"), .update = false});
+  auto first = stage(100, "before");
+  sink->send(first);  // in flight, not flushed
+  ASSERT_EQ(fixtures::rabbitmqctl("stop_app"), 0);
+  std::thread restart([] {
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    fixtures::rabbitmqctl("start_app");
+  });
+  auto second = stage(100, "after");
+  sink->send(second);  // publishes while the broker is down: reconnects with backoff
+  sink->flush();
+  restart.join();
+  EXPECT_EQ(sink->confirmed(), 2u);
+  EXPECT_GE(sink->stats().reconnects, 1u);
+
+  ASSERT_TRUE(fixtures::wait_for_rabbitmq(std::chrono::seconds(60)));
+  AmqpTestBroker after;
+  std::set<std::string> received;
+  for (const auto& message : after.drain(queue.queue)) {
+    EXPECT_EQ(message.problems({.applicant_id = kApplicant, .work_id = std::string("work-restart"), .one_object_per_message = true}),
+              std::vector<std::string>{});
+    received.insert(message.object_ids().at(0));
+  }
+  auto expected = ids_of(first);
+  auto more = ids_of(second);
+  expected.insert(more.begin(), more.end());
+  EXPECT_EQ(received, expected);
+}
+
+}  // namespace
+}  // namespace kfc::sinks

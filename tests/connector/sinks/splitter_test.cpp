@@ -1,0 +1,163 @@
+// pycti's per-object split (OpenCTIStix2Splitter) reproduced: counts, order, cleaning.
+#include <gtest/gtest.h>
+
+#include <rapidjson/document.h>
+
+#include "kfc/sinks/message.h"
+#include "kfc/sinks/splitter.h"
+
+namespace kfc::sinks {
+namespace {
+
+stix::Bundle bundle_of(const char* objects_json, std::string id = "bundle--11111111-2222-4333-8444-555555555555") {
+  stix::Bundle bundle;
+  bundle.id = std::move(id);
+  bundle.objects.Parse(objects_json);
+  return bundle;
+}
+
+rapidjson::Document parse(const std::string& text) {
+  rapidjson::Document doc;
+  doc.Parse(text.c_str());
+  return doc;
+}
+
+constexpr char kStage[] = R"([
+  {"type":"report","id":"report--1","created_by_ref":"identity--author",
+   "object_refs":["indicator--1","indicator--1","malware--1","x-unknown-type--9"]},
+  {"type":"relationship","id":"relationship--1","source_ref":"indicator--1","target_ref":"malware--1",
+   "created_by_ref":"identity--author"},
+  {"type":"indicator","id":"indicator--1","created_by_ref":"identity--author"},
+  {"type":"malware","id":"malware--1","created_by_ref":"identity--author"},
+  {"type":"identity","id":"identity--author"}
+])";
+
+TEST(SplitterTest, OneObjectPerMessageOrderedByDependencyCount) {
+  auto messages = split_bundle(bundle_of(kStage));
+  ASSERT_EQ(messages.size(), 5u);
+  std::vector<std::pair<std::string, int>> order;
+  for (const auto& message : messages) order.emplace_back(message.object_id, message.nb_deps);
+  // author 1; indicator and malware 1 + author = 2; relationship 1 + 2 + 2 + author 1 = 6.
+  EXPECT_EQ(order[0], (std::pair<std::string, int>{"identity--author", 1}));
+  EXPECT_EQ(order[1].second, 2);
+  EXPECT_EQ(order[2].second, 2);
+  EXPECT_EQ(order[3], (std::pair<std::string, int>{"relationship--1", 6}));
+  EXPECT_EQ(order[4].first, "report--1");
+}
+
+TEST(SplitterTest, ReportCountsEveryListedReferenceAsPyctiDoes) {
+  auto messages = split_bundle(bundle_of(kStage));
+  const auto& report = messages.back();
+  // 1 + author(1) + indicator(2) + indicator again(2, from cache) + malware(2); unknown type skipped.
+  EXPECT_EQ(report.nb_deps, 8);
+}
+
+TEST(SplitterTest, MessageBundleHasTheOriginalIdSeqAndNbDeps) {
+  auto messages = split_bundle(bundle_of(kStage));
+  auto doc = parse(messages.back().bundle_json);
+  EXPECT_STREQ(doc["type"].GetString(), "bundle");
+  EXPECT_STREQ(doc["id"].GetString(), "bundle--11111111-2222-4333-8444-555555555555");
+  EXPECT_STREQ(doc["spec_version"].GetString(), "2.1");
+  EXPECT_EQ(doc["x_opencti_seq"].GetInt(), 8);
+  ASSERT_EQ(doc["objects"].Size(), 1u);
+  EXPECT_EQ(doc["objects"][0]["nb_deps"].GetInt(), 8);
+}
+
+TEST(SplitterTest, ObjectRefsAreDeduplicatedAndUnsupportedTypesDropped) {
+  auto messages = split_bundle(bundle_of(kStage));
+  auto doc = parse(messages.back().bundle_json);
+  const auto& refs = doc["objects"][0]["object_refs"];
+  ASSERT_EQ(refs.Size(), 2u);
+  EXPECT_STREQ(refs[0].GetString(), "indicator--1");
+  EXPECT_STREQ(refs[1].GetString(), "malware--1");
+}
+
+TEST(SplitterTest, ReferencesOutsideTheBundleAreKeptButNotCounted) {
+  auto messages = split_bundle(bundle_of(R"([{"type":"indicator","id":"indicator--1","created_by_ref":"identity--elsewhere",
+    "object_marking_refs":["marking-definition--tlp"]}])"));
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].nb_deps, 1);
+  auto doc = parse(messages[0].bundle_json);
+  EXPECT_STREQ(doc["objects"][0]["created_by_ref"].GetString(), "identity--elsewhere");
+  EXPECT_EQ(doc["objects"][0]["object_marking_refs"].Size(), 1u);
+}
+
+TEST(SplitterTest, RelationshipWithoutTargetIsNotPublished) {
+  auto messages = split_bundle(bundle_of(R"([
+    {"type":"indicator","id":"indicator--1"},
+    {"type":"relationship","id":"relationship--1","source_ref":"indicator--1"},
+    {"type":"relationship","id":"relationship--2","source_ref":"indicator--1","target_ref":"indicator--1"}])"));
+  // relationship--2 has source and target (both indicator--1): published; relationship--1 is not.
+  std::vector<std::string> ids;
+  for (const auto& message : messages) ids.push_back(message.object_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"indicator--1", "relationship--2"}));
+}
+
+TEST(SplitterTest, SelfReferenceBecomesNull) {
+  auto messages = split_bundle(bundle_of(R"([{"type":"identity","id":"identity--1","created_by_ref":"identity--1"}])"));
+  ASSERT_EQ(messages.size(), 1u);
+  auto doc = parse(messages[0].bundle_json);
+  EXPECT_TRUE(doc["objects"][0]["created_by_ref"].IsNull());
+  EXPECT_EQ(messages[0].nb_deps, 1);
+}
+
+TEST(SplitterTest, CyclesTerminate) {
+  auto messages = split_bundle(bundle_of(R"([
+    {"type":"note","id":"note--a","object_refs":["note--b"]},
+    {"type":"note","id":"note--b","object_refs":["note--c"]},
+    {"type":"note","id":"note--c","object_refs":["note--a"]}])"));
+  EXPECT_EQ(messages.size(), 3u);
+}
+
+TEST(SplitterTest, ExternalReferencesAndKillChainPhasesAreDeduplicated) {
+  auto messages = split_bundle(bundle_of(R"([{"type":"malware","id":"malware--1",
+    "external_references":[{"source_name":"a","url":"https://x"},{"source_name":"b","url":"https://x"},
+                           {"source_name":"c","external_id":"T1"},{"source_name":"c","external_id":"T1"},
+                           {"source_name":"no-id"}],
+    "kill_chain_phases":[{"kill_chain_name":"k","phase_name":"p"},{"kill_chain_name":"k","phase_name":"p"}]}])"));
+  auto doc = parse(messages[0].bundle_json);
+  const auto& references = doc["objects"][0]["external_references"];
+  ASSERT_EQ(references.Size(), 2u);
+  EXPECT_STREQ(references[0]["source_name"].GetString(), "a");
+  EXPECT_STREQ(references[1]["source_name"].GetString(), "c");
+  EXPECT_EQ(doc["objects"][0]["kill_chain_phases"].Size(), 1u);
+}
+
+TEST(SplitterTest, UnsupportedTypeObjectIsNotPublished) {
+  auto messages = split_bundle(bundle_of(R"([{"type":"x-custom-thing","id":"x-custom-thing--1"},
+    {"type":"indicator","id":"indicator--1"}])"));
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].object_id, "indicator--1");
+}
+
+TEST(SplitterTest, InputBundleIsLeftUntouched) {
+  auto bundle = bundle_of(kStage);
+  split_bundle(bundle);
+  EXPECT_FALSE(bundle.objects[0].HasMember("nb_deps"));
+  EXPECT_EQ(bundle.objects[0]["object_refs"].Size(), 4u);
+}
+
+TEST(SplitterTest, WholeBundleKeepsEverything) {
+  auto doc = parse(whole_bundle_json(bundle_of(kStage)));
+  EXPECT_EQ(doc["objects"].Size(), 5u);
+  EXPECT_FALSE(doc.HasMember("x_opencti_seq"));
+}
+
+TEST(MessageTest, EnvelopeIsPyctisJsonDumps) {
+  MessageFields fields{.applicant_id = "user--1", .action_sequence = 3, .update = true, .work_id = std::string("work--9")};
+  std::string body = queue_message(fields, R"({"type":"bundle"})");
+  EXPECT_EQ(body, R"({"bundle_type": "QUEUE_BUNDLE", "applicant_id": "user--1", "action_sequence": 3, )"
+                  R"("entities_types": [], "content": "eyJ0eXBlIjoiYnVuZGxlIn0=", "update": true, )"
+                  R"("draft_id": null, "work_id": "work--9"})");
+  fields.work_id.reset();
+  EXPECT_EQ(queue_message(fields, "x").find("work_id"), std::string::npos);
+}
+
+TEST(MessageTest, Base64OfUtf8) {
+  EXPECT_EQ(base64_encode(""), "");
+  EXPECT_EQ(base64_encode("a"), "YQ==");
+  EXPECT_EQ(base64_encode("\xc3\xa9t\xc3\xa9"), "w6l0w6k=");
+}
+
+}  // namespace
+}  // namespace kfc::sinks
