@@ -78,12 +78,13 @@ void Batcher::push(const rapidjson::Value& feed_object) {
     push_to_source_batch(feed_object);
     return;
   }
-  // The feed object goes into scratch memory reused from push to push; the transform writes the
-  // cluster straight into the open batch's memory, so merging it usually moves instead of copying.
-  scratch_.Clear();
-  rapidjson::Document sources(rapidjson::kArrayType, &scratch_);
-  sources.PushBack(detail::deep_copy(feed_object, scratch_), scratch_);
-  rapidjson::Document cluster(rapidjson::kArrayType, &open_.objects.GetAllocator());
+  // Both the feed object and its cluster live in the open batch's memory: merging then moves
+  // values instead of copying them, and a transform that moves feed values into its output (or
+  // refers to their strings) leaves nothing dangling. The pool is released with the batch.
+  auto& allocator = open_.objects.GetAllocator();
+  rapidjson::Document sources(rapidjson::kArrayType, &allocator);
+  sources.PushBack(detail::deep_copy(feed_object, allocator), allocator);
+  rapidjson::Document cluster(rapidjson::kArrayType, &allocator);
   transform_(sources, cluster);
   if (!cluster.IsArray()) throw std::logic_error("the mapping transform did not produce an array of objects");
   push_cluster(cluster);
@@ -190,23 +191,25 @@ Batch Batcher::take() {
   Pending pending = std::move(ready_.front());
   ready_.pop_front();
 
+  // The feed objects stay alive until the batch is staged: the transform may have moved values
+  // out of them into its output.
+  rapidjson::Document transformed(rapidjson::kArrayType, &pending.objects.GetAllocator());
   if (!pending.transformed) {
-    rapidjson::Document transformed(rapidjson::kArrayType);
     transform_(pending.objects, transformed);
     if (!transformed.IsArray()) throw std::logic_error("the mapping transform did not produce an array of objects");
-    pending.objects = std::move(transformed);
   }
+  rapidjson::Document& objects = pending.transformed ? pending.objects : transformed;
 
   Batch batch;
   batch.number = pending.number;
   batch.feed_objects = pending.feed_objects;
-  Watermark watermark = batch_watermark(pending.objects);  // before the policy may strip descriptions
+  Watermark watermark = batch_watermark(objects);  // before the policy may strip descriptions
   batch.watermark = watermark.epoch_seconds;
   for (const auto& warning : watermark.warnings) spdlog::warn("{}", warning);
   batch.warnings = std::move(watermark.warnings);
 
-  if (before_staging_) before_staging_(pending.objects);
-  batch.stages = build_stages(pending.objects);
+  if (before_staging_) before_staging_(objects);
+  batch.stages = build_stages(objects);
   return batch;
 }
 

@@ -397,6 +397,36 @@ TEST(ClusterCap, InvariantsHoldOnARandomFeed) {
   EXPECT_EQ(oversize_batches, 1u);  // the 1300-sector cluster, alone
 }
 
+// A pass-through transform that moves the feed values into its output instead of copying them: the
+// Batcher must keep the feed objects' memory alive until the batch is staged (ASan checks this too).
+void moving_pass_through(Document& feed_objects, Document& out) {
+  out.SetArray();
+  for (auto& feed : feed_objects.GetArray()) out.PushBack(feed, out.GetAllocator());  // moves
+}
+
+TEST(Batcher, TransformMayMoveFeedValuesIntoItsOutput) {
+  for (const auto sizing : {BundleSizing::ClusterCap, BundleSizing::SourceBatches}) {
+    BatcherOptions options;
+    options.sizing = sizing;
+    options.source_batch_size = 3;
+    options.max_bundle_objects = 3;
+    Batcher batcher(moving_pass_through, options);
+    std::vector<std::string> feed;
+    for (int i = 0; i < 10; ++i)
+      feed.push_back(R"({"id": "indicator--)" + std::to_string(i) + R"(", "description": "a long enough text )" +
+                     std::string(100, 'x') + R"("})");
+    std::vector<std::string> ids;
+    for (const auto& batch : run(batcher, feed)) {
+      for (const auto& id : ids_of(batch)) ids.push_back(id);
+      for (const auto& stage : batch.stages)
+        for (const auto& object : stage.objects.GetArray())
+          EXPECT_EQ(std::string(object["description"].GetString()).size(), 119u);
+    }
+    ASSERT_EQ(ids.size(), 10u);
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(ids[static_cast<std::size_t>(i)], "indicator--" + std::to_string(i));
+  }
+}
+
 TEST(SourceBatches, HundredFeedObjectsPerBatchWithoutSizeBound) {
   TestExpansion expansion;
   BatcherOptions options;

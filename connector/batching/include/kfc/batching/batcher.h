@@ -35,7 +35,6 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -59,7 +58,10 @@ struct BatcherOptions {
 
 // The mapping of a group of feed objects: reads the array `feed_objects` (it may change it in place,
 // with feed_objects.GetAllocator()) and sets `bundle_objects` to the array of transformed,
-// post-processed objects (§5.3, §6.1, §6.2). May throw; the error reaches the caller of push()
+// post-processed objects (§5.3, §6.1, §6.2). It may move values out of `feed_objects` into
+// `bundle_objects`: the feed objects' memory lives until the batch is staged. `bundle_objects`
+// comes with the batch's allocator; keep it (SetArray(), not Swap) to let the Batcher move rather
+// than copy the result. May throw; the error reaches the caller of push()
 // (ClusterCap) or take() (SourceBatches).
 using TransformFn = std::function<void(rapidjson::Document& feed_objects, rapidjson::Document& bundle_objects)>;
 
@@ -80,6 +82,7 @@ struct Batch {
   std::size_t object_count() const;
 };
 
+// Not thread-safe: one Batcher per run loop.
 class Batcher {
  public:
   explicit Batcher(TransformFn transform, BatcherOptions options = {}, BeforeStagingFn before_staging = {});
@@ -121,10 +124,6 @@ class Batcher {
   Pending open_;                                         // the batch being filled
   std::unordered_map<std::string, std::size_t> index_;   // id → position in open_.objects
   std::deque<Pending> ready_;
-  // Reused memory for the one feed object a ClusterCap push transforms.
-  std::unique_ptr<char[]> scratch_buffer_{new char[kScratchBytes]};
-  rapidjson::MemoryPoolAllocator<> scratch_{scratch_buffer_.get(), kScratchBytes};
-  static constexpr std::size_t kScratchBytes = 64 * 1024;
 };
 
 }  // namespace kfc::batching
