@@ -70,7 +70,38 @@ Batcher::Batcher(TransformFn transform, BatcherOptions options, BeforeStagingFn 
   if (!transform_) throw std::invalid_argument("Batcher needs a transform");
   if (options_.source_batch_size == 0) options_.source_batch_size = 1;
   if (options_.max_bundle_objects == 0) options_.max_bundle_objects = 1;
-  open_.objects.SetArray();
+  open_new_batch();
+}
+
+// Batch memory is recycled: a cleared arena keeps its (already faulted-in) buffer, so a steady
+// stream of batches does not allocate and return memory to the system for every batch.
+struct Batcher::Arena {
+  static constexpr std::size_t kBufferBytes = 8u << 20;  // typical batch; bigger ones add chunks
+  std::unique_ptr<char[]> buffer{new char[kBufferBytes]};
+  rapidjson::MemoryPoolAllocator<> allocator{buffer.get(), kBufferBytes};
+};
+
+Batcher::~Batcher() = default;
+
+void Batcher::open_new_batch() {
+  if (free_arenas_.empty()) free_arenas_.push_back(std::make_unique<Arena>());
+  Arena* arena = free_arenas_.back().get();
+  busy_arenas_.push_back(std::move(free_arenas_.back()));
+  free_arenas_.pop_back();
+  open_ = Pending{};
+  open_.arena = arena;
+  open_.objects = rapidjson::Document(rapidjson::kArrayType, &arena->allocator);
+  index_.clear();
+}
+
+void Batcher::release_arena(Arena* arena) {
+  for (auto it = busy_arenas_.begin(); it != busy_arenas_.end(); ++it) {
+    if (it->get() != arena) continue;
+    arena->allocator.Clear();
+    free_arenas_.push_back(std::move(*it));
+    busy_arenas_.erase(it);
+    return;
+  }
 }
 
 void Batcher::push(const rapidjson::Value& feed_object) {
@@ -105,9 +136,7 @@ void Batcher::push_cluster(rapidjson::Document& cluster) {
     auto closed_index = std::move(index_);
     closed.number = next_number_++;
     closed.transformed = true;
-    open_ = Pending{};
-    open_.objects.SetArray();
-    index_.clear();
+    open_new_batch();
     carry_over_references(cluster, closed, closed_index);
     ready_.push_back(std::move(closed));  // its allocator (which may hold the cluster) lives on
     movable = false;
@@ -179,9 +208,7 @@ void Batcher::close_open_batch() {
   open_.number = next_number_++;
   open_.transformed = options_.sizing == BundleSizing::ClusterCap;
   ready_.push_back(std::move(open_));
-  open_ = Pending{};
-  open_.objects.SetArray();
-  index_.clear();
+  open_new_batch();
 }
 
 void Batcher::finish() { close_open_batch(); }
@@ -190,6 +217,12 @@ Batch Batcher::take() {
   if (ready_.empty()) throw std::logic_error("Batcher::take() without a ready batch");
   Pending pending = std::move(ready_.front());
   ready_.pop_front();
+  // The arena goes back to the free list however this ends (the stages are copies).
+  struct ArenaReturn {
+    Batcher& batcher;
+    Arena* arena;
+    ~ArenaReturn() { batcher.release_arena(arena); }
+  } arena_return{*this, pending.arena};
 
   // The feed objects stay alive until the batch is staged: the transform may have moved values
   // out of them into its output.

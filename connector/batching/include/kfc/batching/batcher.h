@@ -35,6 +35,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -86,6 +87,9 @@ struct Batch {
 class Batcher {
  public:
   explicit Batcher(TransformFn transform, BatcherOptions options = {}, BeforeStagingFn before_staging = {});
+  ~Batcher();
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
 
   // Adds one feed object (copied; already through the collection step §3.1). ClusterCap transforms
   // it now and may close the open batch; SourceBatches closes a batch every source_batch_size objects.
@@ -102,7 +106,9 @@ class Batcher {
   Batch take();
 
  private:
+  struct Arena;  // recycled memory of one batch
   struct Pending {
+    Arena* arena = nullptr;         // where `objects` lives
     std::size_t number = 0;
     std::size_t feed_objects = 0;
     bool transformed = false;       // false: `objects` still holds the feed objects
@@ -115,12 +121,17 @@ class Batcher {
                              const std::unordered_map<std::string, std::size_t>& closed_index);
   void add_object(rapidjson::Value& object, bool movable);
   void close_open_batch();
+  void open_new_batch();
+  void release_arena(Arena* arena);
   std::size_t distinct_new_objects(const rapidjson::Document& cluster) const;
 
   TransformFn transform_;
   BatcherOptions options_;
   BeforeStagingFn before_staging_;
   std::size_t next_number_ = 1;
+  // Declared before the batches that live in them, so they are destroyed after them.
+  std::vector<std::unique_ptr<Arena>> free_arenas_;
+  std::vector<std::unique_ptr<Arena>> busy_arenas_;
   Pending open_;                                         // the batch being filled
   std::unordered_map<std::string, std::size_t> index_;   // id → position in open_.objects
   std::deque<Pending> ready_;
