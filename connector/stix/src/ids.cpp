@@ -1,0 +1,196 @@
+#include "kfc/stix/ids.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <stdexcept>
+#include <vector>
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "kfc/stix/pystr.h"
+
+namespace kfc::stix {
+namespace {
+
+constexpr std::array<unsigned char, 16> kNamespaceBytes = {
+    0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c, 0x9c, 0x01, 0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7};
+
+constexpr char kHex[] = "0123456789abcdef";
+
+void append_uuid(const unsigned char* b, std::string& out) {
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[b[i] >> 4]);
+    out.push_back(kHex[b[i] & 0x0F]);
+  }
+}
+
+std::string id_from_digest_input(std::string_view type, std::string_view canonical) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  // One-shot SHA-1 over namespace || canonical without building a joined buffer.
+  thread_local std::string buffer;
+  buffer.assign(reinterpret_cast<const char*>(kNamespaceBytes.data()), kNamespaceBytes.size());
+  buffer.append(canonical);
+  SHA1(reinterpret_cast<const unsigned char*>(buffer.data()), buffer.size(), digest);
+  digest[6] = static_cast<unsigned char>((digest[6] & 0x0F) | 0x50);
+  digest[8] = static_cast<unsigned char>((digest[8] & 0x3F) | 0x80);
+  std::string out;
+  out.reserve(type.size() + 2 + 36);
+  out.append(type);
+  if (!type.empty()) out.append("--");
+  append_uuid(digest, out);
+  return out;
+}
+
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+}  // namespace
+
+std::string uuid5(std::string_view text) { return id_from_digest_input("", text); }
+
+std::string uuid4() {
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("OpenSSL RAND_bytes failed to produce a bundle id");
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  std::string out;
+  out.reserve(36);
+  append_uuid(b, out);
+  return out;
+}
+
+std::string bundle_id() { return "bundle--" + uuid4(); }
+
+void append_canonical_string(std::string_view s, std::string& out) {
+  out.push_back('"');
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case 0x08: out.append("\\b"); break;
+      case 0x09: out.append("\\t"); break;
+      case 0x0A: out.append("\\n"); break;
+      case 0x0C: out.append("\\f"); break;
+      case 0x0D: out.append("\\r"); break;
+      default:
+        if (c < 0x20) {
+          out.append("\\u00");
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0x0F]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+std::string canonical_json(std::initializer_list<Member> members) {
+  std::vector<Member> sorted(members);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Member& a, const Member& b) { return a.first < b.first; });
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [key, value] : sorted) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_canonical_string(key, out);
+    out.push_back(':');
+    append_canonical_string(value, out);
+  }
+  out.push_back('}');
+  return out;
+}
+
+std::string deterministic_id(std::string_view type, std::string_view canonical) {
+  return id_from_digest_input(type, canonical);
+}
+
+std::string identity_id(std::string_view name, std::string_view identity_class) {
+  const std::string cls = py_lower(identity_class);
+  const std::string n = py_norm(name);
+  return deterministic_id("identity", canonical_json({{"identity_class", cls}, {"name", n}}));
+}
+
+std::string threat_actor_id(std::string_view name, bool legacy) {
+  const std::string n = py_norm(name);
+  if (legacy) return deterministic_id("threat-actor", canonical_json({{"name", n}}));
+  return deterministic_id("threat-actor",
+                          canonical_json({{"name", n}, {"opencti_type", "threat-actor"}}));
+}
+
+std::string malware_id(std::string_view name) {
+  const std::string n = py_norm(name);
+  return deterministic_id("malware", canonical_json({{"name", n}}));
+}
+
+std::string location_id(std::string_view name, std::string_view location_type) {
+  const std::string n = py_norm(name);
+  return deterministic_id("location",
+                          canonical_json({{"name", n}, {"x_opencti_location_type", location_type}}));
+}
+
+std::string report_id(std::string_view name, std::string_view published) {
+  const std::string n = py_norm(name);
+  return deterministic_id("report", canonical_json({{"name", n}, {"published", published}}));
+}
+
+std::string indicator_id(std::string_view pattern, bool legacy) {
+  return deterministic_id("indicator",
+                          canonical_json({{"pattern", legacy ? pattern : py_strip(pattern)}}));
+}
+
+std::string relationship_id(std::string_view relationship_type, std::string_view source_ref,
+                            std::string_view target_ref) {
+  return deterministic_id("relationship", canonical_json({{"relationship_type", relationship_type},
+                                                          {"source_ref", source_ref},
+                                                          {"target_ref", target_ref}}));
+}
+
+std::string value_sco_id(std::string_view type, std::string_view value) {
+  return deterministic_id(type, canonical_json({{"value", value}}));
+}
+
+std::string file_id_from_one(std::string_view algorithm, std::string_view value) {
+  std::string canonical = "{\"hashes\":{";
+  append_canonical_string(algorithm, canonical);
+  canonical.push_back(':');
+  append_canonical_string(value, canonical);
+  canonical.append("}}");
+  return deterministic_id("file", canonical);
+}
+
+std::string file_id(std::initializer_list<Member> hashes) {
+  if (hashes.size() == 0) throw std::invalid_argument("file_id needs at least one hash");
+  for (const std::string_view preferred : {"MD5", "SHA-1", "SHA-256", "SHA-512"}) {
+    for (const auto& [alg, value] : hashes)
+      if (alg == preferred) return file_id_from_one(alg, value);
+  }
+  return file_id_from_one(hashes.begin()->first, hashes.begin()->second);
+}
+
+std::string_view id_type(std::string_view id) noexcept {
+  const std::size_t pos = id.find("--");
+  return pos == std::string_view::npos ? std::string_view{} : id.substr(0, pos);
+}
+
+bool is_valid_id(std::string_view id) noexcept {
+  const std::size_t pos = id.find("--");
+  if (pos == std::string_view::npos || pos == 0) return false;
+  const std::string_view type = id.substr(0, pos);
+  if (type.front() == '-' || type.back() == '-') return false;
+  for (const char c : type)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  const std::string_view uuid = id.substr(pos + 2);
+  if (uuid.size() != 36) return false;
+  for (std::size_t i = 0; i < uuid.size(); ++i) {
+    const bool dash = (i == 8 || i == 13 || i == 18 || i == 23);
+    if (dash ? uuid[i] != '-' : !is_hex(uuid[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace kfc::stix
