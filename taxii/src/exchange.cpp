@@ -1,0 +1,131 @@
+#include "exchange.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+#include <iomanip>
+#include <sstream>
+
+#include "json_page.h"
+
+namespace kfc::taxii::detail {
+namespace {
+
+std::string base64(std::string_view text) {
+  std::string out(4 * ((text.size() + 2) / 3), '\0');
+  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  out.resize(static_cast<std::size_t>(written));
+  return out;
+}
+
+bool transient_status(long status) {
+  return status == 408 || status == 425 || status == 429 || status == 500 || status == 502 || status == 503 ||
+         status == 504;
+}
+
+std::string describe(const ErrorBody& body) {
+  std::string text = body.title;
+  if (!body.description.empty()) text += (text.empty() ? "" : ": ") + body.description;
+  return text.empty() ? "(no explanation in the body)" : text;
+}
+
+}  // namespace
+
+Exchange::Exchange(const ClientOptions& options, http::Transport& transport, Clock& clock)
+    : options_(options), transport_(transport), clock_(clock), random_(std::random_device{}()) {}
+
+http::Headers Exchange::credentials() {
+  const auto& auth = options_.auth;
+  if (auth.mode == AuthMode::None || !auth.token) return {};
+  Secret secret = auth.token->secret_for_request(clock_);  // throws when expired: never sent
+  switch (auth.mode) {
+    case AuthMode::Basic:
+      return {{"Authorization", "Basic " + base64(auth.user + ":" + secret.reveal())}};
+    case AuthMode::Bearer:
+      return {{"Authorization", "Bearer " + secret.reveal()}};
+    case AuthMode::Header:
+      return {{auth.header_name, secret.reveal()}};
+    case AuthMode::None:
+      break;
+  }
+  return {};
+}
+
+http::Response Exchange::get(const std::string& url, std::string_view accept, ReadStats& stats,
+                             const http::Headers& extra) {
+  http::Request request;
+  request.url = url;
+  request.headers = credentials();
+  request.headers.emplace_back("Accept", std::string(accept));
+  request.headers.insert(request.headers.end(), extra.begin(), extra.end());
+  const std::string shown_url = http::redact_url(url);
+
+  http::Response response;
+  ++stats.requests;
+  try {
+    response = transport_.send(request);
+  } catch (const http::TransportError& error) {
+    if (error.kind() == http::FailureKind::TooLarge) {
+      throw ResponseTooLargeError(shown_url, std::string(error.what()) + " — raise " + options_.response_cap_key +
+                                                 " or lower kaspersky.page_limit");
+    }
+    if (!error.transient()) {
+      throw TaxiiError(shown_url, std::string(error.what()) + " — check kaspersky.ssl_verify and kaspersky.ca_file");
+    }
+    throw RetryableFailure(error.what());
+  }
+  stats.bytes += response.body.size();
+
+  const long status = response.status;
+  if ((status >= 200 && status < 300) || status == 404 || status == 416) return response;
+  if (status == 401 || status == 403) {
+    if (options_.auth.mode != AuthMode::None && options_.auth.token) {
+      throw TokenRejectedError(options_.server_name, options_.auth.token->key(), static_cast<int>(status));
+    }
+    const std::string what = status == 401 ? " — it needs credentials: configure the token"
+                                           : " — access denied without credentials: configure the token";
+    throw ConfigurationError(shown_url, "TAXII server " + shown_url + " answered HTTP " + std::to_string(status) +
+                                            " (" + describe(parse_error_body(response)) + ")" + what);
+  }
+  if (transient_status(status)) {
+    std::optional<std::chrono::milliseconds> retry_after;
+    if (auto header = response.header("retry-after")) retry_after = parse_retry_after(*header, clock_.now());
+    throw RetryableFailure("HTTP " + std::to_string(status) + " (" + describe(parse_error_body(response)) + ")",
+                           retry_after);
+  }
+  ErrorBody body = parse_error_body(response);
+  throw ProtocolError(shown_url, status, body,
+                      "TAXII server refused " + shown_url + " with HTTP " + std::to_string(status) + ": " +
+                          describe(body));
+}
+
+std::chrono::milliseconds Exchange::backoff(int failed_attempt, std::optional<std::chrono::milliseconds> retry_after) {
+  const auto& policy = options_.retry;
+  if (retry_after) return std::clamp(*retry_after, std::chrono::milliseconds{0}, policy.max_retry_after);
+  double base = static_cast<double>(policy.initial_backoff.count());
+  for (int i = 1; i < failed_attempt && base < static_cast<double>(policy.max_backoff.count()); ++i) base *= 2;
+  base = std::min(base, static_cast<double>(policy.max_backoff.count()));
+  std::uniform_real_distribution<double> spread(1.0 - std::clamp(policy.jitter, 0.0, 1.0), 1.0);
+  return std::chrono::milliseconds{static_cast<long long>(base * spread(random_))};
+}
+
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, SystemTime now) {
+  long long seconds = 0;
+  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (error == std::errc{} && end == value.data() + value.size()) {
+    return std::chrono::milliseconds{std::max(0LL, seconds) * 1000};
+  }
+  std::tm parts{};
+  std::istringstream stream{std::string(value)};
+  stream.imbue(std::locale::classic());
+  stream >> std::get_time(&parts, "%a, %d %b %Y %H:%M:%S");
+  if (stream.fail()) return std::nullopt;
+  auto at = std::chrono::system_clock::from_time_t(timegm(&parts));
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
+  return std::max(wait, std::chrono::milliseconds{0});
+}
+
+}  // namespace kfc::taxii::detail

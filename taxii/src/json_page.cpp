@@ -1,0 +1,127 @@
+#include "json_page.h"
+
+#include <algorithm>
+#include <cctype>
+#include <utility>
+#include <vector>
+
+#include <rapidjson/error/en.h>
+
+namespace kfc::taxii::detail {
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+std::string collapse_spaces(std::string_view text) {
+  std::string out;
+  bool space = false;
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+std::string html_title(const std::string& body) {
+  std::string lowered = lower(body);
+  auto open = lowered.find("<title>");
+  if (open == std::string::npos) open = lowered.find("<h1>");
+  if (open == std::string::npos) return {};
+  auto start = lowered.find('>', open) + 1;
+  auto end = lowered.find('<', start);
+  return collapse_spaces(body.substr(start, end == std::string::npos ? std::string::npos : end - start)).substr(0, 200);
+}
+
+}  // namespace
+
+std::unique_ptr<JsonBody> parse_json(std::string body, std::string& problem) {
+  auto parsed = std::make_unique<JsonBody>();
+  parsed->text = std::move(body);
+  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+  parsed->document.ParseInsitu<kFlags>(parsed->text.data());
+  if (parsed->document.HasParseError()) {
+    problem = std::string("invalid JSON at byte ") + std::to_string(parsed->document.GetErrorOffset()) + ": " +
+              rapidjson::GetParseError_En(parsed->document.GetParseError());
+    return nullptr;
+  }
+  return parsed;
+}
+
+bool is_json_media_type(std::string_view content_type) {
+  return lower(content_type).find("json") != std::string::npos;
+}
+
+ErrorBody parse_error_body(const http::Response& response) {
+  ErrorBody out;
+  auto content_type = response.header("content-type").value_or("");
+  if (is_json_media_type(content_type) || (!response.body.empty() && response.body.front() == '{')) {
+    rapidjson::Document document;
+    document.Parse<rapidjson::kParseIterativeFlag>(response.body.c_str());
+    if (!document.HasParseError() && document.IsObject()) {
+      out.title = string_member(document, "title").value_or("");
+      out.description = string_member(document, "description").value_or("");
+      out.error_code = string_member(document, "error_code").value_or("");
+      return out;
+    }
+  }
+  if (lower(content_type).find("html") != std::string::npos || lower(response.body).find("<html") != std::string::npos) {
+    out.title = html_title(response.body);
+    return out;
+  }
+  out.title = collapse_spaces(response.body.substr(0, 200));
+  return out;
+}
+
+std::optional<std::string> object_problem(const rapidjson::Value& object, int max_depth) {
+  if (!object.IsObject()) return "not a JSON object";
+  auto type = object.FindMember("type");
+  if (type == object.MemberEnd() || !type->value.IsString() || type->value.GetStringLength() == 0) {
+    return "no string 'type'";
+  }
+  auto id = object.FindMember("id");
+  if (id == object.MemberEnd() || !id->value.IsString() || id->value.GetStringLength() == 0) {
+    return "no string 'id'";
+  }
+  // Depth, walked with an explicit stack so the check itself cannot overflow.
+  std::vector<std::pair<const rapidjson::Value*, int>> stack{{&object, 1}};
+  while (!stack.empty()) {
+    auto [value, depth] = stack.back();
+    stack.pop_back();
+    if (depth > max_depth) return "nested deeper than " + std::to_string(max_depth) + " levels";
+    if (value->IsObject()) {
+      for (const auto& member : value->GetObject()) {
+        if (member.value.IsObject() || member.value.IsArray()) stack.emplace_back(&member.value, depth + 1);
+      }
+    } else if (value->IsArray()) {
+      for (const auto& item : value->GetArray()) {
+        if (item.IsObject() || item.IsArray()) stack.emplace_back(&item, depth + 1);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::string object_key(const rapidjson::Value& object) {
+  std::string key = string_member(object, "id").value_or("");
+  key += '|';
+  key += string_member(object, "modified").value_or("");
+  return key;
+}
+
+std::optional<std::string> string_member(const rapidjson::Value& object, const char* name) {
+  if (!object.IsObject()) return std::nullopt;
+  auto member = object.FindMember(name);
+  if (member == object.MemberEnd() || !member->value.IsString()) return std::nullopt;
+  return std::string(member->value.GetString(), member->value.GetStringLength());
+}
+
+}  // namespace kfc::taxii::detail

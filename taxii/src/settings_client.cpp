@@ -1,0 +1,41 @@
+#include "kfc/taxii/settings_client.h"
+
+#include "kfc/config/version.h"
+
+namespace kfc::taxii {
+
+ClientOptions client_options(const KasperskySettings& settings) {
+  if (!settings.api_root.starts_with("https://") && !settings.allow_insecure_http) {
+    throw ConfigurationError(http::redact_url(settings.api_root),
+                             "config error: kaspersky.api_root must be an https:// URL (got " +
+                                 http::redact_url(settings.api_root) +
+                                 "); set kaspersky.allow_insecure_http only for a local test server");
+  }
+  ClientOptions options;
+  options.api_root = settings.api_root;
+  options.version = TaxiiVersion::V21;
+  options.auth.mode = AuthMode::Basic;
+  options.auth.user = "taxii";
+  options.auth.token = settings.api_token;
+  options.page_limit = settings.page_limit;
+  options.retry.max_attempts = settings.max_attempts;
+  options.server_name = "the Kaspersky TAXII server";
+  return options;
+}
+
+http::CurlOptions curl_options(const KasperskySettings& settings) {
+  http::CurlOptions options;
+  options.connect_timeout = settings.connection_timeout;
+  options.total_timeout = settings.connection_timeout;
+  options.verify_tls = settings.ssl_verify;
+  options.ca_file = settings.ca_file;
+  options.max_response_bytes = settings.max_response_bytes;
+  options.user_agent = "kaspersky-feeds-connector/" + std::string(version());
+  return options;
+}
+
+std::unique_ptr<Client> make_client(const KasperskySettings& settings, Clock& clock) {
+  return std::make_unique<Client>(client_options(settings), http::make_curl_transport(curl_options(settings)), clock);
+}
+
+}  // namespace kfc::taxii
