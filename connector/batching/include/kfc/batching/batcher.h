@@ -1,0 +1,140 @@
+#pragma once
+// Batching (feed-mapping.md §7): the pipeline stage between the mapping and the sinks.
+//
+//   feed objects ──push()──> [transform: Mapper] ──> batch ──> watermark (§8.2)
+//                                                         ──> before-staging hook (description policy §6.3)
+//                                                         ──> dependency stages (§7.3) ──take()──> Batch
+//
+// The run loop drives it in streaming fashion:
+//
+//   Batcher batcher(transform, options, description_policy);
+//   for (each page) for (each feed object o) {
+//     mapper.collect(o, …);                       // §3.1, before push
+//     batcher.push(o);
+//     while (batcher.has_ready()) send(batcher.take());
+//   }
+//   batcher.finish();
+//   while (batcher.has_ready()) send(batcher.take());
+//
+// Memory is bounded by one batch plus one cluster, not by feed size, as long as the caller takes
+// ready batches before pushing more (push never blocks; untaken batches queue up).
+//
+// Two sizings:
+//  - ClusterCap (default): every feed object is transformed on its own (a source batch of 1, §7.2),
+//    its output is a *cluster*; clusters are packed into batches of at most `max_bundle_objects`
+//    distinct objects and never split (a bigger cluster is a batch of its own). Objects repeated
+//    across clusters of one batch (author, sectors, locations, malware…) are merged by id at their
+//    first position with their last content — except reports, whose `object_refs` are concatenated
+//    and `report_types` united, exactly as the reference accumulates a report over a source batch.
+//    When a batch is closed, the objects the next cluster references but does not contain are
+//    copied from the closed batch into the new one, so a relationship never travels without the
+//    objects it references. A batch is therefore self-contained (its stages resolve every reference)
+//    whenever the transform's clusters are.
+//  - SourceBatches: the reference's behaviour (§7.1), for byte parity: every `source_batch_size`
+//    (100) feed objects are transformed together into one batch of unbounded size.
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "kfc/stix/bundle.h"
+
+namespace kfc::batching {
+
+enum class BundleSizing {
+  ClusterCap,     // bounded bundles (default)
+  SourceBatches,  // the reference's 100-object source batches, unbounded bundles
+};
+
+struct BatcherOptions {
+  BundleSizing sizing = BundleSizing::ClusterCap;
+  std::size_t source_batch_size = 100;    // SourceBatches: feed objects per batch (§7.1)
+  std::size_t max_bundle_objects = 1000;  // ClusterCap: distinct objects per batch (§7.2)
+};
+
+// The mapping of a group of feed objects: reads the array `feed_objects` (it may change it in place,
+// with feed_objects.GetAllocator()) and sets `bundle_objects` to the array of transformed,
+// post-processed objects (§5.3, §6.1, §6.2). It may move values out of `feed_objects` into
+// `bundle_objects`: the feed objects' memory lives until the batch is staged. `bundle_objects`
+// comes with the batch's allocator; keep it (SetArray(), not Swap) to let the Batcher move rather
+// than copy the result. May throw; the error reaches the caller of push()
+// (ClusterCap) or take() (SourceBatches).
+using TransformFn = std::function<void(rapidjson::Document& feed_objects, rapidjson::Document& bundle_objects)>;
+
+// Runs on every batch after its watermark was read and before staging: the description policy
+// (§6.3). May change or strip objects of the array; may throw (the error reaches take()).
+using BeforeStagingFn = std::function<void(rapidjson::Document& batch_objects)>;
+
+// One batch, ready for a sink: its stages are sent in order, each one after the previous was
+// confirmed.
+struct Batch {
+  std::size_t number = 0;                 // 1, 2, … in the order batches were closed
+  std::size_t feed_objects = 0;           // feed objects whose output this batch carries
+  double watermark = 0.0;                 // §8.2 `date_added` watermark, epoch seconds (0: none)
+  std::vector<std::string> warnings;      // watermark warnings, already logged (spdlog)
+  std::vector<stix::Bundle> stages;       // §7.3, each with a fresh bundle--<uuid4> id
+
+  // Objects over all stages (the `count` of §8.1).
+  std::size_t object_count() const;
+};
+
+// Not thread-safe: one Batcher per run loop.
+class Batcher {
+ public:
+  explicit Batcher(TransformFn transform, BatcherOptions options = {}, BeforeStagingFn before_staging = {});
+  ~Batcher();
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  // Adds one feed object (copied; already through the collection step §3.1). ClusterCap transforms
+  // it now and may close the open batch; SourceBatches closes a batch every source_batch_size objects.
+  void push(const rapidjson::Value& feed_object);
+
+  // Closes the open batch, if it holds anything. The Batcher can be used again afterwards.
+  void finish();
+
+  bool has_ready() const { return !ready_.empty(); }
+
+  // The oldest closed batch: transformed (SourceBatches), watermark, before-staging hook, stages.
+  // Throws StagingError (stages.h) or what the transform/hook throws; the batch is then dropped.
+  // Precondition: has_ready().
+  Batch take();
+
+ private:
+  struct Arena;  // recycled memory of one batch
+  struct Pending {
+    Arena* arena = nullptr;         // where `objects` lives
+    std::size_t number = 0;
+    std::size_t feed_objects = 0;
+    bool transformed = false;       // false: `objects` still holds the feed objects
+    rapidjson::Document objects;
+  };
+
+  void push_to_source_batch(const rapidjson::Value& feed_object);
+  void push_cluster(rapidjson::Document& cluster);
+  void carry_over_references(const rapidjson::Document& cluster, Pending& closed,
+                             const std::unordered_map<std::string, std::size_t>& closed_index);
+  void add_object(rapidjson::Value& object, bool movable);
+  void close_open_batch();
+  void open_new_batch();
+  void release_arena(Arena* arena);
+  std::size_t distinct_new_objects(const rapidjson::Document& cluster) const;
+
+  TransformFn transform_;
+  BatcherOptions options_;
+  BeforeStagingFn before_staging_;
+  std::size_t next_number_ = 1;
+  // Declared before the batches that live in them, so they are destroyed after them.
+  std::vector<std::unique_ptr<Arena>> free_arenas_;
+  std::vector<std::unique_ptr<Arena>> busy_arenas_;
+  Pending open_;                                         // the batch being filled
+  std::unordered_map<std::string, std::size_t> index_;   // id → position in open_.objects
+  std::deque<Pending> ready_;
+};
+
+}  // namespace kfc::batching

@@ -1,0 +1,249 @@
+#include "kfc/batching/batcher.h"
+
+#include <stdexcept>
+#include <string_view>
+#include <unordered_set>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "kfc/batching/stages.h"
+#include "kfc/batching/watermark.h"
+#include "json_copy.h"
+#include "references.h"
+
+namespace kfc::batching {
+namespace {
+
+std::string_view string_of(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+// The object's id, or an empty view when it has none usable for de-duplication.
+std::string_view id_of(const rapidjson::Value& object) {
+  if (!object.IsObject()) return {};
+  const auto member = object.FindMember("id");
+  if (member == object.MemberEnd() || !member->value.IsString()) return {};
+  return string_of(member->value);
+}
+
+bool is_report(const rapidjson::Value& object) {
+  const auto type = object.FindMember("type");
+  return type != object.MemberEnd() && type->value.IsString() && string_of(type->value) == "report";
+}
+
+// `object_refs` of the earlier content followed by the later one's; `report_types` united in order
+// of first appearance. This is what one report accumulates over a reference source batch (§5.10).
+void accumulate_report(const rapidjson::Value& earlier, rapidjson::Value& merged,
+                       rapidjson::Document::AllocatorType& allocator) {
+  const auto earlier_refs = earlier.FindMember("object_refs");
+  auto merged_refs = merged.FindMember("object_refs");
+  if (earlier_refs != earlier.MemberEnd() && earlier_refs->value.IsArray() && merged_refs != merged.MemberEnd() &&
+      merged_refs->value.IsArray()) {
+    rapidjson::Value refs(rapidjson::kArrayType);
+    for (const auto& ref : earlier_refs->value.GetArray()) refs.PushBack(detail::deep_copy(ref, allocator), allocator);
+    for (auto& ref : merged_refs->value.GetArray()) refs.PushBack(ref, allocator);  // moves
+    merged_refs->value = refs;
+  }
+  const auto earlier_types = earlier.FindMember("report_types");
+  auto merged_types = merged.FindMember("report_types");
+  if (earlier_types != earlier.MemberEnd() && earlier_types->value.IsArray() && merged_types != merged.MemberEnd() &&
+      merged_types->value.IsArray()) {
+    rapidjson::Value types = detail::deep_copy(earlier_types->value, allocator);
+    for (const auto& type : merged_types->value.GetArray()) {
+      bool present = false;
+      for (const auto& existing : types.GetArray()) present = present || existing == type;
+      if (!present) types.PushBack(detail::deep_copy(type, allocator), allocator);
+    }
+    merged_types->value = types;
+  }
+}
+
+}  // namespace
+
+std::size_t Batch::object_count() const {
+  std::size_t count = 0;
+  for (const auto& stage : stages) count += stage.size();
+  return count;
+}
+
+Batcher::Batcher(TransformFn transform, BatcherOptions options, BeforeStagingFn before_staging)
+    : transform_(std::move(transform)), options_(options), before_staging_(std::move(before_staging)) {
+  if (!transform_) throw std::invalid_argument("Batcher needs a transform");
+  if (options_.source_batch_size == 0) options_.source_batch_size = 1;
+  if (options_.max_bundle_objects == 0) options_.max_bundle_objects = 1;
+  open_new_batch();
+}
+
+// Batch memory is recycled: a cleared arena keeps its (already faulted-in) buffer, so a steady
+// stream of batches does not allocate and return memory to the system for every batch.
+struct Batcher::Arena {
+  static constexpr std::size_t kBufferBytes = 8u << 20;  // typical batch; bigger ones add chunks
+  std::unique_ptr<char[]> buffer{new char[kBufferBytes]};
+  rapidjson::MemoryPoolAllocator<> allocator{buffer.get(), kBufferBytes};
+};
+
+Batcher::~Batcher() = default;
+
+void Batcher::open_new_batch() {
+  if (free_arenas_.empty()) free_arenas_.push_back(std::make_unique<Arena>());
+  Arena* arena = free_arenas_.back().get();
+  busy_arenas_.push_back(std::move(free_arenas_.back()));
+  free_arenas_.pop_back();
+  open_ = Pending{};
+  open_.arena = arena;
+  open_.objects = rapidjson::Document(rapidjson::kArrayType, &arena->allocator);
+  index_.clear();
+}
+
+void Batcher::release_arena(Arena* arena) {
+  for (auto it = busy_arenas_.begin(); it != busy_arenas_.end(); ++it) {
+    if (it->get() != arena) continue;
+    arena->allocator.Clear();
+    free_arenas_.push_back(std::move(*it));
+    busy_arenas_.erase(it);
+    return;
+  }
+}
+
+void Batcher::push(const rapidjson::Value& feed_object) {
+  if (options_.sizing == BundleSizing::SourceBatches) {
+    push_to_source_batch(feed_object);
+    return;
+  }
+  // Both the feed object and its cluster live in the open batch's memory: merging then moves
+  // values instead of copying them, and a transform that moves feed values into its output (or
+  // refers to their strings) leaves nothing dangling. The pool is released with the batch.
+  auto& allocator = open_.objects.GetAllocator();
+  rapidjson::Document sources(rapidjson::kArrayType, &allocator);
+  sources.PushBack(detail::deep_copy(feed_object, allocator), allocator);
+  rapidjson::Document cluster(rapidjson::kArrayType, &allocator);
+  transform_(sources, cluster);
+  if (!cluster.IsArray()) throw std::logic_error("the mapping transform did not produce an array of objects");
+  push_cluster(cluster);
+}
+
+void Batcher::push_to_source_batch(const rapidjson::Value& feed_object) {
+  open_.objects.PushBack(detail::deep_copy(feed_object, open_.objects.GetAllocator()), open_.objects.GetAllocator());
+  ++open_.feed_objects;
+  if (open_.feed_objects >= options_.source_batch_size) close_open_batch();
+}
+
+void Batcher::push_cluster(rapidjson::Document& cluster) {
+  // Values built in the open batch's allocator can be moved into it; anything else is copied.
+  bool movable = &cluster.GetAllocator() == &open_.objects.GetAllocator();
+  if (!open_.objects.Empty() &&
+      open_.objects.Size() + distinct_new_objects(cluster) > options_.max_bundle_objects) {
+    Pending closed = std::move(open_);
+    auto closed_index = std::move(index_);
+    closed.number = next_number_++;
+    closed.transformed = true;
+    open_new_batch();
+    carry_over_references(cluster, closed, closed_index);
+    ready_.push_back(std::move(closed));  // its allocator (which may hold the cluster) lives on
+    movable = false;
+  }
+  for (auto& object : cluster.GetArray()) add_object(object, movable);
+  ++open_.feed_objects;
+  // Only a cluster bigger than the cap (never split) can overflow an open batch: it goes alone.
+  if (open_.objects.Size() > options_.max_bundle_objects) close_open_batch();
+}
+
+std::size_t Batcher::distinct_new_objects(const rapidjson::Document& cluster) const {
+  std::size_t count = 0;
+  std::unordered_set<std::string_view> seen;
+  for (const auto& object : cluster.GetArray()) {
+    const std::string_view id = id_of(object);
+    if (id.empty()) {
+      ++count;
+    } else if (!index_.contains(std::string(id)) && seen.insert(id).second) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+void Batcher::add_object(rapidjson::Value& object, bool movable) {
+  auto& allocator = open_.objects.GetAllocator();
+  rapidjson::Value value = movable ? rapidjson::Value(std::move(object)) : detail::deep_copy(object, allocator);
+  const std::string_view id = id_of(value);
+  if (id.empty()) {  // cannot be merged; staging will report it
+    open_.objects.PushBack(value, allocator);
+    return;
+  }
+  const auto [it, inserted] = index_.try_emplace(std::string(id), open_.objects.Size());
+  if (inserted) {
+    open_.objects.PushBack(value, allocator);
+    return;
+  }
+  rapidjson::Value& stored = open_.objects[static_cast<rapidjson::SizeType>(it->second)];
+  if (is_report(stored) && is_report(value)) accumulate_report(stored, value, allocator);
+  stored = value;  // first position, last content
+}
+
+void Batcher::carry_over_references(const rapidjson::Document& cluster, Pending& closed,
+                                    const std::unordered_map<std::string, std::size_t>& closed_index) {
+  std::unordered_set<std::string_view> in_cluster;
+  for (const auto& object : cluster.GetArray())
+    if (const auto id = id_of(object); !id.empty()) in_cluster.insert(id);
+
+  std::vector<const rapidjson::Value*> to_visit;
+  for (const auto& object : cluster.GetArray()) to_visit.push_back(&object);
+  while (!to_visit.empty()) {
+    const rapidjson::Value* object = to_visit.back();
+    to_visit.pop_back();
+    detail::for_each_reference(*object, [&](const char*, const rapidjson::Value& ref) {
+      if (!ref.IsString()) return;
+      const std::string ref_id(string_of(ref));
+      if (in_cluster.contains(ref_id) || index_.contains(ref_id)) return;
+      const auto found = closed_index.find(ref_id);
+      if (found == closed_index.end()) return;  // not ours to resolve: staging reports it
+      rapidjson::Value& referenced = closed.objects[static_cast<rapidjson::SizeType>(found->second)];
+      add_object(referenced, false);
+      to_visit.push_back(&referenced);  // its own references come along too
+    });
+  }
+}
+
+void Batcher::close_open_batch() {
+  if (open_.objects.Empty() && open_.feed_objects == 0) return;
+  open_.number = next_number_++;
+  open_.transformed = options_.sizing == BundleSizing::ClusterCap;
+  ready_.push_back(std::move(open_));
+  open_new_batch();
+}
+
+void Batcher::finish() { close_open_batch(); }
+
+Batch Batcher::take() {
+  if (ready_.empty()) throw std::logic_error("Batcher::take() without a ready batch");
+  Pending pending = std::move(ready_.front());
+  ready_.pop_front();
+  // The arena goes back to the free list however this ends (the stages are copies).
+  struct ArenaReturn {
+    Batcher& batcher;
+    Arena* arena;
+    ~ArenaReturn() { batcher.release_arena(arena); }
+  } arena_return{*this, pending.arena};
+
+  // The feed objects stay alive until the batch is staged: the transform may have moved values
+  // out of them into its output.
+  rapidjson::Document transformed(rapidjson::kArrayType, &pending.objects.GetAllocator());
+  if (!pending.transformed) {
+    transform_(pending.objects, transformed);
+    if (!transformed.IsArray()) throw std::logic_error("the mapping transform did not produce an array of objects");
+  }
+  rapidjson::Document& objects = pending.transformed ? pending.objects : transformed;
+
+  Batch batch;
+  batch.number = pending.number;
+  batch.feed_objects = pending.feed_objects;
+  Watermark watermark = batch_watermark(objects);  // before the policy may strip descriptions
+  batch.watermark = watermark.epoch_seconds;
+  for (const auto& warning : watermark.warnings) spdlog::warn("{}", warning);
+  batch.warnings = std::move(watermark.warnings);
+
+  if (before_staging_) before_staging_(objects);
+  batch.stages = build_stages(objects);
+  return batch;
+}
+
+}  // namespace kfc::batching

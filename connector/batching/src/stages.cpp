@@ -1,0 +1,153 @@
+#include "kfc/batching/stages.h"
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <unordered_map>
+
+#include <openssl/rand.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "json_copy.h"
+#include "references.h"
+
+namespace kfc::batching {
+namespace {
+
+std::string_view string_of(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+// How a reference value is quoted in an error: a string as is (Python f-string), anything else as JSON.
+std::string describe(const rapidjson::Value& v) {
+  if (v.IsString()) return std::string(string_of(v));
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  v.Accept(writer);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+struct Node {
+  std::string_view id;
+  const rapidjson::Value* content;   // the last object seen with this id
+  std::vector<std::size_t> dependencies;
+  int level = -1;                    // -1: not resolved yet
+};
+
+class Stager {
+ public:
+  explicit Stager(const rapidjson::Value& objects) {
+    collect_unique(objects);
+    for (auto& node : nodes_) resolve_dependencies(node);
+    visiting_.assign(nodes_.size(), false);
+    for (std::size_t i = 0; i < nodes_.size(); ++i) resolve_level(i);
+  }
+
+  std::vector<stix::Bundle> stages() const {
+    int max_level = -1;
+    for (const auto& node : nodes_) max_level = std::max(max_level, node.level);
+    std::vector<stix::Bundle> stages(static_cast<std::size_t>(max_level + 1));
+    for (const auto& node : nodes_) {
+      auto& bundle = stages[static_cast<std::size_t>(node.level)];
+      bundle.objects.PushBack(detail::deep_copy(*node.content, bundle.objects.GetAllocator()),
+                              bundle.objects.GetAllocator());
+    }
+    // Levels are consecutive (a level-n object depends on a level-(n-1) one), so no stage is empty.
+    for (auto& bundle : stages) bundle.id = random_bundle_id();
+    return stages;
+  }
+
+ private:
+  void collect_unique(const rapidjson::Value& objects) {
+    if (!objects.IsArray()) throw StagingError("Unable to stage STIX object without id");
+    for (const auto& object : objects.GetArray()) {
+      const rapidjson::Value* id = nullptr;
+      if (object.IsObject()) {
+        const auto member = object.FindMember("id");
+        if (member != object.MemberEnd() && member->value.IsString()) id = &member->value;
+      }
+      if (id == nullptr) throw StagingError("Unable to stage STIX object without id");
+      const auto [it, inserted] = index_.emplace(string_of(*id), nodes_.size());
+      if (inserted) nodes_.push_back(Node{string_of(*id), &object, {}, -1});
+      else nodes_[it->second].content = &object;  // keeps the first position, takes the last content
+    }
+  }
+
+  void add_dependency(Node& node, const char* field, const rapidjson::Value& ref) {
+    if (ref.IsString() && string_of(ref) == node.id) return;
+    const auto found = ref.IsString() ? index_.find(string_of(ref)) : index_.end();
+    if (found == index_.end())
+      throw StagingError("Unresolved STIX reference field=" + std::string(field) + " object=" +
+                         std::string(node.id) + " ref=" + describe(ref));
+    for (std::size_t existing : node.dependencies)
+      if (existing == found->second) return;
+    node.dependencies.push_back(found->second);
+  }
+
+  void resolve_dependencies(Node& node) {
+    detail::for_each_reference(*node.content, [&](const char* field, const rapidjson::Value& ref) {
+      add_dependency(node, field, ref);
+    });
+  }
+
+  // Depth-first level resolution without recursion, so a long reference chain cannot overflow the
+  // stack. `visiting` marks the objects on the current path.
+  void resolve_level(std::size_t start) {
+    if (nodes_[start].level >= 0) return;
+    struct Frame {
+      std::size_t node;
+      std::size_t next_dependency;
+      int level;
+    };
+    std::vector<Frame> path{{start, 0, 0}};
+    visiting_[start] = true;
+    while (!path.empty()) {
+      Frame& frame = path.back();
+      Node& node = nodes_[frame.node];
+      if (frame.next_dependency < node.dependencies.size()) {
+        const std::size_t dependency = node.dependencies[frame.next_dependency++];
+        Node& target = nodes_[dependency];
+        if (target.level >= 0) {
+          frame.level = std::max(frame.level, target.level + 1);
+        } else if (visiting_[dependency]) {
+          throw StagingError("Cyclic STIX dependency detected for " + std::string(target.id));
+        } else {
+          visiting_[dependency] = true;
+          path.push_back({dependency, 0, 0});
+        }
+        continue;
+      }
+      node.level = frame.level;
+      visiting_[frame.node] = false;
+      path.pop_back();
+      if (!path.empty()) path.back().level = std::max(path.back().level, node.level + 1);
+    }
+  }
+
+  std::vector<Node> nodes_;
+  std::unordered_map<std::string_view, std::size_t> index_;
+  std::vector<bool> visiting_;
+};
+
+}  // namespace
+
+std::vector<stix::Bundle> build_stages(const rapidjson::Value& objects) {
+  return Stager(objects).stages();
+}
+
+std::string random_bundle_id() {
+  std::array<unsigned char, 16> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1)
+    throw std::runtime_error("cannot draw random bytes for a bundle id (OpenSSL RAND_bytes failed)");
+  bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0F) | 0x40);  // version 4
+  bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "bundle--";
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) id.push_back('-');
+    id.push_back(kHex[bytes[i] >> 4]);
+    id.push_back(kHex[bytes[i] & 0xF]);
+  }
+  return id;
+}
+
+}  // namespace kfc::batching

@@ -1,0 +1,275 @@
+#include "kfc/stix/python_json.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace kfc::stix {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+constexpr char32_t kReplacement = 0xFFFD;
+
+void append_u_escape(std::uint32_t unit, std::string& out) {
+  char buffer[6] = {'\\', 'u', kHex[(unit >> 12) & 0xF], kHex[(unit >> 8) & 0xF],
+                    kHex[(unit >> 4) & 0xF], kHex[unit & 0xF]};
+  out.append(buffer, sizeof buffer);
+}
+
+void append_code_point_escaped(char32_t cp, std::string& out) {
+  if (cp >= 0x10000) {  // UTF-16 surrogate pair, as Python's ensure_ascii writes it
+    const std::uint32_t v = cp - 0x10000;
+    append_u_escape(0xD800 | (v >> 10), out);
+    append_u_escape(0xDC00 | (v & 0x3FF), out);
+  } else {
+    append_u_escape(cp, out);
+  }
+}
+
+// Decodes one UTF-8 sequence at `s[i]`, advancing `i`. Invalid input yields U+FFFD for each maximal
+// ill-formed subpart, the way Python decodes bytes with errors="replace".
+char32_t next_code_point(std::string_view s, std::size_t& i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char lead = byte(i++);
+  if (lead < 0x80) return lead;
+  int length = 0;
+  char32_t cp = 0;
+  unsigned char low = 0x80, high = 0xBF;  // valid range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2, cp = lead & 0x1F;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3, cp = lead & 0x0F;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;  // no surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4, cp = lead & 0x07;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return kReplacement;
+  }
+  for (int k = 1; k < length; ++k) {
+    if (i >= s.size()) return kReplacement;
+    const unsigned char next = byte(i);
+    const unsigned char lo = k == 1 ? low : 0x80;
+    const unsigned char hi = k == 1 ? high : 0xBF;
+    if (next < lo || next > hi) return kReplacement;  // the bad byte starts the next sequence
+    cp = (cp << 6) | (next & 0x3F);
+    ++i;
+  }
+  return cp;
+}
+
+void append_python_string(std::string_view s, std::string& out) {
+  out.push_back('"');
+  std::size_t i = 0;
+  while (i < s.size()) {
+    // Fast path: a run of printable ASCII needs no escaping.
+    std::size_t run = i;
+    while (run < s.size()) {
+      const unsigned char c = static_cast<unsigned char>(s[run]);
+      if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') break;
+      ++run;
+    }
+    out.append(s.data() + i, run - i);
+    i = run;
+    if (i >= s.size()) break;
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    switch (c) {
+      case '"': out += "\\\""; ++i; continue;
+      case '\\': out += "\\\\"; ++i; continue;
+      case '\b': out += "\\b"; ++i; continue;
+      case '\f': out += "\\f"; ++i; continue;
+      case '\n': out += "\\n"; ++i; continue;
+      case '\r': out += "\\r"; ++i; continue;
+      case '\t': out += "\\t"; ++i; continue;
+      default: break;
+    }
+    append_code_point_escaped(next_code_point(s, i), out);
+  }
+  out.push_back('"');
+}
+
+// Python repr(float): the shortest digits that round-trip (std::to_chars gives the same digits as
+// Python's dtoa mode 0), laid out as Python does: positional when the decimal exponent is in
+// [-4, 16), else d[.ddd]e±XX with at least two exponent digits; positional values always have a
+// fractional part (".0").
+void append_python_float(double d, std::string& out) {
+  if (std::isnan(d)) { out += "NaN"; return; }
+  if (std::isinf(d)) { out += d > 0 ? "Infinity" : "-Infinity"; return; }
+  char buffer[64];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, d, std::chars_format::scientific);
+  std::string_view sci(buffer, static_cast<std::size_t>(result.ptr - buffer));  // -d.ddde±XX
+  const bool negative = sci.front() == '-';
+  if (negative) sci.remove_prefix(1);
+  const std::size_t e_pos = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e_pos))
+    if (c != '.') digits.push_back(c);
+  int exponent = 0;
+  std::string_view exp_text = sci.substr(e_pos + 1);
+  if (exp_text.front() == '+') exp_text.remove_prefix(1);
+  std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exponent);
+
+  if (negative) out.push_back('-');
+  const int point = exponent + 1;  // digits before the decimal point, in positional form
+  if (exponent >= -4 && exponent < 16) {
+    if (point <= 0) {
+      out += "0.";
+      out.append(static_cast<std::size_t>(-point), '0');
+      out += digits;
+    } else if (static_cast<std::size_t>(point) >= digits.size()) {
+      out += digits;
+      out.append(static_cast<std::size_t>(point) - digits.size(), '0');
+      out += ".0";
+    } else {
+      out.append(digits, 0, static_cast<std::size_t>(point));
+      out.push_back('.');
+      out.append(digits, static_cast<std::size_t>(point));
+    }
+    return;
+  }
+  out.push_back(digits[0]);
+  if (digits.size() > 1) {
+    out.push_back('.');
+    out.append(digits, 1);
+  }
+  out.push_back('e');
+  out.push_back(exponent < 0 ? '-' : '+');
+  const int magnitude = exponent < 0 ? -exponent : exponent;
+  if (magnitude < 10) out.push_back('0');
+  out += std::to_string(magnitude);
+}
+
+std::string_view string_of(const rapidjson::Value& v) {
+  return {v.GetString(), v.GetStringLength()};
+}
+
+void append_python_object(const rapidjson::Value& object, std::string& out);
+
+void append_python_value(const rapidjson::Value& v, std::string& out) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType: out += "null"; return;
+    case rapidjson::kFalseType: out += "false"; return;
+    case rapidjson::kTrueType: out += "true"; return;
+    case rapidjson::kStringType: append_python_string(string_of(v), out); return;
+    case rapidjson::kNumberType:
+      if (v.IsInt64()) out += std::to_string(v.GetInt64());
+      else if (v.IsUint64()) out += std::to_string(v.GetUint64());
+      else append_python_float(v.GetDouble(), out);
+      return;
+    case rapidjson::kArrayType: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& element : v.GetArray()) {
+        if (!first) out += ", ";
+        first = false;
+        append_python_value(element, out);
+      }
+      out.push_back(']');
+      return;
+    }
+    case rapidjson::kObjectType: append_python_object(v, out); return;
+  }
+}
+
+void append_python_object(const rapidjson::Value& object, std::string& out) {
+  out.push_back('{');
+  const auto begin = object.MemberBegin(), end = object.MemberEnd();
+  bool first = true;
+  for (auto member = begin; member != end; ++member) {
+    const std::string_view key = string_of(member->name);
+    // A repeated key was already written at its first position (with its last value).
+    bool seen_before = false;
+    for (auto earlier = begin; earlier != member && !seen_before; ++earlier)
+      seen_before = string_of(earlier->name) == key;
+    if (seen_before) continue;
+    auto last = member;
+    for (auto later = member + 1; later != end; ++later)
+      if (string_of(later->name) == key) last = later;
+    if (!first) out += ", ";
+    first = false;
+    append_python_string(key, out);
+    out += ": ";
+    append_python_value(last->value, out);
+  }
+  out.push_back('}');
+}
+
+}  // namespace
+
+void append_python_dumps(const rapidjson::Value& value, std::string& out) {
+  append_python_value(value, out);
+}
+
+std::string python_dumps(const rapidjson::Value& value) {
+  std::string out;
+  append_python_value(value, out);
+  return out;
+}
+
+void write_dry_run_lines(const Bundle& stage, std::ostream& out) {
+  std::string line;
+  for (const auto& object : stage.objects.GetArray()) {
+    line.clear();
+    append_python_value(object, line);
+    line.push_back('\n');
+    out.write(line.data(), static_cast<std::streamsize>(line.size()));
+  }
+}
+
+namespace {
+
+// RapidJSON's Writer is fastest on its own StringBuffer (reserve-then-put specialisations); one
+// buffer per thread is reused so its capacity is not regrown for every bundle.
+rapidjson::StringBuffer& reusable_buffer() {
+  thread_local rapidjson::StringBuffer buffer;
+  buffer.Clear();
+  return buffer;
+}
+
+using CompactWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+}  // namespace
+
+void append_compact_json(const rapidjson::Value& value, std::string& out) {
+  auto& buffer = reusable_buffer();
+  CompactWriter writer(buffer);
+  value.Accept(writer);
+  out.append(buffer.GetString(), buffer.GetSize());
+}
+
+std::string compact_json(const rapidjson::Value& value) {
+  std::string out;
+  append_compact_json(value, out);
+  return out;
+}
+
+void append_compact_bundle_json(const Bundle& bundle, std::string& out) {
+  auto& buffer = reusable_buffer();
+  CompactWriter writer(buffer);
+  writer.StartObject();
+  writer.Key("type");
+  writer.String("bundle");
+  writer.Key("id");
+  writer.String(bundle.id.data(), static_cast<rapidjson::SizeType>(bundle.id.size()));
+  writer.Key("spec_version");
+  writer.String("2.1");
+  writer.Key("objects");
+  bundle.objects.Accept(writer);
+  writer.EndObject();
+  out.append(buffer.GetString(), buffer.GetSize());
+}
+
+std::string compact_bundle_json(const Bundle& bundle) {
+  std::string out;
+  append_compact_bundle_json(bundle, out);
+  return out;
+}
+
+}  // namespace kfc::stix

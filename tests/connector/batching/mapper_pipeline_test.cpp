@@ -1,0 +1,153 @@
+// The real Mapper driven through the Batcher, as the run loop does: collect → push → take → stages
+// → dry-run lines.
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "feed_generator.h"
+#include "kfc/batching/batcher.h"
+#include "kfc/config/clock.h"
+#include "kfc/mapping/mapper.h"
+#include "kfc/stix/python_json.h"
+
+namespace {
+
+using namespace kfc::batching;
+
+constexpr const char* kNow = "2026-04-21T10:00:00.245366Z";
+
+kfc::SystemTime fixed_time() {
+  using namespace std::chrono;
+  return sys_days{year{2026} / 4 / 21} + hours{10} + microseconds{245366};
+}
+
+// feed-mapping.md §10, Example A input.
+constexpr const char* kExampleAInput = R"({
+ "type": "indicator", "spec_version": "2.1", "id": "indicator--11111111-1111-4111-8111-111111111111",
+ "created": "2026-04-21T10:00:00.000Z", "modified": "2026-04-21T10:00:00.000Z", "name": "IP",
+ "pattern": "[ipv4-addr:value = '1.2.3.4']", "pattern_type": "stix", "valid_from": "2026-04-21T10:00:00.000Z",
+ "valid_until": "2100-01-01T00:00:00.000Z", "labels": ["malicious-activity"],
+ "description": "ip_geo=ru;users_geo=Germany, Korea, Republic of;threat_score=80;category=bot;date_added=2026-04-21T10:00:00.000Z",
+ "x-kaspersky-internal": "drop-me"})";
+
+std::string expected_example_a_dry_run() {
+  std::ifstream file(std::string(KFC_SOURCE_DIR) + "/tests/connector/batching/data/example_a.jsonl");
+  std::string expected;
+  for (std::string line; std::getline(file, line);) {
+    for (std::size_t at; (at = line.find("<now>")) != std::string::npos;) line.replace(at, 5, kNow);
+    expected += line + "\n";
+  }
+  return expected;
+}
+
+class MapperPipeline : public testing::TestWithParam<BundleSizing> {};
+
+TEST_P(MapperPipeline, ExampleADryRunIsTheReferenceOutput) {
+  kfc::ManualClock clock(fixed_time());
+  kfc::mapping::Mapper mapper(kfc::mapping::MappingOptions{}, clock);
+  BatcherOptions options;
+  options.sizing = GetParam();
+  Batcher batcher([&](rapidjson::Document& in, rapidjson::Document& out) { mapper.transform(in, out); }, options,
+                  [&](rapidjson::Document& objects) { mapper.apply_description_policy(objects, nullptr); });
+
+  rapidjson::Document page;
+  page.Parse(kExampleAInput);
+  ASSERT_FALSE(page.HasParseError());
+  mapper.collect(page, page.GetAllocator(), "TAXII_Demo_IP_Reputation_Data_Feed");
+  batcher.push(page);
+  batcher.finish();
+  ASSERT_TRUE(batcher.has_ready());
+  const Batch batch = batcher.take();
+  EXPECT_FALSE(batcher.has_ready());
+
+  ASSERT_EQ(batch.stages.size(), 3u);
+  EXPECT_EQ(batch.stages[0].size(), 1u);
+  EXPECT_EQ(batch.stages[1].size(), 8u);
+  EXPECT_EQ(batch.stages[2].size(), 7u);
+  EXPECT_EQ(batch.watermark, 1776765600.0);
+  std::ostringstream dry_run;
+  for (const auto& stage : batch.stages) kfc::stix::write_dry_run_lines(stage, dry_run);
+  EXPECT_EQ(dry_run.str(), expected_example_a_dry_run());
+}
+
+INSTANTIATE_TEST_SUITE_P(BothSizings, MapperPipeline,
+                         testing::Values(BundleSizing::ClusterCap, BundleSizing::SourceBatches));
+
+struct FeedOutput {
+  std::set<std::string> ids;
+  std::set<std::pair<std::string, std::string>> report_refs;  // (report id, referenced id)
+  std::size_t batches = 0;
+  std::size_t largest_batch = 0;
+  std::size_t oversize_batches_of_several_feed_objects = 0;
+  std::size_t unresolved_references = 0;
+};
+
+// Streams a generated Kaspersky-shaped feed (all six kinds of collections) through Mapper and Batcher.
+FeedOutput run_feed(BundleSizing sizing, std::size_t feed_size, std::size_t cap) {
+  kfc::ManualClock clock(fixed_time());
+  kfc::mapping::Mapper mapper(kfc::mapping::MappingOptions{}, clock);
+  BatcherOptions options;
+  options.sizing = sizing;
+  options.max_bundle_objects = cap;
+  Batcher batcher([&](rapidjson::Document& in, rapidjson::Document& out) { mapper.transform(in, out); }, options);
+  FeedOutput output;
+  const auto collect_batch = [&](const Batch& batch) {
+    ++output.batches;
+    output.largest_batch = std::max(output.largest_batch, batch.object_count());
+    if (batch.object_count() > cap && batch.feed_objects > 1) ++output.oversize_batches_of_several_feed_objects;
+    std::set<std::string> earlier;
+    for (const auto& stage : batch.stages) {
+      for (const auto& object : stage.objects.GetArray()) {
+        const std::string id = object["id"].GetString();
+        output.ids.insert(id);
+        for (const char* field : {"created_by_ref", "x_opencti_created_by_ref", "source_ref", "target_ref"})
+          if (object.HasMember(field) && !earlier.contains(object[field].GetString())) ++output.unresolved_references;
+        if (object.HasMember("object_refs")) {
+          for (const auto& ref : object["object_refs"].GetArray()) {
+            output.report_refs.emplace(id, ref.GetString());
+            if (!earlier.contains(ref.GetString())) ++output.unresolved_references;
+          }
+        }
+      }
+      for (const auto& object : stage.objects.GetArray()) earlier.insert(object["id"].GetString());
+    }
+  };
+  kfc::bench::FeedGenerator generator(7);
+  for (std::size_t done = 0; done < feed_size; done += 50) {
+    std::string collection;
+    const std::string text = generator.next_page(50, done + 50 < feed_size, collection);
+    rapidjson::Document page;
+    page.Parse(text.c_str(), text.size());
+    for (auto& object : page["objects"].GetArray()) {
+      mapper.collect(object, page.GetAllocator(), collection);
+      batcher.push(object);
+      while (batcher.has_ready()) collect_batch(batcher.take());
+    }
+  }
+  batcher.finish();
+  while (batcher.has_ready()) collect_batch(batcher.take());
+  return output;
+}
+
+TEST(MapperPipeline, ClusterCapProducesExactlyTheReferenceObjectsInBoundedSelfContainedBundles) {
+  const FeedOutput reference = run_feed(BundleSizing::SourceBatches, 1200, 1000);
+  const FeedOutput capped = run_feed(BundleSizing::ClusterCap, 1200, 150);
+
+  EXPECT_EQ(capped.ids, reference.ids);                  // nothing lost, nothing invented
+  EXPECT_EQ(capped.report_refs, reference.report_refs);  // every report still references the same objects
+  EXPECT_EQ(capped.unresolved_references, 0u);
+  EXPECT_EQ(reference.unresolved_references, 0u);
+  EXPECT_EQ(capped.oversize_batches_of_several_feed_objects, 0u);
+  EXPECT_LE(capped.largest_batch, 150u);
+  EXPECT_GT(reference.largest_batch, 150u);  // the reference's bundles are not bounded
+  EXPECT_GT(reference.ids.size(), 5000u);
+}
+
+}  // namespace
