@@ -9,8 +9,6 @@
 #include <spdlog/spdlog.h>
 
 #include "kfc/cli/commands.h"
-
-#if KFC_RUNNER_PIPELINE
 #include "kfc/config/loader.h"
 #include "kfc/config/logging.h"
 #include "kfc/runner/process.h"
@@ -93,9 +91,3 @@ void add_run_commands(CLI::App& app, CliContext& context) {
 }
 
 }  // namespace kfc::cli
-#else
-namespace kfc::cli {
-// The run loop is not built yet in this tree (see connector/runner/CMakeLists.txt).
-void add_run_commands(CLI::App&, CliContext&) {}
-}  // namespace kfc::cli
-#endif
