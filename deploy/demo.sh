@@ -39,7 +39,7 @@ env -i PATH="$PATH" \
   KASPERSKY_API_TOKEN="$token" KASPERSKY_INITIAL_HISTORY=0 \
   "$connector" run --once --summary
 
-files=$(find "$out_dir" -maxdepth 1 -name '*.json' | wc -l)
+files=$(find "$out_dir" -maxdepth 1 -name '*.json' ! -name '.state.json' | wc -l)
 echo
 echo "Bundles: $files STIX 2.1 bundle files in $out_dir (state: $out_dir/.state.json)"
 echo "Look at one:  ls $out_dir | head; less $out_dir/\$(ls $out_dir | head -1)"
