@@ -112,7 +112,9 @@ struct Runner::Impl {
   void drain();
   void send(batching::Batch batch);
   void commit();
-  void save_state();
+  // Mid-run checkpoints tolerate a failed save (the next one retries; nothing is lost, at worst
+  // re-read); the final save of a run must land.
+  void save_state(bool final = false);
   bool work_alive();
   void finish_delivery();
   void conclude();
@@ -371,7 +373,7 @@ void Runner::Impl::commit() {
   save_state();
 }
 
-void Runner::Impl::save_state() {
+void Runner::Impl::save_state(bool final) {
   if (parts.dry_run || !checkpointing) return;
   if (session && session->take_reset()) {
     // The user asked to read everything again: this run must not write cursors over that.
@@ -383,7 +385,10 @@ void Runner::Impl::save_state() {
   try {
     store.save(state);
   } catch (const std::exception& error) {
-    throw RunAborted(fmt::format("cannot save the connector state ({}): {}", store.describe(), error.what()));
+    const auto message = fmt::format("cannot save the connector state ({}): {}", store.describe(), error.what());
+    if (final) throw RunAborted(message);
+    metric_add(Metric::Errors, 1, "state");
+    spdlog::warn("{} — the next checkpoint tries again", message);
   }
 }
 
@@ -447,7 +452,7 @@ void Runner::Impl::conclude() {
       if (checkpointing) {
         complete_run(state, report.started);
         try {
-          save_state();
+          save_state(true);
         } catch (const RunAborted& error) {
           report.outcome = RunOutcome::Failed;
           report.errors.push_back(error.what());

@@ -216,6 +216,22 @@ TEST_F(RunLoop, AStopBetweenPagesDeliversWhatWasReadAndCheckpointsIt) {
   EXPECT_FALSE(state.last_added.has_value());
 }
 
+TEST_F(RunLoop, AStateThatCannotBeSavedFailsTheRunAfterDeliveringEverything) {
+  server->add_collection(collection(1, "TAXII_A_Data_Feed", 30, kNow - 1h));
+  start();
+  std::ofstream(directory / "not-a-directory") << "x";
+  auto taxii = taxii::make_client(settings.kaspersky, clock);
+  auto sink = sinks::make_directory_sink(directory / "bundles", clock);
+  FileStateStore store(directory / "not-a-directory" / "state.json");
+  Runner runner({.settings = &settings, .clock = &clock, .stop = &stop, .taxii = taxii.get(), .sink = sink.get(),
+                 .state = &store, .session = nullptr, .metrics = &metrics, .dry_run = false});
+  const auto report = runner.run_once();
+  EXPECT_EQ(report.outcome, RunOutcome::Failed);
+  ASSERT_FALSE(report.errors.empty());
+  EXPECT_NE(report.errors.back().find("cannot save the connector state"), std::string::npos) << report.errors.back();
+  EXPECT_EQ(delivered().size(), 30u);
+}
+
 TEST_F(RunLoop, TheTokenNeverAppearsInTheReport) {
   server->add_collection(collection(1, "TAXII_A_Data_Feed", 3, kNow - 1h));
   server->set_secret("another-token-entirely");
