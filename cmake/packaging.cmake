@@ -5,8 +5,8 @@ include(GNUInstallDirs)
 
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/../deploy/systemd/kaspersky-feeds-connector.service
         DESTINATION lib/systemd/system)
-install(FILES ${CMAKE_CURRENT_LIST_DIR}/../deploy/debian/config.yml.example
-        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/../deploy/config.yml.sample
+        DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME config.yml.example)
 
 set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "kaspersky-feeds-connector")
