@@ -6,7 +6,7 @@ include(GNUInstallDirs)
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/../deploy/systemd/kaspersky-feeds-connector.service
         DESTINATION lib/systemd/system)
 install(FILES ${CMAKE_CURRENT_LIST_DIR}/../deploy/config.yml.sample
-        DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME config.yml.example)
+        DESTINATION share/kaspersky-feeds-connector RENAME config.yml.example)  # not doc/: minimal systems drop /usr/share/doc
 
 set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "kaspersky-feeds-connector")
