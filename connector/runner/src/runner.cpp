@@ -68,6 +68,9 @@ struct Runner::Impl {
         session(p.dry_run ? nullptr : p.session),
         mapper(mapping::MappingOptions::from(settings), clock),
         token_gate(settings.kaspersky.api_token, settings.tokens.expiry_warning_days, p.metrics) {
+    if (session && settings.opencti.token) {
+      opencti_token_gate.emplace(settings.opencti.token, settings.tokens.expiry_warning_days, p.metrics);
+    }
     if (session && settings.connector.description_mode == DescriptionMode::CreateOnly) {
       existing_ids = std::make_unique<PlatformIds>(*session);
     }
@@ -82,7 +85,8 @@ struct Runner::Impl {
   StateStore& store;
   opencti::OpenCtiSession* session;
   mapping::Mapper mapper;  // per process: the author identity keeps its created/modified
-  TokenGate token_gate;
+  TokenGate token_gate;                     // kaspersky.api_token: gates the TAXII source
+  std::optional<TokenGate> opencti_token_gate;  // opencti.token: re-read (rotation), warnings, metric
   std::unique_ptr<mapping::ExistingIds> existing_ids;
 
   // --- per run ---------------------------------------------------------------------------------
@@ -169,6 +173,11 @@ RunReport Runner::Impl::run() {
 // Token and state; false when the run cannot start (reported and the work closed in error).
 bool Runner::Impl::prepare() {
   const TokenVerdict verdict = token_gate.check(report.started);
+  if (opencti_token_gate) {
+    // The platform itself rejects a bad OpenCTI token; here it is only re-read and watched.
+    const TokenVerdict platform = opencti_token_gate->check(report.started);
+    if (!platform.usable) spdlog::error("{}", platform.error);
+  }
   if (session) {
     // Ping first: a "Reset state" pressed in the UI since the last ping shows up now, not 40 s later.
     try {
