@@ -181,6 +181,7 @@ TEST_F(EndToEnd, DryRunNeedsNoOpenCtiPrintsObjectsAndWritesNoState) {
   env.erase("OPENCTI_URL");
   env.erase("OPENCTI_TOKEN");
   env.erase("CONNECTOR_ID");
+  env["OPENCTI_JSON_LOGGING"] = "true";
   ConnectorProcess process({"run", "--dry-run"}, env, directory_, "dry");
   ASSERT_EQ(process.wait(60s), 0) << process.err();
   std::size_t lines = 0, indicators = 0;
@@ -195,6 +196,12 @@ TEST_F(EndToEnd, DryRunNeedsNoOpenCtiPrintsObjectsAndWritesNoState) {
   EXPECT_EQ(indicators, 20u);
   EXPECT_GT(lines, indicators);
   EXPECT_NE(process.err().find("dry run"), std::string::npos);  // logs go to stderr
+  std::istringstream logs(process.err());
+  for (std::string line; std::getline(logs, line);) {  // one JSON object per line (OPENCTI_JSON_LOGGING)
+    rapidjson::Document entry;
+    entry.Parse(line.c_str());
+    ASSERT_TRUE(entry.IsObject() && entry.HasMember("message")) << line;
+  }
   EXPECT_EQ(opencti_->count("registerConnector"), 0u);
   EXPECT_EQ(process.out().find(kTaxiiToken), std::string::npos);
 }
@@ -235,7 +242,8 @@ TEST_F(EndToEnd, DirectoryOutputWritesBundlesAndAStateFile) {
   // The next run starts from the file's cursors, not from initial_history again.
   const auto first_window = added_after_requests().front();
   taxii_->clear_requests();
-  ConnectorProcess second({"run", "--once"}, env, directory_, "dir2");
+  env["CONNECTOR_RUN_AND_TERMINATE"] = "true";  // and no command at all: `run` is the default
+  ConnectorProcess second({}, env, directory_, "dir2");
   ASSERT_EQ(second.wait(60s), 0) << second.err();
   const auto second_windows = added_after_requests();
   ASSERT_EQ(second_windows.size(), 2u);
