@@ -141,7 +141,10 @@ RunReport Runner::Impl::run() {
   mapper.begin_run();
   batcher = std::make_unique<batching::Batcher>(
       [this](rapidjson::Document& feed, rapidjson::Document& out) { mapper.transform(feed, out); },
-      batching::BatcherOptions{},
+      // A dry run cuts batches like the reference (100 feed objects each) so its lines can be diffed
+      // with the Python connector's dry run; real runs send bundles bounded to 1000 objects.
+      batching::BatcherOptions{.sizing = parts.dry_run ? batching::BundleSizing::SourceBatches
+                                                       : batching::BundleSizing::ClusterCap},
       [this](rapidjson::Document& objects) { mapper.apply_description_policy(objects, existing_ids.get()); });
 
   if (prepare()) {
