@@ -58,3 +58,31 @@ TEST_F(EndToEnd, MetricsAndHealthAreServedOnLoopback) {
 
 }  // namespace
 }  // namespace kfc::e2e
+
+namespace kfc::e2e {
+namespace {
+
+TEST_F(EndToEnd, AFullOpenCtiQueueHoldsTheRunAndTheUiSeesBuffering) {
+  const auto collections = feed(6, days_ago(2));
+  serve(collections);
+  opencti_->set_queue(100000, 600e6);  // 600 MB queued, over the 500 MB default threshold
+  auto process = start({"run"}, {{"CONNECTOR_DURATION_PERIOD", "PT1S"}}, "buffering");
+  ASSERT_TRUE(process->wait_for_log("queue_threshold", 30s)) << process->err();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  bool buffering = false;
+  while (!buffering && std::chrono::steady_clock::now() < deadline) {
+    const auto ping = opencti_->last_variables("pingConnector");
+    buffering = ping.IsObject() && ping["connectorInfo"]["buffering"].GetBool();
+    if (!buffering) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(buffering);
+  EXPECT_EQ(opencti_->count("workAdd"), 0u) << "no run while the platform is behind";
+  opencti_->set_queue(0, 0);  // the workers caught up
+  ASSERT_TRUE(process->wait_for_log("Connector queued", 30s)) << process->err();
+  EXPECT_EQ(take_delivered(), ids_of(collections));
+  process->signal(SIGTERM);
+  EXPECT_EQ(process->wait(10s), 0);
+}
+
+}  // namespace
+}  // namespace kfc::e2e

@@ -93,17 +93,35 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
 
   Runner runner({.settings = &settings, .clock = &clock, .stop = &stop, .taxii = taxii.get(), .sink = sink.get(),
                  .state = store.get(), .session = session.get(), .metrics = &metrics, .dry_run = options.dry_run});
-  Scheduler scheduler(clock, stop, {.interval = settings.run_interval(), .run_once = run_once});
+  Scheduler scheduler(clock, stop,
+                      {.interval = settings.run_interval(),
+                       .run_once = run_once,
+                       .hold_recheck = std::min(settings.run_interval(), std::chrono::seconds{60})});
+  bool was_buffering = false;
+  // pycti's back-pressure: no new run while the platform's queue is over connector.queue_threshold.
   const auto hold = [&]() -> bool {
     if (!session) return false;
     bool buffering = false;
+    double size_mb = 0;
     try {
-      buffering = session->api().queue_details(session->connector_id()).size_mb() >= settings.connector.queue_threshold_mb;
+      size_mb = session->api().queue_details(session->connector_id()).size_mb();
+      buffering = size_mb >= settings.connector.queue_threshold_mb;
     } catch (const std::exception& error) {
       spdlog::warn("Cannot read the OpenCTI queue size: {}", error.what());
     }
     metrics.set(Metric::QueueBuffering, buffering ? 1 : 0);
-    session->info().update([&](opencti::ConnectorInfo& info) { info.buffering = buffering; });
+    session->info().update([&](opencti::ConnectorInfo& info) {
+      info.buffering = buffering;
+      info.queue_messages_size = size_mb;
+    });
+    if (buffering != was_buffering) {
+      was_buffering = buffering;
+      try {
+        session->force_ping();  // the UI shows "buffering" now
+      } catch (const std::exception& error) {
+        spdlog::warn("Ping to OpenCTI failed: {}", error.what());
+      }
+    }
     return buffering;
   };
   const RunOutcome outcome = scheduler.loop(

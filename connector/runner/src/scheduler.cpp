@@ -14,7 +14,7 @@ RunOutcome Scheduler::loop(const Run& run, const Hold& hold, const Changed& chan
   while (!stop_.requested()) {
     // Back-pressure: the platform has not imported what was queued; do not pile up more.
     while (!options_.run_once && hold && hold()) {
-      spdlog::info("OpenCTI queue is over connector.queue_threshold; holding the run for {} s",
+      spdlog::info("OpenCTI queue is over connector.queue_threshold: the run waits (checked again in {} s)",
                    options_.hold_recheck.count());
       if (!stop_.sleep_for(clock_, options_.hold_recheck)) return outcome;
     }
