@@ -103,8 +103,14 @@ MetricsServer::MetricsServer(const Metrics& metrics, const std::string& address,
   impl_->server.Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& response) {
     response.set_content(metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  impl_->server.Get("/healthz", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content("ok\n", "text/plain");
+  // Alive while the process runs (a feed or platform outage is not a reason to restart it); the
+  // body says how the runs went, for people and probes that want more.
+  impl_->server.Get("/healthz", [&metrics](const httplib::Request&, httplib::Response& response) {
+    response.set_content(
+        fmt::format(R"({{"status":"ok","runs_succeeded":{},"runs_failed":{},"last_success_timestamp":{}}})",
+                    number(metrics.value(Metric::Runs, "succeeded")), number(metrics.value(Metric::Runs, "failed")),
+                    number(metrics.value(Metric::LastSuccess))) + "\n",
+        "application/json");
   });
   // httplib's default also sets SO_REUSEPORT, which would let a second process share the port
   // silently; a metrics port in use must be an error.

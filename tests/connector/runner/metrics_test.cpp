@@ -41,9 +41,12 @@ TEST(MetricsServer, ServesMetricsAndHealthOnLoopback) {
   EXPECT_EQ(response->status, 200);
   EXPECT_NE(response->body.find("kfc_objects_delivered_total 7\n"), std::string::npos);
   EXPECT_NE(response->get_header_value("Content-Type").find("text/plain"), std::string::npos);
+  metrics.add(Metric::Runs, 1, "succeeded");
+  metrics.set(Metric::LastSuccess, 1800000000);
   auto health = client.Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+  EXPECT_EQ(health->body, R"({"status":"ok","runs_succeeded":1,"runs_failed":0,"last_success_timestamp":1800000000})" "\n");
 }
 
 TEST(MetricsServer, APortInUseIsAnErrorNamingTheKeys) {
