@@ -383,7 +383,9 @@ namespace {
 class EnrichCommand : public EnrichmentE2E {
  protected:
   // Starts the binary with only the environment a deployment would give it (no config.yml).
-  pid_t launch(const std::filesystem::path& output) {
+  // `command` empty: no command at all (what a container's default entry point runs).
+  pid_t launch(const std::filesystem::path& output, const std::string& command = "enrich",
+               const std::vector<std::string>& extra_environment = {}) {
     std::vector<std::string> environment = {
         "PATH=/usr/bin:/bin",
         "OPENCTI_URL=" + opencti_.url(),
@@ -396,6 +398,7 @@ class EnrichCommand : public EnrichmentE2E {
         "OPENTIP_ALLOW_INSECURE_HTTP=true",
         "OPENTIP_MAX_REQUESTS_PER_MINUTE=600",
     };
+    environment.insert(environment.end(), extra_environment.begin(), extra_environment.end());
     pid_t pid = fork();
     if (pid == 0) {
       int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -405,12 +408,16 @@ class EnrichCommand : public EnrichmentE2E {
       std::vector<char*> envp;
       for (auto& entry : environment) envp.push_back(entry.data());
       envp.push_back(nullptr);
-      char* argv[] = {const_cast<char*>(KFC_CONNECTOR_BINARY), const_cast<char*>("enrich"), nullptr};
+      std::string command_argument = command;
+      char* argv[] = {const_cast<char*>(KFC_CONNECTOR_BINARY), command_argument.empty() ? nullptr : command_argument.data(),
+                      nullptr};
       execve(KFC_CONNECTOR_BINARY, argv, envp.data());
       _exit(127);
     }
     return pid;
   }
+
+  void expect_enrichment_round_trip(const std::string& command, const std::vector<std::string>& extra_environment);
 
   static int terminate(pid_t pid) {
     kill(pid, SIGTERM);
@@ -421,10 +428,21 @@ class EnrichCommand : public EnrichmentE2E {
 };
 
 TEST_F(EnrichCommand, EnrichesFromTheQueueAndStopsCleanlyWithoutPrintingSecrets) {
+  expect_enrichment_round_trip("enrich", {});
+}
+
+// A deployment switches the default `run` to enrichment with CONNECTOR_TYPE alone, as OpenCTI's
+// enrichment connectors are configured; the TAXII token is not needed for it.
+TEST_F(EnrichCommand, DefaultCommandEnrichesWhenTheConnectorTypeIsInternalEnrichment) {
+  expect_enrichment_round_trip("", {"CONNECTOR_TYPE=INTERNAL_ENRICHMENT"});
+}
+
+void EnrichCommand::expect_enrichment_round_trip(const std::string& command,
+                                                 const std::vector<std::string>& extra_environment) {
   opencti_.add_observable("internal-file-1", file_stix("file--5d0c6a1e-8f3b-5c2d-9e4f-1a2b3c4d5e6f", kGreen), {kGreen});
   const std::string work_id = opencti_.add_work(connector_id_, "Enrichment request");
   auto output = std::filesystem::temp_directory_path() / ("kfc-enrich-" + connector_id_ + ".log");
-  pid_t pid = launch(output);
+  pid_t pid = launch(output, command, extra_environment);
   ASSERT_GT(pid, 0);
   broker_->publish(listen_, enrichment_request(work_id, "internal-file-1", "StixFile"));
   WorkRecord work = wait_for_processed(work_id);

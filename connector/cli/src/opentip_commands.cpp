@@ -90,7 +90,9 @@ bool enrichment_blocked_by(const std::string& error) {
   return error.find("kaspersky.") == std::string::npos;
 }
 
-int run_enrich(const CliContext& context) {
+}  // namespace
+
+int run_enrich_command(const CliContext& context, const std::function<bool()>& should_stop) {
   LoadResult result = load_settings(LoadRequest::from_process(context.config_path));
   setup_logging(result.settings.connector.log_level, resolve_log_format(context.log_format, result.settings));
   for (const auto& warning : result.warnings) spdlog::warn("{}", warning);
@@ -101,12 +103,18 @@ int run_enrich(const CliContext& context) {
     ok = false;
   }
   if (!ok) return ex::kInvalid;
+  opentip::EnrichmentEnvironment environment;
+  environment.should_stop = should_stop;
+  return opentip::run_enrichment(result.settings, std::move(environment));
+}
+
+namespace {
+
+int run_enrich(const CliContext& context) {
   g_stop_requested.store(false);
   std::signal(SIGTERM, request_stop);
   std::signal(SIGINT, request_stop);
-  opentip::EnrichmentEnvironment environment;
-  environment.should_stop = [] { return g_stop_requested.load(); };
-  return opentip::run_enrichment(result.settings, std::move(environment));
+  return run_enrich_command(context, [] { return g_stop_requested.load(); });
 }
 
 }  // namespace

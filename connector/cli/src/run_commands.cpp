@@ -49,6 +49,10 @@ int run_connector(const CliContext& context, const RunFlags& flags) {
   runner::SignalWatcher signals(stop);
 
   const LoadResult loaded = load_for(context, flags);
+  if (loaded.settings.connector.type == "INTERNAL_ENRICHMENT" && !flags.dry_run) {
+    // Deployed as the OpenTIP enrichment connector: the same process, the other job.
+    return run_enrich_command(context, [&stop] { return stop.requested(); });
+  }
   setup_logging(loaded.settings.connector.log_level, resolve_log_format(context.log_format, loaded.settings));
   for (const auto& warning : loaded.warnings) spdlog::warn("config warning: {}", warning);
   if (!loaded.ok()) {
