@@ -102,6 +102,10 @@ TEST_F(SessionTest, PingThreadPingsRepeatedlyWithStateAndInfo) {
   EXPECT_GE(session->pings_done(), 4u);
 }
 
+TEST(SessionOptionsTest, PingsEvery40SecondsLikePycti) {
+  EXPECT_EQ(SessionOptions{}.ping_interval, std::chrono::seconds(40));
+}
+
 TEST_F(SessionTest, PingThreadSurvivesPlatformErrors) {
   server.fail_next("pingConnector", 2, 500);
   SessionOptions options;
