@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   kfc::batching::BeforeStagingFn policy;
 #ifdef KFC_BENCH_HAS_MAPPER
   if (use_mapper) {
-    transform = [&](rapidjson::Document& in, rapidjson::Document& out) { mapper.transform(in, out); };
+    transform = [&](rapidjson::Document& in, rapidjson::Document& out) { mapper.transform(in, out, out.GetAllocator()); };
     policy = [&](rapidjson::Document& objects) { mapper.apply_description_policy(objects, nullptr); };
   }
 #endif
