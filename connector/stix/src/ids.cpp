@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "json_escape.h"
 #include "kfc/stix/pystr.h"
 
 namespace kfc::stix {
@@ -125,12 +126,12 @@ std::string bundle_id() { return "bundle--" + uuid4(); }
 
 void append_canonical_string(std::string_view s, std::string& out) {
   out.push_back('"');
-  std::size_t run = 0;  // start of the pending run of characters written as they are
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
+  for (std::size_t i = 0;;) {
+    const std::size_t plain = detail::plain_prefix(s.data() + i, s.size() - i);
+    out.append(s.data() + i, plain);
+    i += plain;
+    if (i == s.size()) break;
+    const auto c = static_cast<unsigned char>(s[i++]);
     switch (c) {
       case '"': out.append("\\\""); break;
       case '\\': out.append("\\\\"); break;
@@ -145,7 +146,6 @@ void append_canonical_string(std::string_view s, std::string& out) {
         out.push_back(kHex[c & 0x0F]);
     }
   }
-  out.append(s.data() + run, s.size() - run);
   out.push_back('"');
 }
 
