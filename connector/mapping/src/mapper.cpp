@@ -737,6 +737,34 @@ struct Mapper::Impl {
     json::set(o, "x_opencti_score", Value(static_cast<int64_t>(score)), a);
   }
 
+  // What the threat_score pieces of a description say, in order (nullopt: not an integer). The
+  // relationships and observables of an indicator share its description text (one pooled string),
+  // so the last result is kept: within one transform() pooled text is never freed or changed, so
+  // the same address and length mean the same text. Short strings live inside their Value and
+  // are not memoised.
+  struct ScorePieces {
+    const char* text = nullptr;
+    std::size_t size = 0;
+    bool has_score = false;
+    std::vector<std::optional<long long>> scores;
+  };
+  ScorePieces score_memo;
+  static constexpr std::size_t kMemoMinLength = 32;  // > RapidJSON's inline string capacity
+
+  const ScorePieces& score_pieces(std::string_view text) {
+    if (text.size() >= kMemoMinLength && score_memo.text == text.data() && score_memo.size == text.size())
+      return score_memo;
+    score_memo.text = text.size() >= kMemoMinLength ? text.data() : nullptr;
+    score_memo.size = text.size();
+    score_memo.has_score = text.find("threat_score=") != std::string_view::npos;
+    score_memo.scores.clear();
+    if (score_memo.has_score)
+      for_each_split(text, ';', [&](std::string_view piece) {
+        if (const auto value = threat_score_text(piece)) score_memo.scores.push_back(python_int(*value));
+      });
+    return score_memo;
+  }
+
   void post_process(Value& o, Allocator& a) {
     if (!o.IsObject()) return;
     const auto type = json::string_member(o, "type");
@@ -757,18 +785,16 @@ struct Mapper::Impl {
     if (!description) return;
     const std::string_view where = json::string_member(o, "id").value_or("");
     if (!description->IsString()) return problem(Problem::NonStringField, where);
-    const std::string_view text = json::view(*description);
-    const bool has_score = text.find("threat_score=") != std::string_view::npos;
+    const ScorePieces& pieces = score_pieces(json::view(*description));
+    const bool has_score = pieces.has_score;
 
     if (opt.threat_score_from_description) {
       if (!has_score) return;
       std::optional<long long> score;
-      for_each_split(text, ';', [&](std::string_view piece) {
-        if (const auto value = threat_score_text(piece)) {
-          if (const auto n = python_int(*value)) score = n;
-          else problem(Problem::BadThreatScore, where);
-        }
-      });
+      for (const auto& n : pieces.scores) {
+        if (n) score = n;
+        else problem(Problem::BadThreatScore, where);
+      }
       if (score) set_score(o, *score, a);
       return;
     }
@@ -787,12 +813,10 @@ struct Mapper::Impl {
       for (const auto& l : level_labels[level_index(score)]) json::append_unique(*labels, l, a);
     };
     if (!has_score) return append_level(opt.threat_score);
-    for_each_split(text, ';', [&](std::string_view piece) {
-      if (const auto value = threat_score_text(piece)) {
-        if (const auto n = python_int(*value)) append_level(*n);
-        else problem(Problem::BadThreatScore, where);
-      }
-    });
+    for (const auto& n : pieces.scores) {
+      if (n) append_level(*n);
+      else problem(Problem::BadThreatScore, where);
+    }
   }
 
   // ---------------------------------------------------------------- §5.3 one source batch
@@ -810,6 +834,7 @@ struct Mapper::Impl {
   // shared by its expansions).
   void transform(const Value& source_batch, Value& out, Allocator& allocator) {
     out.SetArray();
+    score_memo = {};  // memory of an earlier call may have been reused
     Batch b{out, allocator, format_created(clock.now()), {}, {}, {}};
     b.add(json::copy_value(author, b.a), kAuthorId);
     if (source_batch.IsArray()) {
