@@ -2,12 +2,16 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <string>
 
 #include "kfc/cli/commands.h"
 #include "kfc/config/loader.h"
+#include "kfc/config/logging.h"
 #include "kfc/opentip/client.h"
+#include "kfc/opentip/enrichment_connector.h"
 #include "kfc/opentip/report.h"
 
 namespace kfc::cli {
@@ -76,6 +80,43 @@ int run_lookup(const CliContext& context, const LookupArgs& args) {
   }
 }
 
+std::atomic<bool> g_stop_requested{false};
+
+extern "C" void request_stop(int) { g_stop_requested.store(true); }
+
+// `enrich` needs OpenCTI, the connector identity and OpenTIP; the TAXII side (kaspersky.*) may be
+// left unconfigured by a deployment that only enriches.
+bool enrichment_blocked_by(const std::string& error) {
+  return error.find("kaspersky.") == std::string::npos;
+}
+
+}  // namespace
+
+int run_enrich_command(const CliContext& context, const std::function<bool()>& should_stop) {
+  LoadResult result = load_settings(LoadRequest::from_process(context.config_path));
+  setup_logging(result.settings.connector.log_level, resolve_log_format(context.log_format, result.settings));
+  for (const auto& warning : result.warnings) spdlog::warn("{}", warning);
+  bool ok = true;
+  for (const auto& error : result.errors) {
+    if (!enrichment_blocked_by(error)) continue;
+    spdlog::error("config error: {}", error);
+    ok = false;
+  }
+  if (!ok) return ex::kInvalid;
+  opentip::EnrichmentEnvironment environment;
+  environment.should_stop = should_stop;
+  return opentip::run_enrichment(result.settings, std::move(environment));
+}
+
+namespace {
+
+int run_enrich(const CliContext& context) {
+  g_stop_requested.store(false);
+  std::signal(SIGTERM, request_stop);
+  std::signal(SIGINT, request_stop);
+  return run_enrich_command(context, [] { return g_stop_requested.load(); });
+}
+
 }  // namespace
 
 void add_opentip_commands(CLI::App& app, CliContext& context) {
@@ -88,6 +129,13 @@ void add_opentip_commands(CLI::App& app, CliContext& context) {
       "Exit code: 0 Green, 10 Grey or no data, 11 Yellow, 12 Orange, 13 Red; 2 invalid value or configuration, "
       "3 opentip.api_key rejected or expired, 4 quota exceeded, 5 OpenTIP unavailable, 1 other errors.");
   lookup->callback([&context, args] { context.exit_code = run_lookup(context, *args); });
+
+  CLI::App* enrich = app.add_subcommand(
+      "enrich",
+      "run as an OpenCTI internal enrichment connector: look observables up in OpenTIP when OpenCTI asks "
+      "(scope opentip.enrichment_scope, max TLP opentip.max_tlp)");
+  enrich->footer("Stops on SIGTERM/SIGINT. Exit code: 0 stopped, 2 configuration error, 3 token rejected, 1 other errors.");
+  enrich->callback([&context] { context.exit_code = run_enrich(context); });
 }
 
 }  // namespace kfc::cli

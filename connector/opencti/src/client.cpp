@@ -243,6 +243,9 @@ Registration OpenCtiClient::register_connector(const ConnectorIdentity& identity
   registration.mq = connection_from(member(config, "connection", "registerConnector"), overrides);
   registration.push_exchange = string_or_empty(config, "push_exchange");
   registration.push_routing = string_or_empty(config, "push_routing");
+  registration.listen = string_or_empty(config, "listen");
+  registration.listen_exchange = string_or_empty(config, "listen_exchange");
+  registration.listen_routing = string_or_empty(config, "listen_routing");
   return registration;
 }
 

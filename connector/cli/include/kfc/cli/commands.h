@@ -22,6 +22,9 @@ void add_config_commands(CLI::App& app, CliContext& context);
 void add_taxii_commands(CLI::App& app, CliContext& context);
 // lookup, enrich (OpenTIP)
 void add_opentip_commands(CLI::App& app, CliContext& context);
+// The OpenCTI internal enrichment connector (OpenTIP lookups), until should_stop() says so; also
+// what `run` becomes when connector.type is INTERNAL_ENRICHMENT.
+int run_enrich_command(const CliContext& context, const std::function<bool()>& should_stop);
 // run (default command), the scheduled connector process
 void add_run_commands(CLI::App& app, CliContext& context);
 

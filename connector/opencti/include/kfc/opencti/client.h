@@ -37,6 +37,10 @@ struct Registration {
   MqConnection mq;
   std::string push_exchange;
   std::string push_routing;
+  // Where the platform sends this connector's requests (internal enrichment): queue, exchange, routing.
+  std::string listen;
+  std::string listen_exchange;
+  std::string listen_routing;
   std::string platform_version;         // from healthCheck, e.g. "6.8.10"
 };
 

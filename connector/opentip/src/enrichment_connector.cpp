@@ -1,0 +1,135 @@
+#include "kfc/opentip/enrichment_connector.h"
+
+#include <spdlog/spdlog.h>
+
+#include "kfc/opencti/session.h"
+#include "kfc/opentip/enrichment_worker.h"
+#include "kfc/opentip/listen_queue.h"
+#include "kfc/sinks/factory.h"
+
+namespace kfc::opentip {
+namespace {
+
+constexpr int kExitStopped = 0;
+constexpr int kExitFatal = 1;
+constexpr int kExitConfig = 2;
+constexpr int kExitToken = 3;
+
+// The identity the platform sees: an internal enrichment connector over the observables OpenTIP knows.
+Settings enrichment_settings(const Settings& settings) {
+  Settings out = settings;
+  out.connector.type = "INTERNAL_ENRICHMENT";
+  out.connector.scope = settings.opentip.enrichment_scope;
+  return out;
+}
+
+class Waiter {
+ public:
+  Waiter(Clock& clock, std::function<bool()> should_stop, std::chrono::milliseconds step)
+      : clock_(clock), should_stop_(std::move(should_stop)), step_(step) {}
+
+  bool stopping() const { return should_stop_ && should_stop_(); }
+
+  // Sleeps (on the clock) until `until` or a stop request, in steps so a stop is noticed.
+  void until(SystemTime until) {
+    while (!stopping()) {
+      auto now = clock_.now();
+      if (now >= until) return;
+      clock_.sleep_for(std::min<Duration>(step_, std::chrono::duration_cast<Duration>(until - now)));
+    }
+  }
+
+ private:
+  Clock& clock_;
+  std::function<bool()> should_stop_;
+  Duration step_;
+};
+
+SinkFactory sink_factory(const Settings& settings, opencti::OpenCtiSession& session, Clock& clock) {
+  if (settings.connector.queue_protocol == QueueProtocol::Api) {
+    return [&session](const std::string&) { return sinks::make_graphql_sink(session.api(), session.connector_id()); };
+  }
+  return [&session, &clock](const std::string& applicant_id) {
+    sinks::AmqpSinkOptions options = sinks::amqp_options_from(session.registration());
+    if (!applicant_id.empty()) options.applicant_id = applicant_id;
+    options.mode = sinks::AmqpMessageMode::PerObject;
+    auto& api = session.api();
+    return sinks::make_amqp_sink(
+        std::move(options), [&api](const std::string& work_id, int n) { api.add_expectations(work_id, n); }, clock);
+  };
+}
+
+// Takes requests until asked to stop; the broker connection is dropped and re-made around pauses.
+void consume(const opencti::Registration& registration, EnrichmentWorker& worker, Waiter& wait, Clock& clock,
+             const EnrichmentEnvironment& environment) {
+  std::unique_ptr<ListenQueue> queue;
+  while (!wait.stopping()) {
+    try {
+      if (!queue) {
+        queue = std::make_unique<ListenQueue>(registration.mq, registration.listen);
+        spdlog::info("Listening for enrichment requests on {}", queue->describe());
+      }
+      std::optional<Delivery> delivery = queue->next(environment.poll_interval);
+      if (!delivery) continue;
+      RequestOutcome outcome = worker.handle(delivery->body);
+      if (outcome.disposition == Disposition::Ack) {
+        queue->ack(delivery->delivery_tag);
+        continue;
+      }
+      // Back to the head of the queue; disconnect, or the broker would hand it straight back to us.
+      queue->requeue(delivery->delivery_tag);
+      queue.reset();
+      SystemTime until = outcome.pause_until.value_or(clock.now() + environment.reconnect_delay);
+      spdlog::warn("Enrichment requests wait on the queue until {}", opencti::format_info_datetime(until));
+      wait.until(until);
+    } catch (const ListenQueueError& error) {
+      // Unacked requests go back to the queue with the connection; nothing is lost.
+      spdlog::error("{} — reconnecting in {} s", error.what(),
+                    std::chrono::duration_cast<std::chrono::seconds>(environment.reconnect_delay).count());
+      queue.reset();
+      wait.until(clock.now() + environment.reconnect_delay);
+    }
+  }
+}
+
+}  // namespace
+
+int run_enrichment(const Settings& original, EnrichmentEnvironment environment) {
+  Clock& clock = environment.clock ? *environment.clock : system_clock();
+  const Settings settings = enrichment_settings(original);
+  Waiter wait(clock, environment.should_stop, environment.poll_interval);
+  try {
+    EnrichmentOptions options = enrichment_options(settings.opentip);
+    ClientOptions client_settings = client_options(settings.opentip);
+    auto cache = make_cache(settings.opentip.cache_dir, settings.opentip.cache_ttl);
+    auto transport = environment.opentip_transport ? environment.opentip_transport() : http::make_curl_transport({});
+    Client opentip(client_settings, *transport, clock, cache.get());
+
+    opencti::SessionOptions session_options;
+    session_options.ping_interval = environment.ping_interval;
+    session_options.transport_factory = environment.opencti_transport;
+    session_options.should_stop = environment.should_stop;
+    auto session = opencti::OpenCtiSession::connect(settings, clock, session_options);
+    const auto& registration = session->registration();
+    spdlog::info("OpenTIP enrichment connector registered (scope {}, max TLP {})", settings.connector.scope,
+                 to_string(options.max_tlp));
+
+    EnrichmentWorker worker(session->api(), session->connector_id(), opentip, sink_factory(settings, *session, clock),
+                            options, clock);
+    consume(registration, worker, wait, clock, environment);
+    spdlog::info("OpenTIP enrichment connector stopped");
+    return kExitStopped;
+  } catch (const std::invalid_argument& error) {
+    spdlog::error("{}", error.what());
+    return kExitConfig;
+  } catch (const TokenError& error) {
+    spdlog::error("{}", error.what());
+    return kExitToken;
+  } catch (const std::exception& error) {
+    if (wait.stopping()) return kExitStopped;
+    spdlog::critical("OpenTIP enrichment connector stopped: {}", error.what());
+    return kExitFatal;
+  }
+}
+
+}  // namespace kfc::opentip

@@ -1,0 +1,36 @@
+#pragma once
+// SIGTERM/SIGINT for the connector process: the first one asks the run to stop (stop reading,
+// deliver and confirm what is in flight, checkpoint, close the work as interrupted); if that takes
+// longer than the grace period the process exits anyway (nothing is lost: unconfirmed objects are
+// read again by the next run); a second signal exits at once.
+//
+// Signals are taken by a dedicated thread with sigwait(), so handling does not depend on which
+// thread runs the loop (reference weakness §11.30) and no work happens in a signal handler.
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "kfc/runner/stop.h"
+
+namespace kfc::runner {
+
+class SignalWatcher {
+ public:
+  // Create it before any other thread: it blocks SIGTERM/SIGINT in the calling thread, and threads
+  // started afterwards inherit that.
+  explicit SignalWatcher(StopSignal& stop, std::chrono::milliseconds grace = std::chrono::milliseconds{4500});
+  ~SignalWatcher();
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+ private:
+  void watch();
+
+  StopSignal& stop_;
+  std::chrono::milliseconds grace_;
+  sigset_t previous_mask_{};
+  std::thread thread_;
+};
+
+}  // namespace kfc::runner

@@ -1,0 +1,72 @@
+#pragma once
+// Where the connector state lives between runs: OpenCTI's connector state (opencti output), a local
+// file (directory/stdout outputs), or nowhere (dry run: read once, never written).
+#include <expected>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "kfc/runner/state.h"
+
+namespace kfc::runner {
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+  // The current state; an error says what is wrong and how to fix it.
+  virtual std::expected<ConnectorState, std::string> load() = 0;
+  // Durable when it returns (throws std::runtime_error otherwise: a checkpoint that did not land
+  // must not be taken for one that did).
+  virtual void save(const ConnectorState& state) = 0;
+  // For log lines: "state file /var/lib/kfc/state.json", "OpenCTI connector state".
+  virtual std::string describe() const = 0;
+};
+
+// A JSON file, replaced atomically (temporary file, fsync, rename, fsync of the directory), so a
+// kill at any instant leaves either the old or the new state. A missing file is the empty state.
+class FileStateStore final : public StateStore {
+ public:
+  explicit FileStateStore(std::filesystem::path path);
+  std::expected<ConnectorState, std::string> load() override;
+  void save(const ConnectorState& state) override;
+  std::string describe() const override;
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Holds a state in memory; save() only replaces it (dry run, tests, `--state`).
+class MemoryStateStore final : public StateStore {
+ public:
+  explicit MemoryStateStore(ConnectorState initial = {}, bool writable = true);
+  std::expected<ConnectorState, std::string> load() override;
+  void save(const ConnectorState& state) override;
+  std::string describe() const override;
+  std::size_t saves() const { return saves_; }
+
+ private:
+  ConnectorState state_;
+  bool writable_;
+  std::size_t saves_ = 0;
+};
+
+// OpenCTI's connector state, through two callables the OpenCTI client provides: `read` returns the
+// platform's state string (empty after a reset from the UI), `write` stores one and forces a ping so
+// it is persisted before returning.
+class PlatformStateStore final : public StateStore {
+ public:
+  PlatformStateStore(std::function<std::string()> read, std::function<void(const std::string&)> write);
+  std::expected<ConnectorState, std::string> load() override;
+  void save(const ConnectorState& state) override;
+  std::string describe() const override;
+
+ private:
+  std::function<std::string()> read_;
+  std::function<void(const std::string&)> write_;
+};
+
+// `--state`: a JSON text, or the path of a file holding one.
+std::expected<ConnectorState, std::string> state_from_argument(const std::string& argument);
+
+}  // namespace kfc::runner

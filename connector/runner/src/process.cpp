@@ -1,0 +1,144 @@
+#include "kfc/runner/process.h"
+
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "kfc/opencti/session.h"
+#include "kfc/runner/metrics.h"
+#include "kfc/runner/runner.h"
+#include "kfc/runner/scheduler.h"
+#include "kfc/runner/state_store.h"
+#include "kfc/sinks/factory.h"
+#include "kfc/stix/python_json.h"
+#include "kfc/taxii/settings_client.h"
+
+namespace kfc::runner {
+namespace {
+
+// Where the state lives for this output (see state_store.h).
+std::unique_ptr<StateStore> make_state_store(const Settings& settings, const ProcessOptions& options,
+                                             opencti::OpenCtiSession* session) {
+  if (options.dry_run) return std::make_unique<MemoryStateStore>(options.state.value_or(ConnectorState{}), false);
+  if (session) {
+    return std::make_unique<PlatformStateStore>(
+        [session] { return session->state().value_or(""); },
+        [session](const std::string& json) {
+          session->set_state(json);
+          session->force_ping();  // stored on the platform before the cursor counts as moved
+        });
+  }
+  std::string path = settings.connector.state_file;
+  if (path.empty() && settings.connector.output == OutputKind::Directory) {
+    path = (std::filesystem::path(settings.connector.output_dir) / ".state.json").string();
+  }
+  if (path.empty()) {
+    spdlog::warn("connector.state_file is not set: with output stdout every run starts from kaspersky.initial_history");
+    return std::make_unique<MemoryStateStore>(ConnectorState{}, true);
+  }
+  return std::make_unique<FileStateStore>(path);
+}
+
+void update_ping_info(opencti::OpenCtiSession* session, const Scheduler& scheduler, const Settings& settings,
+                      bool run_once) {
+  if (!session) return;
+  session->info().update([&](opencti::ConnectorInfo& info) {
+    info.run_and_terminate = run_once;
+    info.queue_threshold = settings.connector.queue_threshold_mb;
+    info.last_run = scheduler.last_run();
+    info.next_run = scheduler.next_run();
+  });
+  if (!scheduler.next_run() || run_once) return;
+  try {
+    session->force_ping();  // the UI shows when the next run comes, not 40 s later
+  } catch (const std::exception& error) {
+    spdlog::warn("Ping to OpenCTI failed: {}", error.what());
+  }
+}
+
+}  // namespace
+
+int run_process(const Settings& settings, const ProcessOptions& options, Clock& clock, StopSignal& stop) {
+  Metrics metrics;
+  std::unique_ptr<MetricsServer> metrics_server;
+  std::unique_ptr<opencti::OpenCtiSession> session;
+  std::unique_ptr<taxii::Client> taxii;
+  std::unique_ptr<sinks::Sink> sink;
+  const bool run_once = options.once || options.dry_run || settings.connector.run_and_terminate;
+  try {
+    if (settings.connector.expose_metrics && !options.dry_run) {
+      metrics_server = std::make_unique<MetricsServer>(metrics, settings.connector.metrics_address,
+                                                       settings.connector.metrics_port);
+      spdlog::info("Metrics on http://{}:{}/metrics", settings.connector.metrics_address, metrics_server->port());
+    }
+    if (settings.connector.output == OutputKind::OpenCti && !options.dry_run) {
+      opencti::SessionOptions session_options;
+      session_options.should_stop = [&stop] { return stop.requested(); };
+      session = opencti::OpenCtiSession::connect(settings, clock, session_options);
+    }
+    taxii = taxii::make_client(settings.kaspersky, clock);
+    sinks::SinkEnvironment environment;
+    environment.session = session.get();
+    environment.clock = &clock;
+    environment.out = options.out ? options.out : &std::cout;
+    environment.dry_run = options.dry_run;
+    environment.dry_run_lines = stix::write_dry_run_lines;
+    sink = sinks::make_sink(settings, environment);
+  } catch (const std::exception& error) {
+    spdlog::critical("{}", error.what());
+    return 2;
+  }
+  const auto store = make_state_store(settings, options, session.get());
+  spdlog::info("Output: {}; state: {}", sink->describe(), store->describe());
+
+  Runner runner({.settings = &settings, .clock = &clock, .stop = &stop, .taxii = taxii.get(), .sink = sink.get(),
+                 .state = store.get(), .session = session.get(), .metrics = &metrics, .dry_run = options.dry_run});
+  Scheduler scheduler(clock, stop,
+                      {.interval = settings.run_interval(),
+                       .run_once = run_once,
+                       .hold_recheck = std::min(settings.run_interval(), std::chrono::seconds{60})});
+  bool was_buffering = false;
+  // pycti's back-pressure: no new run while the platform's queue is over connector.queue_threshold.
+  const auto hold = [&]() -> bool {
+    if (!session) return false;
+    bool buffering = false;
+    double size_mb = 0;
+    try {
+      size_mb = session->api().queue_details(session->connector_id()).size_mb();
+      buffering = size_mb >= settings.connector.queue_threshold_mb;
+    } catch (const std::exception& error) {
+      spdlog::warn("Cannot read the OpenCTI queue size: {}", error.what());
+    }
+    metrics.set(Metric::QueueBuffering, buffering ? 1 : 0);
+    session->info().update([&](opencti::ConnectorInfo& info) {
+      info.buffering = buffering;
+      info.queue_messages_size = size_mb;
+    });
+    if (buffering != was_buffering) {
+      was_buffering = buffering;
+      try {
+        session->force_ping();  // the UI shows "buffering" now
+      } catch (const std::exception& error) {
+        spdlog::warn("Ping to OpenCTI failed: {}", error.what());
+      }
+    }
+    return buffering;
+  };
+  const RunOutcome outcome = scheduler.loop(
+      [&] {
+        const RunReport report = runner.run_once();
+        if (options.print_summary) std::cerr << format_summary(report) << std::flush;
+        return report.outcome;
+      },
+      hold, [&] { update_ping_info(session.get(), scheduler, settings, run_once); });
+  if (session) {
+    try {
+      session->force_ping();  // the last state and run datetimes reach the platform before exit
+    } catch (const std::exception& error) {
+      spdlog::warn("Final ping to OpenCTI failed: {}", error.what());
+    }
+  }
+  return outcome == RunOutcome::Failed ? 1 : 0;
+}
+
+}  // namespace kfc::runner

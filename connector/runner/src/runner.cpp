@@ -1,0 +1,511 @@
+#include "kfc/runner/runner.h"
+
+#include <rapidjson/document.h>
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <stdexcept>
+
+#include "kfc/batching/batcher.h"
+#include "kfc/batching/stages.h"
+#include "kfc/mapping/mapper.h"
+#include "kfc/opencti/session.h"
+#include "kfc/runner/checkpoints.h"
+#include "kfc/runner/token_gate.h"
+#include "kfc/sinks/sink.h"
+#include "kfc/taxii/client.h"
+#include "kfc/taxii/selection.h"
+
+namespace kfc::runner {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kProgressEvery = 10s;
+
+// The run cannot go on (delivery failed, a batch could not be built): nothing after it is committed.
+class RunAborted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The OpenCTI work was deleted in the UI: stop, and keep nothing of this run.
+class WorkCancelled : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+SystemTime to_system(taxii::Timestamp t) { return SystemTime{std::chrono::duration_cast<SystemTime::duration>(t.time_since_epoch())}; }
+taxii::Timestamp to_taxii(SystemTime t) { return std::chrono::floor<std::chrono::microseconds>(t); }
+
+// create_only look-ups through the OpenCTI API (none in a dry run or without OpenCTI).
+class PlatformIds final : public mapping::ExistingIds {
+ public:
+  explicit PlatformIds(opencti::OpenCtiSession& session) : session_(session) {}
+  std::expected<std::unordered_set<std::string>, std::string> existing(std::span<const std::string> ids) override {
+    try {
+      return session_.api().existing_ids(std::vector<std::string>(ids.begin(), ids.end()));
+    } catch (const std::exception& error) {
+      return std::unexpected(std::string(error.what()));
+    }
+  }
+
+ private:
+  opencti::OpenCtiSession& session_;
+};
+
+}  // namespace
+
+struct Runner::Impl {
+  explicit Impl(RunnerParts p)
+      : parts(p),
+        settings(*p.settings),
+        clock(*p.clock),
+        stop(*p.stop),
+        taxii(*p.taxii),
+        sink(*p.sink),
+        store(*p.state),
+        session(p.dry_run ? nullptr : p.session),
+        mapper(mapping::MappingOptions::from(settings), clock),
+        token_gate(settings.kaspersky.api_token, settings.tokens.expiry_warning_days, p.metrics) {
+    if (session && settings.opencti.token) {
+      opencti_token_gate.emplace(settings.opencti.token, settings.tokens.expiry_warning_days, p.metrics);
+    }
+    if (session && settings.connector.description_mode == DescriptionMode::CreateOnly) {
+      existing_ids = std::make_unique<PlatformIds>(*session);
+    }
+  }
+
+  RunnerParts parts;
+  const Settings& settings;
+  Clock& clock;
+  StopSignal& stop;
+  taxii::Client& taxii;
+  sinks::Sink& sink;
+  StateStore& store;
+  opencti::OpenCtiSession* session;
+  mapping::Mapper mapper;  // per process: the author identity keeps its created/modified
+  TokenGate token_gate;                     // kaspersky.api_token: gates the TAXII source
+  std::optional<TokenGate> opencti_token_gate;  // opencti.token: re-read (rotation), warnings, metric
+  std::unique_ptr<mapping::ExistingIds> existing_ids;
+
+  // --- per run ---------------------------------------------------------------------------------
+  RunReport report;
+  ConnectorState state;
+  ConnectorState state_at_start;
+  bool checkpointing = true;  // off after a reset from the UI during the run
+  std::optional<std::string> work_id;
+  std::unique_ptr<batching::Batcher> batcher;
+  Checkpoints checkpoints;
+  std::uint64_t objects_read = 0;       // feed objects pushed into the batcher
+  std::uint64_t objects_batched = 0;    // feed objects in batches taken from it
+  std::deque<std::pair<sinks::Ticket, std::uint64_t>> unconfirmed;  // ticket -> STIX objects
+  SystemTime last_progress{};
+
+  void metric_add(Metric m, double n, std::string_view label = {}) {
+    if (parts.metrics) parts.metrics->add(m, n, label);
+  }
+
+  RunReport run();
+  bool prepare();
+  void open_work();
+  void close_work(const std::string& message, bool in_error);
+  std::vector<taxii::Collection> selected_collections();
+  void read_collection(const taxii::Collection& collection);
+  bool on_page(const taxii::Collection& collection, CollectionReport& progress, const taxii::Page& page);
+  void drain();
+  void send(batching::Batch batch);
+  void commit();
+  // Mid-run checkpoints tolerate a failed save (the next one retries; nothing is lost, at worst
+  // re-read); the final save of a run must land.
+  void save_state(bool final = false);
+  bool work_alive();
+  void finish_delivery();
+  void conclude();
+};
+
+Runner::Runner(RunnerParts parts) : impl_(std::make_unique<Impl>(parts)) {}
+Runner::~Runner() = default;
+
+RunReport Runner::run_once() { return impl_->run(); }
+
+RunReport Runner::Impl::run() {
+  report = RunReport{};
+  report.started = clock.now();
+  checkpoints = Checkpoints{};
+  objects_read = objects_batched = 0;
+  unconfirmed.clear();
+  checkpointing = true;
+  work_id.reset();
+  last_progress = report.started;
+  mapper.begin_run();
+  batcher = std::make_unique<batching::Batcher>(
+      [this](rapidjson::Document& feed, rapidjson::Document& out) { mapper.transform(feed, out); },
+      // A dry run cuts batches like the reference (100 feed objects each) so its lines can be diffed
+      // with the Python connector's dry run; real runs send bundles bounded to 1000 objects.
+      batching::BatcherOptions{.sizing = parts.dry_run ? batching::BundleSizing::SourceBatches
+                                                       : batching::BundleSizing::ClusterCap},
+      [this](rapidjson::Document& objects) { mapper.apply_description_policy(objects, existing_ids.get()); });
+
+  if (prepare()) {
+    try {
+      sink.begin_run({.work_id = work_id, .update = settings.connector.update_existing_data});
+      for (const auto& collection : selected_collections()) {
+        if (stop.requested() || report.token_rejected || report.work_cancelled) break;
+        read_collection(collection);
+      }
+      if (!report.work_cancelled) finish_delivery();
+    } catch (const WorkCancelled& cancelled) {
+      report.work_cancelled = true;
+    } catch (const RunAborted& error) {
+      report.errors.push_back(error.what());
+      checkpoints.drop_unconfirmed();
+    } catch (const std::exception& error) {  // collections listing, unexpected failures
+      report.errors.push_back(error.what());
+    }
+    try {
+      sink.end_run();
+    } catch (const std::exception& error) {
+      spdlog::warn("Closing the output failed: {}", error.what());
+    }
+  }
+  conclude();
+  return report;
+}
+
+// Token and state; false when the run cannot start (reported and the work closed in error).
+bool Runner::Impl::prepare() {
+  const TokenVerdict verdict = token_gate.check(report.started);
+  if (opencti_token_gate) {
+    // The platform itself rejects a bad OpenCTI token; here it is only re-read and watched.
+    const TokenVerdict platform = opencti_token_gate->check(report.started);
+    if (!platform.usable) spdlog::error("{}", platform.error);
+  }
+  if (session) {
+    // Ping first: a "Reset state" pressed in the UI since the last ping shows up now, not 40 s later.
+    try {
+      session->force_ping();
+    } catch (const std::exception& error) {
+      spdlog::warn("Ping to OpenCTI failed: {}", error.what());
+    }
+  }
+  auto loaded = store.load();
+  if (loaded) {
+    state = *loaded;
+    if (session && session->take_reset()) {
+      spdlog::info("Connector state was reset in OpenCTI: reading again from kaspersky.initial_history");
+      state = ConnectorState{};
+    }
+  }
+  state_at_start = state;
+  if (!parts.dry_run) open_work();
+  if (!verdict.usable) {
+    report.token_rejected = true;
+    report.errors.push_back(verdict.error);
+    metric_add(Metric::Errors, 1, "token_expired");
+    return false;
+  }
+  if (!loaded) {
+    report.errors.push_back(loaded.error());
+    metric_add(Metric::Errors, 1, "state");
+    return false;
+  }
+  return true;
+}
+
+void Runner::Impl::open_work() {
+  if (!session) return;
+  std::string name = "Kaspersky Feeds run @ " + format_seconds(report.started);
+  if (state.last_added) name += " (added_after=" + format_seconds(SystemTime{std::chrono::seconds{*state.last_added}}) + ")";
+  try {
+    work_id = session->api().add_work(session->connector_id(), name);
+    report.work_id = work_id;
+  } catch (const std::exception& error) {
+    spdlog::warn("Unable to initiate OpenCTI work tracking: {}", error.what());
+    return;
+  }
+  try {
+    session->api().to_received(*work_id, "Connector started the synchronization run");
+  } catch (const std::exception& error) {
+    spdlog::warn("Unable to mark OpenCTI work as received: {}", error.what());
+  }
+}
+
+void Runner::Impl::close_work(const std::string& message, bool in_error) {
+  if (!session || !work_id) return;
+  try {
+    session->api().to_processed(*work_id, message, in_error);
+  } catch (const std::exception& error) {
+    spdlog::warn("Unable to close OpenCTI work {}: {}", *work_id, error.what());
+  }
+}
+
+std::vector<taxii::Collection> Runner::Impl::selected_collections() {
+  std::vector<taxii::Collection> selected;
+  try {
+    taxii.api_root();
+    for (auto& collection : taxii.collections()) {
+      if (!taxii::is_selected(settings.kaspersky.collections, collection)) continue;
+      if (!collection.can_read) {
+        spdlog::info("Collection {} [{}] is not readable, skip it", collection.id, collection.title);
+        continue;
+      }
+      selected.push_back(std::move(collection));
+    }
+  } catch (const TokenError& error) {  // rejected (401/403) or expired: the source stops
+    report.token_rejected = true;
+    report.errors.push_back(error.what());
+    metric_add(Metric::Errors, 1, "token_rejected");
+    return {};
+  } catch (const std::exception& error) {
+    report.errors.push_back(error.what());
+    metric_add(Metric::Errors, 1, "taxii");
+    return {};
+  }
+  if (selected.empty()) {
+    spdlog::warn("No readable collection matches kaspersky.collections ({} patterns): nothing to read",
+                 settings.kaspersky.collections.size());
+  }
+  return selected;
+}
+
+void Runner::Impl::read_collection(const taxii::Collection& collection) {
+  auto& progress = report.collections.emplace_back();
+  progress.id = collection.id;
+  progress.title = collection.title;
+  taxii::ObjectFilter filter;
+  const auto start = window_start(state, collection.id, report.started, settings.kaspersky.initial_history);
+  if (start) filter.added_after = to_taxii(*start);
+  spdlog::info("Reading collection {} [{}]{}", collection.id, collection.title,
+               start ? " added after " + format_added_after(*start) : std::string(" (whole history)"));
+  const auto retries_before = taxii.stats().retries;
+  try {
+    const auto summary = taxii.read_objects(collection.id, filter, [&](const taxii::Page& page) {
+      return on_page(collection, progress, page);
+    });
+    progress.completed = summary.completed;
+    // A collection with nothing new keeps its window where it was (feeds add backdated objects).
+    if (start && !state.cursors.contains(collection.id) && checkpointing) {
+      state.cursors[collection.id] = advance_cursor(*start, report.started);
+    }
+  } catch (const TokenError& error) {
+    report.token_rejected = true;
+    progress.error = error.what();
+    report.errors.push_back(error.what());
+    metric_add(Metric::Errors, 1, "token_rejected");
+  } catch (const RunAborted&) {
+    throw;
+  } catch (const WorkCancelled&) {
+    throw;
+  } catch (const sinks::DeliveryError& error) {
+    throw RunAborted(std::string("delivery failed: ") + error.what());
+  } catch (const batching::StagingError& error) {
+    throw RunAborted(std::string("a batch could not be staged: ") + error.what());
+  } catch (const std::exception& error) {  // TAXII failures: this collection only
+    progress.error = error.what();
+    report.errors.push_back(fmt::format("collection {}: {}", collection.id, error.what()));
+    metric_add(Metric::Errors, 1, "taxii");
+  }
+  metric_add(Metric::Retries, static_cast<double>(taxii.stats().retries - retries_before));
+  spdlog::info("Collection {} [{}] size: {} objects ({} pages)", collection.id, collection.title,
+               progress.feed_objects, progress.pages);
+}
+
+bool Runner::Impl::on_page(const taxii::Collection& collection, CollectionReport& progress, const taxii::Page& page) {
+  for (const rapidjson::Value* object : page.objects) {
+    rapidjson::Document copy;
+    copy.CopyFrom(*object, copy.GetAllocator());
+    mapper.collect(copy, copy.GetAllocator(), collection.title);
+    batcher->push(copy);
+    ++objects_read;
+    drain();
+  }
+  checkpoints.page_read(collection.id, objects_read,
+                        page.resume_after ? std::optional<SystemTime>(to_system(*page.resume_after)) : std::nullopt);
+  progress.pages += 1;
+  progress.feed_objects += page.objects.size();
+  report.feed_objects += page.objects.size();
+  metric_add(Metric::Pages, 1, collection.id);
+  metric_add(Metric::ObjectsFetched, static_cast<double>(page.objects.size()), collection.id);
+  commit();
+  const auto now = clock.now();
+  if (now - last_progress >= kProgressEvery) {
+    const double seconds = std::chrono::duration<double>(now - report.started).count();
+    spdlog::info("Collection {}: {} pages, {} objects so far ({:.0f} objects/s in this run)", collection.id,
+                 progress.pages, progress.feed_objects, seconds > 0 ? report.feed_objects / seconds : 0.0);
+    last_progress = now;
+  }
+  return !stop.requested();
+}
+
+// Sends every batch the batcher has closed.
+void Runner::Impl::drain() {
+  while (batcher->has_ready()) {
+    if (!work_alive()) {
+      spdlog::warn("OpenCTI work {} is no longer active. Stopping current run.", *work_id);
+      throw WorkCancelled("work deleted");
+    }
+    send(batcher->take());
+  }
+}
+
+void Runner::Impl::send(batching::Batch batch) {
+  std::optional<sinks::Ticket> last;
+  std::uint64_t objects = 0;
+  for (const auto& stage : batch.stages) {
+    if (stage.size() == 0) continue;
+    last = sink.send(stage);
+    objects += stage.size();
+    for (const auto& object : stage.objects.GetArray()) {
+      if (object.IsObject() && object.HasMember("type") && object["type"].IsString()) {
+        report.objects_by_type[object["type"].GetString()] += 1;
+      }
+    }
+  }
+  objects_batched += batch.feed_objects;
+  report.sent_objects += objects;
+  metric_add(Metric::ObjectsMapped, static_cast<double>(objects));
+  if (last) unconfirmed.emplace_back(*last, objects);
+  checkpoints.batch_sent(objects_batched, last);
+}
+
+// Moves the cursors past whatever the sink has confirmed so far (does not wait).
+void Runner::Impl::commit() {
+  const sinks::Ticket confirmed = sink.confirmed();
+  while (!unconfirmed.empty() && unconfirmed.front().first <= confirmed) {
+    report.delivered_objects += unconfirmed.front().second;
+    metric_add(Metric::ObjectsDelivered, static_cast<double>(unconfirmed.front().second));
+    unconfirmed.pop_front();
+  }
+  const auto movable = checkpoints.confirm(confirmed);
+  if (movable.empty() || !checkpointing) return;
+  for (const auto& [collection, resume_after] : movable) {
+    state.cursors[collection] = advance_cursor(resume_after, report.started);
+  }
+  save_state();
+}
+
+void Runner::Impl::save_state(bool final) {
+  if (parts.dry_run || !checkpointing) return;
+  if (session && session->take_reset()) {
+    // The user asked to read everything again: this run must not write cursors over that.
+    spdlog::info("Connector state was reset in OpenCTI during the run: this run stops saving its progress");
+    checkpointing = false;
+    state = ConnectorState{};
+    return;
+  }
+  try {
+    store.save(state);
+  } catch (const std::exception& error) {
+    const auto message = fmt::format("cannot save the connector state ({}): {}", store.describe(), error.what());
+    if (final) throw RunAborted(message);
+    metric_add(Metric::Errors, 1, "state");
+    spdlog::warn("{} — the next checkpoint tries again", message);
+  }
+}
+
+bool Runner::Impl::work_alive() {
+  if (!session || !work_id) return true;
+  try {
+    return session->api().is_work_alive(*work_id);
+  } catch (const std::exception&) {
+    return true;  // as the reference: an unanswered liveness check counts as alive
+  }
+}
+
+// Closes the open batch, sends it, waits for the sink's confirmation, commits.
+void Runner::Impl::finish_delivery() {
+  try {
+    batcher->finish();
+    drain();
+    sink.flush();
+  } catch (const WorkCancelled&) {
+    throw;
+  } catch (const sinks::DeliveryError& error) {
+    throw RunAborted(std::string("delivery failed: ") + error.what());
+  } catch (const batching::StagingError& error) {
+    throw RunAborted(std::string("a batch could not be staged: ") + error.what());
+  }
+  commit();
+}
+
+void Runner::Impl::conclude() {
+  report.ended = clock.now();
+  const bool interrupted = stop.requested();
+  if (report.work_cancelled) {
+    // Workers drop messages of a deleted work: nothing this run delivered can count as imported.
+    report.outcome = RunOutcome::Failed;
+    report.errors.push_back("the OpenCTI work of this run was deleted; its objects will be read again next run");
+    if (!parts.dry_run && checkpointing && !(state_at_start == state)) {
+      try {
+        store.save(state_at_start);
+      } catch (const std::exception& error) {
+        spdlog::error("Cannot restore the connector state ({}): {}", store.describe(), error.what());
+      }
+    }
+    spdlog::warn("Connector run cancelled after queueing {} objects", report.sent_objects);
+  } else if (interrupted) {
+    report.outcome = RunOutcome::Interrupted;
+    const std::string message = fmt::format("Connector run interrupted by {} after queueing {} objects",
+                                            stop.reason(), report.delivered_objects);
+    close_work(message, true);
+    spdlog::info("{}", message);
+  } else if (!report.errors.empty()) {
+    report.outcome = RunOutcome::Failed;
+    std::string message = "Connector run failed: " + report.errors.front();
+    for (std::size_t i = 1; i < report.errors.size(); ++i) message += "; " + report.errors[i];
+    close_work(message, true);
+    spdlog::error("Error occurred during connector execution: {}", message);
+  } else {
+    report.outcome = RunOutcome::Succeeded;
+    if (parts.dry_run) {
+      spdlog::info("Connector sent {} objects (dry run executed)", report.sent_objects);
+    } else {
+      if (checkpointing) {
+        complete_run(state, report.started);
+        try {
+          save_state(true);
+        } catch (const RunAborted& error) {
+          report.outcome = RunOutcome::Failed;
+          report.errors.push_back(error.what());
+        }
+      }
+      std::string message = fmt::format("Connector queued {} objects for import", report.sent_objects);
+      for (const auto& c : report.collections) message += fmt::format("; {}: {} feed objects", c.id, c.feed_objects);
+      close_work(message, report.outcome != RunOutcome::Succeeded);
+      spdlog::info("{}", message);
+    }
+  }
+  const auto seconds = std::chrono::duration<double>(report.ended - report.started).count();
+  if (parts.metrics) {
+    parts.metrics->set(Metric::RunDuration, seconds);
+    parts.metrics->add(Metric::Runs, 1,
+                       report.outcome == RunOutcome::Succeeded ? "succeeded"
+                       : report.outcome == RunOutcome::Interrupted ? "interrupted" : "failed");
+    if (report.outcome == RunOutcome::Succeeded) {
+      parts.metrics->set(Metric::LastSuccess,
+                         std::chrono::duration<double>(report.ended.time_since_epoch()).count());
+    } else if (!report.errors.empty() && !report.token_rejected) {
+      parts.metrics->add(Metric::Errors, 1, "run");
+    }
+  }
+}
+
+std::string format_summary(const RunReport& report) {
+  std::string text;
+  const char* outcome = report.outcome == RunOutcome::Succeeded ? "succeeded"
+                        : report.outcome == RunOutcome::Interrupted ? "interrupted" : "failed";
+  text += fmt::format("Run {}: {} feed objects read, {} STIX objects sent, {} confirmed\n", outcome,
+                      report.feed_objects, report.sent_objects, report.delivered_objects);
+  text += "Collections:\n";
+  for (const auto& c : report.collections) {
+    text += fmt::format("  {:<42} {:>6} objects {:>4} pages{}\n", c.id, c.feed_objects, c.pages,
+                        c.error ? " — error: " + *c.error : std::string());
+  }
+  text += "Objects sent, by type (each bundle carries its own copy of shared objects such as the author):\n";
+  for (const auto& [type, count] : report.objects_by_type) text += fmt::format("  {:<16} {:>7}\n", type, count);
+  for (const auto& error : report.errors) text += "Error: " + error + "\n";
+  return text;
+}
+
+}  // namespace kfc::runner

@@ -1,0 +1,249 @@
+// Runner::run_once against a real loopback TAXII server, the real directory sink and a state file,
+// on a ManualClock (retries and windows without sleeping).
+#include "kfc/runner/runner.h"
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <spdlog/fmt/fmt.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "kfc/sinks/other_sinks.h"
+#include "kfc/taxii/settings_client.h"
+#include "kfc/testing/taxii_test_server.h"
+
+namespace kfc::runner {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+constexpr const char* kToken = "PIPELINE-TEST-TOKEN-93kd82";
+const SystemTime kNow = SystemTime{std::chrono::seconds{1'800'000'000}};  // 2027-01-15T08:00:00Z
+
+taxii::Timestamp ts(SystemTime t) { return std::chrono::floor<std::chrono::microseconds>(t); }
+
+testing::FixtureCollection collection(int number, const std::string& id, std::size_t count, SystemTime start) {
+  testing::FixtureCollection c;
+  c.id = id;
+  c.title = id;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto date_added = ts(start + std::chrono::seconds{static_cast<long long>(i / 3)});
+    const auto when = taxii::format_timestamp(date_added).substr(0, 23) + "Z";
+    const auto oid = fmt::format("indicator--{:08x}-0000-4000-8000-{:012x}", 0xabc00000u + number, i);
+    c.objects.push_back({date_added, oid, "indicator", when, "2.1",
+                         fmt::format(R"({{"type":"indicator","spec_version":"2.1","id":"{}","created":"{}",)"
+                                     R"("modified":"{}","name":"IP","pattern":"[ipv4-addr:value = '10.{}.{}.{}']",)"
+                                     R"("pattern_type":"stix","valid_from":"{}","labels":["malicious-activity"],)"
+                                     R"("description":"threat_score=80;date_added={}"}})",
+                                     oid, when, when, number, i / 256, i % 256, when, when)});
+  }
+  return c;
+}
+
+class RunLoop : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    directory = fs::temp_directory_path() /
+                fmt::format("kfc-runloop-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(directory);
+    fs::create_directories(directory / "bundles");
+    server = std::make_unique<testing::TaxiiTestServer>(testing::TestServerOptions{
+        .api_root = "v2", .auth = testing::AuthScheme::Basic, .secret = kToken, .default_page_size = 10,
+        .max_page_size = 10, .empty_answer = testing::EmptyAnswer::NotFound});
+  }
+  void TearDown() override { fs::remove_all(directory); }
+
+  void start() {
+    server->start();
+    settings.connector.id = "6f1c0a8e-2d4b-4c6e-9a1f-3b5d7e9f1a2c";
+    settings.connector.output = OutputKind::Directory;
+    settings.connector.output_dir = (directory / "bundles").string();
+    settings.kaspersky.api_root = server->api_root_url();
+    settings.kaspersky.allow_insecure_http = true;
+    settings.kaspersky.max_attempts = 2;
+    TokenSpec spec;
+    spec.key = "kaspersky.api_token";
+    spec.server = "the Kaspersky TAXII server";
+    spec.origin = TokenOrigin::Inline;
+    spec.value = Secret(kToken);
+    settings.kaspersky.api_token = std::make_shared<Token>(spec);
+  }
+
+  RunReport run() {
+    auto taxii = taxii::make_client(settings.kaspersky, clock);
+    auto sink = sinks::make_directory_sink(directory / "bundles", clock);
+    FileStateStore store(directory / "state.json");
+    Runner runner({.settings = &settings, .clock = &clock, .stop = &stop, .taxii = taxii.get(), .sink = sink.get(),
+                   .state = &store, .session = nullptr, .metrics = &metrics, .dry_run = false});
+    return runner.run_once();
+  }
+
+  ConnectorState saved() {
+    auto state = FileStateStore(directory / "state.json").load();
+    EXPECT_TRUE(state.has_value());
+    return state.value_or(ConnectorState{});
+  }
+
+  // Feed ids of the indicators written so far (the mapping keeps them in x_opencti_stix_ids).
+  std::set<std::string> delivered() {
+    std::set<std::string> ids;
+    for (const auto& file : fs::directory_iterator(directory / "bundles")) {
+      if (file.path().extension() != ".json") continue;
+      std::ifstream in(file.path());
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      rapidjson::Document bundle;
+      bundle.Parse(text.c_str());
+      for (const auto& object : bundle["objects"].GetArray()) {
+        if (object.HasMember("x_opencti_stix_ids")) {
+          for (const auto& id : object["x_opencti_stix_ids"].GetArray()) ids.insert(id.GetString());
+        }
+      }
+    }
+    return ids;
+  }
+
+  std::vector<std::string> windows(const std::string& collection_id) {
+    std::vector<std::string> values;
+    for (const auto& request : server->requests_to("/collections/" + collection_id + "/objects/")) {
+      values.push_back(request.param("added_after"));
+    }
+    return values;
+  }
+
+  fs::path directory;
+  ManualClock clock{kNow};
+  StopSignal stop;
+  Metrics metrics;
+  Settings settings;
+  std::unique_ptr<testing::TaxiiTestServer> server;
+};
+
+TEST_F(RunLoop, FirstRunStartsAtInitialHistoryThenEachCollectionAtItsCursor) {
+  server->add_collection(collection(1, "TAXII_A_Data_Feed", 25, kNow - 2h));
+  start();
+  const auto first = run();
+  ASSERT_EQ(first.outcome, RunOutcome::Succeeded) << format_summary(first);
+  EXPECT_EQ(windows("TAXII_A_Data_Feed").front(), "2027-01-08T08:00:00.000000Z");  // now - 7 days
+  EXPECT_EQ(delivered().size(), 25u);
+  const auto state = saved();
+  EXPECT_EQ(state.last_added, 1'800'000'000);
+  ASSERT_TRUE(state.cursors.contains("TAXII_A_Data_Feed"));
+  // The last object was added at kNow - 2h + 8 s: the next read starts right after it.
+  EXPECT_EQ(format_timestamp(state.cursors.at("TAXII_A_Data_Feed")), "2027-01-15T06:00:08.000000Z");
+  clock.advance(1h);
+  server->clear_requests();
+  ASSERT_EQ(run().outcome, RunOutcome::Succeeded);
+  EXPECT_EQ(windows("TAXII_A_Data_Feed").front(), "2027-01-15T06:00:08.000000Z");
+}
+
+TEST_F(RunLoop, StartsFromThePythonConnectorsLastAdded) {
+  server->add_collection(collection(1, "TAXII_A_Data_Feed", 9, kNow - 2h));
+  start();
+  ConnectorState python;
+  python.last_added = 1'799'990'000;
+  FileStateStore(directory / "state.json").save(python);
+  ASSERT_EQ(run().outcome, RunOutcome::Succeeded);
+  EXPECT_EQ(windows("TAXII_A_Data_Feed").front(), "2027-01-15T05:13:20.000000Z");
+}
+
+TEST_F(RunLoop, AFailingCollectionKeepsItsCheckpointWhileTheOthersMoveOn) {
+  server->add_collection(collection(1, "TAXII_A_Data_Feed", 40, kNow - 3h));
+  server->add_collection(collection(2, "TAXII_B_Data_Feed", 12, kNow - 3h));
+  // Collection A answers its first 2 pages, then 503 for good.
+  server->inject({.kind = testing::FaultKind::Status, .path_contains = "/TAXII_A_Data_Feed/objects/", .skip = 2,
+                  .times = -1, .status = 503});
+  start();
+  const auto report = run();
+  EXPECT_EQ(report.outcome, RunOutcome::Failed);
+  ASSERT_FALSE(report.errors.empty());
+  EXPECT_NE(report.errors.front().find("TAXII_A_Data_Feed"), std::string::npos) << report.errors.front();
+  EXPECT_EQ(report.collections.at(1).feed_objects, 12u);  // B was read all the same
+  const auto state = saved();
+  EXPECT_FALSE(state.last_added.has_value()) << "a failed run must not complete the window";
+  ASSERT_TRUE(state.cursors.contains("TAXII_B_Data_Feed"));
+  ASSERT_TRUE(state.cursors.contains("TAXII_A_Data_Feed"));  // the 20 delivered objects count
+  EXPECT_LT(state.cursors.at("TAXII_A_Data_Feed"), ts(kNow - 3h + 7s));
+  EXPECT_GT(clock.slept(), 0ms);  // the retries waited on the clock, not in real time
+
+  // Once the server recovers, the next run delivers the rest: nothing lost.
+  server->clear_faults();
+  clock.advance(1h);
+  ASSERT_EQ(run().outcome, RunOutcome::Succeeded);
+  EXPECT_EQ(delivered().size(), 52u);
+}
+
+TEST_F(RunLoop, AnEmptyCollectionKeepsItsWindowAndAFutureDateDoesNotFreezeIt) {
+  auto future = collection(1, "TAXII_A_Data_Feed", 3, kNow + 24h);  // a feed clock ahead by a day
+  server->add_collection(future);
+  server->add_collection(collection(2, "TAXII_Empty_Data_Feed", 0, kNow));
+  start();
+  ASSERT_EQ(run().outcome, RunOutcome::Succeeded);
+  const auto state = saved();
+  EXPECT_EQ(state.cursors.at("TAXII_A_Data_Feed"), kNow);  // capped at the run's start
+  EXPECT_EQ(format_timestamp(state.cursors.at("TAXII_Empty_Data_Feed")), "2027-01-08T08:00:00.000000Z");
+}
+
+TEST_F(RunLoop, AStopBetweenPagesDeliversWhatWasReadAndCheckpointsIt) {
+  server->add_collection(collection(1, "TAXII_A_Data_Feed", 60, kNow - 1h));
+  start();
+  struct StopAfterPages final : Clock {  // requests the stop while the third page is being read
+    ManualClock& inner;
+    StopSignal& stop;
+    testing::TaxiiTestServer& server;
+    StopAfterPages(ManualClock& c, StopSignal& s, testing::TaxiiTestServer& t) : inner(c), stop(s), server(t) {}
+    SystemTime now() const override {
+      if (server.requests_to("/objects/").size() >= 3) stop.request("SIGTERM");
+      return inner.now();
+    }
+    void sleep_for(Duration d) override { inner.sleep_for(d); }
+  } stopping(clock, stop, *server);
+  auto taxii = taxii::make_client(settings.kaspersky, stopping);
+  auto sink = sinks::make_directory_sink(directory / "bundles", clock);
+  FileStateStore store(directory / "state.json");
+  Runner runner({.settings = &settings, .clock = &stopping, .stop = &stop, .taxii = taxii.get(), .sink = sink.get(),
+                 .state = &store, .session = nullptr, .metrics = nullptr, .dry_run = false});
+  const auto report = runner.run_once();
+  EXPECT_EQ(report.outcome, RunOutcome::Interrupted);
+  EXPECT_LT(report.feed_objects, 60u);
+  EXPECT_EQ(report.delivered_objects, report.sent_objects) << "what was read is delivered before stopping";
+  EXPECT_EQ(delivered().size(), report.feed_objects);
+  const auto state = saved();
+  ASSERT_TRUE(state.cursors.contains("TAXII_A_Data_Feed"));
+  EXPECT_FALSE(state.last_added.has_value());
+}
+
+TEST_F(RunLoop, AStateThatCannotBeSavedFailsTheRunAfterDeliveringEverything) {
+  server->add_collection(collection(1, "TAXII_A_Data_Feed", 30, kNow - 1h));
+  start();
+  std::ofstream(directory / "not-a-directory") << "x";
+  auto taxii = taxii::make_client(settings.kaspersky, clock);
+  auto sink = sinks::make_directory_sink(directory / "bundles", clock);
+  FileStateStore store(directory / "not-a-directory" / "state.json");
+  Runner runner({.settings = &settings, .clock = &clock, .stop = &stop, .taxii = taxii.get(), .sink = sink.get(),
+                 .state = &store, .session = nullptr, .metrics = &metrics, .dry_run = false});
+  const auto report = runner.run_once();
+  EXPECT_EQ(report.outcome, RunOutcome::Failed);
+  ASSERT_FALSE(report.errors.empty());
+  EXPECT_NE(report.errors.back().find("cannot save the connector state"), std::string::npos) << report.errors.back();
+  EXPECT_EQ(delivered().size(), 30u);
+}
+
+TEST_F(RunLoop, TheTokenNeverAppearsInTheReport) {
+  server->add_collection(collection(1, "TAXII_A_Data_Feed", 3, kNow - 1h));
+  server->set_secret("another-token-entirely");
+  start();
+  const auto report = run();
+  EXPECT_EQ(report.outcome, RunOutcome::Failed);
+  EXPECT_TRUE(report.token_rejected);
+  const auto text = format_summary(report);
+  EXPECT_NE(text.find("revoked or expired"), std::string::npos) << text;
+  EXPECT_EQ(text.find(kToken), std::string::npos);
+  EXPECT_EQ(metrics.value(Metric::Errors, "token_rejected"), 1);
+}
+
+}  // namespace
+}  // namespace kfc::runner

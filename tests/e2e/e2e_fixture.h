@@ -1,0 +1,193 @@
+#pragma once
+// What every end-to-end test needs: a TAXII test server with Kaspersky-like collections, the
+// stand-in OpenCTI, a prepared push queue on the real broker, and the connector binary's environment.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <rapidjson/document.h>
+#include <spdlog/fmt/fmt.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "connector_process.h"
+#include "kfc/fixtures/amqp_consumer.h"
+#include "kfc/fixtures/opencti_server.h"
+#include "kfc/testing/taxii_test_server.h"
+
+namespace kfc::e2e {
+
+using namespace std::chrono_literals;
+
+// A secret that must never show up in any output.
+inline constexpr const char* kTaxiiToken = "E2E-TAXII-SECRET-7Hq9zK2m";
+
+inline std::string random_uuid4() {
+  std::random_device device;
+  std::mt19937_64 random(device());
+  const auto a = random(), b = random();
+  return fmt::format("{:08x}-{:04x}-4{:03x}-{:x}{:03x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff,
+                     8 + (b >> 62), (b >> 48) & 0xfff, b & 0xffffffffffffULL);
+}
+
+inline taxii::Timestamp days_ago(int days) {
+  return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) - std::chrono::days{days};
+}
+
+// One Kaspersky-style IP indicator (name "IP", context in the description); `collection` and
+// `index` make its pattern, and so its standard id, unique.
+inline testing::FixtureObject indicator(int collection, std::size_t index, taxii::Timestamp date_added) {
+  const auto id = fmt::format("indicator--{:08x}-0000-4000-8000-{:012x}", 0xfeed0000u + collection, index);
+  const auto when = taxii::format_timestamp(date_added);
+  const auto stix_when = when.substr(0, 23) + "Z";
+  const auto ip = fmt::format("10.{}.{}.{}", collection, (index >> 8) & 0xff, index & 0xff);
+  const auto json = fmt::format(
+      R"({{"type":"indicator","spec_version":"2.1","id":"{}","created":"{}","modified":"{}","name":"IP",)"
+      R"("pattern":"[ipv4-addr:value = '{}']","pattern_type":"stix","valid_from":"{}","labels":["malicious-activity"],)"
+      R"("description":"ip_geo=de;threat_score=80;category=bot;date_added={}"}})",
+      id, stix_when, stix_when, ip, stix_when, stix_when);
+  return testing::FixtureObject{date_added, id, "indicator", stix_when, "2.1", json};
+}
+
+// Objects `first`..`first + count - 1` of a collection: timestamp groups of 3, one second apart
+// (page boundaries fall inside groups).
+inline testing::FixtureCollection collection(int number, const std::string& id, std::size_t count,
+                                             taxii::Timestamp start, std::size_t first = 0) {
+  testing::FixtureCollection c;
+  c.id = id;
+  c.title = id;
+  for (std::size_t i = first; i < first + count; ++i) {
+    c.objects.push_back(indicator(number, i, start + std::chrono::seconds{static_cast<long long>((i - first) / 3)}));
+  }
+  return c;
+}
+
+// Two collections shaped like Kaspersky's.
+inline std::vector<testing::FixtureCollection> feed(std::size_t per_collection, taxii::Timestamp start) {
+  return {collection(1, "TAXII_Demo_IP_Reputation_Data_Feed", per_collection, start),
+          collection(2, "TAXII_Demo_Botnet_CnC_URL_Data_Feed", per_collection, start)};
+}
+
+inline std::set<std::string> ids_of(const std::vector<testing::FixtureCollection>& collections) {
+  std::set<std::string> ids;
+  for (const auto& c : collections) {
+    for (const auto& o : c.objects) ids.insert(o.id);
+  }
+  return ids;
+}
+
+class EndToEnd : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    KFC_REQUIRE_RABBITMQ();
+    directory_ = std::filesystem::temp_directory_path() /
+                 fmt::format("kfc-e2e-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(directory_);
+    std::filesystem::create_directories(directory_);
+    connector_id_ = random_uuid4();
+    broker_ = std::make_unique<fixtures::AmqpTestBroker>();
+    queue_ = broker_->prepare_push_queue(connector_id_);
+    opencti_ = std::make_unique<fixtures::OpenCtiServer>();
+  }
+
+  void TearDown() override {
+    if (!HasFailure()) std::filesystem::remove_all(directory_);
+  }
+
+  // (Re)starts the TAXII server with these collections (a new server, a new port).
+  testing::TaxiiTestServer& serve(const std::vector<testing::FixtureCollection>& collections,
+                                  testing::TestServerOptions options = {}) {
+    options.auth = testing::AuthScheme::Basic;
+    if (options.secret.empty()) options.secret = kTaxiiToken;
+    options.empty_answer = testing::EmptyAnswer::NotFound;  // as Kaspersky
+    options.api_root = "v2";
+    taxii_ = std::make_unique<testing::TaxiiTestServer>(options);
+    for (const auto& c : collections) taxii_->add_collection(c);
+    taxii_->start();
+    return *taxii_;
+  }
+
+  std::map<std::string, std::string> environment() const {
+    return {
+        {"PATH", "/usr/bin:/bin"},
+        {"OPENCTI_URL", opencti_->url()},
+        {"OPENCTI_TOKEN", opencti_->options().token},
+        {"CONNECTOR_ID", connector_id_},
+        {"CONNECTOR_LOG_LEVEL", "info"},
+        {"KASPERSKY_API_ROOT", taxii_->api_root_url()},
+        {"KASPERSKY_API_TOKEN", kTaxiiToken},
+        {"KASPERSKY_ALLOW_INSECURE_HTTP", "true"},
+        {"KASPERSKY_MAX_ATTEMPTS", "2"},
+        {"KASPERSKY_CONNECTION_TIMEOUT", "10"},
+    };
+  }
+
+  std::unique_ptr<ConnectorProcess> start(const std::vector<std::string>& args,
+                                          const std::map<std::string, std::string>& extra = {},
+                                          const std::string& label = "run") {
+    auto env = environment();
+    for (const auto& [k, v] : extra) env[k] = v;
+    return std::make_unique<ConnectorProcess>(args, env, directory_, label);
+  }
+
+  // Runs `run --once` to the end; returns the exit status.
+  int run_once(const std::map<std::string, std::string>& extra = {}, const std::string& label = "run") {
+    auto process = start({"run", "--once"}, extra, label);
+    const auto status = process->wait(60s);
+    last_stderr_ = process->err();
+    EXPECT_TRUE(status.has_value()) << "the connector did not finish: " << last_stderr_;
+    EXPECT_EQ(last_stderr_.find(kTaxiiToken), std::string::npos) << "the TAXII token leaked into the logs";
+    EXPECT_EQ(process->out().find(kTaxiiToken), std::string::npos);
+    return status.value_or(-1);
+  }
+
+  // Takes every message published so far; returns the feed ids the delivered indicators carry
+  // (the mapping moves the feed id to x_opencti_stix_ids) and checks each message as a worker would.
+  std::set<std::string> take_delivered(std::chrono::milliseconds quiet = 700ms) {
+    std::set<std::string> feed_ids;
+    for (const auto& message : broker_->drain(queue_.queue, quiet)) {
+      ++messages_;
+      const auto& bundle = message.bundle;
+      if (!bundle.IsObject() || !bundle.HasMember("objects")) continue;
+      for (const auto& object : bundle["objects"].GetArray()) {
+        if (std::string_view(object["type"].GetString()) != "indicator") continue;
+        if (object.HasMember("x_opencti_stix_ids")) {
+          for (const auto& id : object["x_opencti_stix_ids"].GetArray()) feed_ids.insert(id.GetString());
+        }
+      }
+    }
+    delivered_.insert(feed_ids.begin(), feed_ids.end());
+    return feed_ids;
+  }
+
+  rapidjson::Document stored_state() const {
+    rapidjson::Document state;
+    const auto text = opencti_->stored_state();
+    if (text) state.Parse(text->c_str());
+    return state;
+  }
+
+  // added_after of every objects request, in order.
+  std::vector<std::string> added_after_requests() const {
+    std::vector<std::string> values;
+    for (const auto& request : taxii_->requests_to("/objects/")) values.push_back(request.param("added_after"));
+    return values;
+  }
+
+  std::filesystem::path directory_;
+  std::string connector_id_;
+  std::unique_ptr<fixtures::AmqpTestBroker> broker_;
+  fixtures::PushQueue queue_;
+  std::unique_ptr<fixtures::OpenCtiServer> opencti_;
+  std::unique_ptr<testing::TaxiiTestServer> taxii_;
+  std::set<std::string> delivered_;
+  std::size_t messages_ = 0;
+  std::string last_stderr_;
+};
+
+}  // namespace kfc::e2e

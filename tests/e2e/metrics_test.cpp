@@ -1,0 +1,88 @@
+// The metrics endpoint of the running process.
+#include <signal.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "e2e_fixture.h"
+
+namespace kfc::e2e {
+namespace {
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+TEST_F(EndToEnd, MetricsAndHealthAreServedOnLoopback) {
+  const auto collections = feed(12, days_ago(2));
+  serve(collections);
+  const int port = free_port();
+  auto process = start({"run"}, {{"CONNECTOR_EXPOSE_METRICS", "true"},
+                                 {"CONNECTOR_METRICS_PORT", std::to_string(port)},
+                                 {"KASPERSKY_API_TOKEN_EXPIRES_AT", "2099-01-01"}},
+                       "metrics");
+  ASSERT_TRUE(process->wait_for_log("Connector queued", 30s)) << process->err();
+  httplib::Client client("127.0.0.1", port);
+  const auto metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics) << process->err();
+  EXPECT_EQ(metrics->status, 200);
+  const auto& text = metrics->body;
+  EXPECT_NE(text.find("kfc_objects_fetched_total{collection=\"TAXII_Demo_IP_Reputation_Data_Feed\"} 12"), std::string::npos) << text;
+  EXPECT_NE(text.find("kfc_pages_total{collection="), std::string::npos) << text;
+  EXPECT_NE(text.find("kfc_runs_total{outcome=\"succeeded\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("kfc_token_days_left{token=\"kaspersky.api_token\"}"), std::string::npos) << text;
+  EXPECT_EQ(text.find("kfc_objects_delivered_total 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("kfc_last_success_timestamp_seconds "), std::string::npos);
+  // The ping told the platform when the next run comes.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  bool next_run_known = false;
+  while (!next_run_known && std::chrono::steady_clock::now() < deadline) {
+    const auto ping = opencti_->last_variables("pingConnector");
+    next_run_known = ping.IsObject() && ping["connectorInfo"]["next_run_datetime"].IsString();
+    if (!next_run_known) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(next_run_known);
+  const auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  process->signal(SIGTERM);
+  EXPECT_EQ(process->wait(10s), 0);
+}
+
+}  // namespace
+}  // namespace kfc::e2e
+
+namespace kfc::e2e {
+namespace {
+
+TEST_F(EndToEnd, AFullOpenCtiQueueHoldsTheRunAndTheUiSeesBuffering) {
+  const auto collections = feed(6, days_ago(2));
+  serve(collections);
+  opencti_->set_queue(100000, 600e6);  // 600 MB queued, over the 500 MB default threshold
+  auto process = start({"run"}, {{"CONNECTOR_DURATION_PERIOD", "PT1S"}}, "buffering");
+  ASSERT_TRUE(process->wait_for_log("queue_threshold", 30s)) << process->err();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  bool buffering = false;
+  while (!buffering && std::chrono::steady_clock::now() < deadline) {
+    const auto ping = opencti_->last_variables("pingConnector");
+    buffering = ping.IsObject() && ping["connectorInfo"]["buffering"].GetBool();
+    if (!buffering) std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(buffering);
+  EXPECT_EQ(opencti_->count("workAdd"), 0u) << "no run while the platform is behind";
+  opencti_->set_queue(0, 0);  // the workers caught up
+  ASSERT_TRUE(process->wait_for_log("Connector queued", 30s)) << process->err();
+  EXPECT_EQ(take_delivered(), ids_of(collections));
+  process->signal(SIGTERM);
+  EXPECT_EQ(process->wait(10s), 0);
+}
+
+}  // namespace
+}  // namespace kfc::e2e

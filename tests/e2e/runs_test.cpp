@@ -1,0 +1,254 @@
+// Runs of the real connector binary: complete, incremental, killed, stopped, reset, cancelled.
+#include <signal.h>
+
+#include "e2e_fixture.h"
+#include "kfc/runner/state.h"
+
+namespace kfc::e2e {
+namespace {
+
+// Pages of 10 objects, each answered after `delay`: a run long enough to be interrupted.
+testing::TestServerOptions slow_pages(std::chrono::milliseconds delay) {
+  testing::TestServerOptions options;
+  options.default_page_size = 10;
+  options.max_page_size = 10;
+  (void)delay;
+  return options;
+}
+
+void slow_down(testing::TaxiiTestServer& server, std::chrono::milliseconds delay) {
+  server.inject({.kind = testing::FaultKind::Slow, .path_contains = "/objects/", .times = -1, .delay = delay});
+}
+
+bool has_cursor(const rapidjson::Document& state) {
+  return state.IsObject() && state.HasMember("collections") && state["collections"].IsObject() &&
+         state["collections"].MemberCount() > 0;
+}
+
+TEST_F(EndToEnd, AFullRunDeliversEveryFeedObjectAndStoresTheState) {
+  const auto collections = feed(60, days_ago(2));
+  serve(collections);
+  EXPECT_EQ(run_once(), 0) << last_stderr_;
+  EXPECT_EQ(take_delivered(), ids_of(collections));
+
+  const auto work = opencti_->work(opencti_->last_work_id());
+  ASSERT_TRUE(work.has_value());
+  ASSERT_TRUE(work->processed_message.has_value());
+  EXPECT_FALSE(work->in_error) << *work->processed_message;
+  EXPECT_NE(work->processed_message->find("Connector queued"), std::string::npos) << *work->processed_message;
+  EXPECT_EQ(static_cast<std::size_t>(work->expectations), messages_);  // one expectation per message
+
+  const auto state = stored_state();
+  ASSERT_TRUE(state.IsObject()) << opencti_->stored_state().value_or("(none)");
+  EXPECT_TRUE(state.HasMember("last_added"));  // the Python connector's key, kept
+  EXPECT_TRUE(has_cursor(state));
+  EXPECT_TRUE(state["collections"].HasMember("TAXII_Demo_IP_Reputation_Data_Feed"));
+  // next/last run datetimes reach the platform in the ping
+  const auto ping = opencti_->last_variables("pingConnector");
+  ASSERT_TRUE(ping.IsObject());
+  EXPECT_TRUE(ping["connectorInfo"]["last_run_datetime"].IsString());
+  EXPECT_TRUE(ping["connectorInfo"]["run_and_terminate"].GetBool());
+}
+
+TEST_F(EndToEnd, ASecondRunReadsOnlyWhatIsNew) {
+  auto collections = feed(30, days_ago(2));
+  serve(collections);
+  ASSERT_EQ(run_once({}, "first"), 0) << last_stderr_;
+  EXPECT_EQ(take_delivered(), ids_of(collections));
+
+  // 12 new objects per collection, added an hour ago (after the first run's objects).
+  auto grown = collections;
+  std::set<std::string> fresh;
+  int number = 1;
+  for (auto& c : grown) {
+    const auto more = collection(number++, c.id, 12, days_ago(0) - std::chrono::hours{1}, 30);
+    for (const auto& o : more.objects) {
+      c.objects.push_back(o);
+      fresh.insert(o.id);
+    }
+  }
+  serve(grown);
+  ASSERT_EQ(run_once({}, "second"), 0) << last_stderr_;
+  const auto second = take_delivered();
+  for (const auto& id : fresh) EXPECT_TRUE(second.contains(id)) << id << " was not delivered";
+  // Only the boundary timestamp group of the first run may come again, nothing older.
+  EXPECT_LE(second.size(), fresh.size() + 2 * 3) << "the second run re-read old objects";
+  for (const auto& added_after : added_after_requests()) EXPECT_FALSE(added_after.empty());
+}
+
+TEST_F(EndToEnd, KilledMidRunThenRestartedLosesNothing) {
+  // ~3 STIX objects per feed object: the first bundle of 1000 closes after ~330 feed objects.
+  const auto collections = feed(250, days_ago(2));
+  std::string killed_log;
+  auto& server = serve(collections, slow_pages(60ms));
+  slow_down(server, 60ms);
+  {
+    auto process = start({"run", "--once"}, {}, "killed");
+    // Wait until at least one checkpoint reached the platform, then kill -9 in the middle.
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!has_cursor(stored_state()) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(20ms);
+    }
+    ASSERT_TRUE(has_cursor(stored_state())) << process->err();
+    process->signal(SIGKILL);
+    EXPECT_EQ(process->wait(10s), 128 + SIGKILL);
+    killed_log = process->err();
+  }
+  const auto before_restart = take_delivered();
+  EXPECT_LT(before_restart.size(), ids_of(collections).size()) << "the run finished before the kill:\n" << killed_log;
+  const auto checkpoint = stored_state();
+
+  server.clear_faults();
+  EXPECT_EQ(run_once({}, "restarted"), 0) << last_stderr_;
+  take_delivered();
+  EXPECT_EQ(delivered_, ids_of(collections)) << "some feed objects were never delivered";
+  // The restart resumed from the checkpoint instead of the whole history.
+  const auto requests = taxii_->requests_to("/objects/");
+  ASSERT_FALSE(requests.empty());
+  EXPECT_NE(requests.front().param("added_after"), "");
+  EXPECT_TRUE(checkpoint["collections"].HasMember("TAXII_Demo_IP_Reputation_Data_Feed"));
+}
+
+TEST_F(EndToEnd, SigtermMidRunDeliversWhatIsInFlightChecksPointsAndExitsZeroWithinFiveSeconds) {
+  const auto collections = feed(100, days_ago(2));
+  auto& server = serve(collections, slow_pages(250ms));
+  slow_down(server, 250ms);
+  auto process = start({"run"}, {}, "sigterm");  // the scheduled process, not --once
+  ASSERT_TRUE(process->wait_for_log("Reading collection", 30s)) << process->err();
+  std::this_thread::sleep_for(800ms);
+  const auto signalled = std::chrono::steady_clock::now();
+  process->signal(SIGTERM);
+  const auto status = process->wait(10s);
+  const auto took = std::chrono::steady_clock::now() - signalled;
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0) << process->err();
+  EXPECT_LT(took, 5s);
+
+  const auto work = opencti_->work(opencti_->last_work_id());
+  ASSERT_TRUE(work && work->processed_message);
+  EXPECT_TRUE(work->in_error);
+  EXPECT_NE(work->processed_message->find("interrupted by SIGTERM"), std::string::npos) << *work->processed_message;
+  // Everything up to the stored cursor was delivered.
+  const auto delivered = take_delivered();
+  EXPECT_FALSE(delivered.empty());
+  EXPECT_TRUE(has_cursor(stored_state())) << opencti_->stored_state().value_or("(none)");
+  EXPECT_FALSE(stored_state().HasMember("last_added")) << "an interrupted run must not complete the window";
+}
+
+TEST_F(EndToEnd, AResetFromTheUiReadsTheHistoryAgain) {
+  const auto collections = feed(20, days_ago(2));
+  serve(collections);
+  auto process = start({"run"}, {{"CONNECTOR_DURATION_PERIOD", "PT1S"}}, "reset");
+  ASSERT_TRUE(process->wait_for_log("Connector queued", 30s)) << process->err();
+  EXPECT_EQ(take_delivered(), ids_of(collections));
+  opencti_->reset_state();
+  ASSERT_TRUE(process->wait_for_log("reset in OpenCTI", 30s)) << process->err();
+  // The run after the reset reads the whole initial_history again.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::set<std::string> again;
+  while (again != ids_of(collections) && std::chrono::steady_clock::now() < deadline) {
+    const auto more = take_delivered(300ms);
+    again.insert(more.begin(), more.end());
+  }
+  EXPECT_EQ(again, ids_of(collections)) << "after a reset every object in initial_history comes again";
+  process->signal(SIGTERM);
+  EXPECT_EQ(process->wait(10s), 0);
+}
+
+TEST_F(EndToEnd, ADeletedWorkStopsTheRunAndKeepsNothingOfIt) {
+  const auto collections = feed(250, days_ago(2));
+  auto& server = serve(collections, slow_pages(60ms));
+  slow_down(server, 60ms);
+  auto process = start({"run", "--once"}, {}, "cancelled");
+  // Delete the work once the run has checkpointed some progress.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!has_cursor(stored_state()) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(has_cursor(stored_state())) << process->err();
+  opencti_->delete_work(opencti_->last_work_id());
+  const auto status = process->wait(30s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 1) << process->err();
+  EXPECT_NE(process->err().find("is no longer active"), std::string::npos) << process->err();
+  EXPECT_FALSE(has_cursor(stored_state())) << "the workers dropped the messages of the deleted work: the run's "
+                                              "progress must be rolled back, got "
+                                           << opencti_->stored_state().value_or("(none)");
+}
+
+TEST_F(EndToEnd, DryRunNeedsNoOpenCtiPrintsObjectsAndWritesNoState) {
+  const auto collections = feed(10, days_ago(2));
+  serve(collections);
+  auto env = environment();
+  env.erase("OPENCTI_URL");
+  env.erase("OPENCTI_TOKEN");
+  env.erase("CONNECTOR_ID");
+  env["OPENCTI_JSON_LOGGING"] = "true";
+  ConnectorProcess process({"run", "--dry-run"}, env, directory_, "dry");
+  ASSERT_EQ(process.wait(60s), 0) << process.err();
+  std::size_t lines = 0, indicators = 0;
+  std::istringstream out(process.out());
+  for (std::string line; std::getline(out, line);) {
+    rapidjson::Document object;
+    object.Parse(line.c_str());
+    ASSERT_FALSE(object.HasParseError()) << "not one JSON object per line: " << line;
+    ++lines;
+    if (std::string_view(object["type"].GetString()) == "indicator") ++indicators;
+  }
+  EXPECT_EQ(indicators, 20u);
+  EXPECT_GT(lines, indicators);
+  EXPECT_NE(process.err().find("dry run"), std::string::npos);  // logs go to stderr
+  std::istringstream logs(process.err());
+  for (std::string line; std::getline(logs, line);) {  // one JSON object per line (OPENCTI_JSON_LOGGING)
+    rapidjson::Document entry;
+    entry.Parse(line.c_str());
+    ASSERT_TRUE(entry.IsObject() && entry.HasMember("message")) << line;
+  }
+  EXPECT_EQ(opencti_->count("registerConnector"), 0u);
+  EXPECT_EQ(process.out().find(kTaxiiToken), std::string::npos);
+}
+
+TEST_F(EndToEnd, DryRunStartsFromTheGivenState) {
+  const auto collections = feed(10, days_ago(2));
+  serve(collections);
+  auto env = environment();
+  env.erase("OPENCTI_URL");
+  const auto cutoff = std::chrono::duration_cast<std::chrono::seconds>(
+                          (days_ago(2) + std::chrono::seconds{5}).time_since_epoch()).count();
+  ConnectorProcess process({"run", "--dry-run", "--state", fmt::format(R"({{"last_added": {}}})", cutoff)}, env,
+                           directory_, "dry-state");
+  ASSERT_EQ(process.wait(60s), 0) << process.err();
+  const auto expected = runner::format_seconds(SystemTime{std::chrono::seconds{cutoff}}).substr(0, 19);
+  const auto requests = added_after_requests();
+  ASSERT_FALSE(requests.empty());
+  for (const auto& value : requests) EXPECT_EQ(value.substr(0, 19), expected);
+}
+
+TEST_F(EndToEnd, DirectoryOutputWritesBundlesAndAStateFile) {
+  const auto collections = feed(15, days_ago(2));
+  serve(collections);
+  auto env = environment();
+  env.erase("OPENCTI_URL");
+  env["CONNECTOR_OUTPUT"] = "directory";
+  env["CONNECTOR_OUTPUT_DIR"] = (directory_ / "bundles").string();
+  std::filesystem::create_directories(directory_ / "bundles");
+  ConnectorProcess first({"run", "--once"}, env, directory_, "dir1");
+  ASSERT_EQ(first.wait(60s), 0) << first.err();
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(directory_ / "bundles")) {
+    if (entry.path().extension() == ".json") ++files;
+  }
+  EXPECT_GT(files, 0u);
+  ASSERT_TRUE(std::filesystem::exists(directory_ / "bundles" / ".state.json"));
+  EXPECT_NE(read_text(directory_ / "bundles" / ".state.json").find("TAXII_Demo_IP_Reputation_Data_Feed"), std::string::npos);
+  // The next run starts from the file's cursors, not from initial_history again.
+  const auto first_window = added_after_requests().front();
+  taxii_->clear_requests();
+  env["CONNECTOR_RUN_AND_TERMINATE"] = "true";  // and no command at all: `run` is the default
+  ConnectorProcess second({}, env, directory_, "dir2");
+  ASSERT_EQ(second.wait(60s), 0) << second.err();
+  const auto second_windows = added_after_requests();
+  ASSERT_EQ(second_windows.size(), 2u);
+  for (const auto& value : second_windows) EXPECT_GT(value, first_window);
+}
+
+}  // namespace
+}  // namespace kfc::e2e
