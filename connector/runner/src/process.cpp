@@ -83,6 +83,7 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
     environment.out = options.out ? options.out : &std::cout;
     environment.dry_run = options.dry_run;
     environment.dry_run_lines = stix::write_dry_run_lines;
+    environment.should_stop = [&stop] { return stop.requested(); };
     sink = sinks::make_sink(settings, environment);
   } catch (const std::exception& error) {
     spdlog::critical("{}", error.what());
