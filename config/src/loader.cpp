@@ -29,6 +29,9 @@ struct RawValue {
   std::optional<std::vector<std::string>> list;
   std::string origin;  // the config file's path, or "env NAME"
   bool from_env = false;
+  // An unquoted YAML scalar: PyYAML gives it a type (1 is a number, on is a boolean), and the reference
+  // then reads it by that type. Quoted YAML and environment values are text.
+  bool yaml_plain = false;
 };
 
 // Collects problems; every message names the key and the origin of its value.
@@ -103,9 +106,21 @@ KeyDef url_key(std::string key, Accessor access) {
           [access](const Settings& s) { return url_without_credentials(field_of(access, s)); }};
 }
 
+// How the reference reads an unquoted YAML value that is not true/false/yes/no: PyYAML types `on`/`off`
+// as booleans and `1`, `0`, `0.5` as numbers, and the reference takes a non-text value by its truthiness
+// (bool(0) is false, any other number true). So `ssl_verify: 0` in a reference config.yml keeps its meaning.
+std::optional<bool> yaml_typed_bool(const std::string& value) {
+  const std::string lower = to_lower(value);
+  if (lower == "on") return true;
+  if (lower == "off") return false;
+  if (auto number = parse_number(value)) return *number != 0;
+  return std::nullopt;
+}
+
 std::optional<bool> read_bool(const std::string& key, const std::string& value, const RawValue& raw,
                               Problems& problems) {
   auto parsed = parse_bool(value);
+  if (!parsed && raw.yaml_plain) parsed = yaml_typed_bool(value);
   if (!parsed) {
     problems.error(fmt::format(
         "Invalid configuration: '{}' contains invalid boolean value: '{}' (from {}) — use true, false, yes or no",
@@ -567,6 +582,7 @@ class Sources {
     RawValue raw{std::nullopt, std::nullopt, file_, false};
     if (node.IsScalar()) {
       raw.scalar = node.Scalar();
+      raw.yaml_plain = node.Tag() == "?";
     } else if (node.IsSequence() && def->list) {
       std::vector<std::string> items;
       for (const auto& item : node) {

@@ -91,6 +91,34 @@ TEST(Loader, BooleansInAnyCase) {
   EXPECT_FALSE(result.settings.opencti.ssl_verify);
 }
 
+// The reference reads config.yml with PyYAML and takes a non-text value by truthiness: unquoted 1/0,
+// on/off keep that meaning here. Quoted text and environment values are text, which the reference
+// rejects unless it is true/false/yes/no, so they are errors here too.
+TEST(Loader, UnquotedYamlNumbersAndOnOffAreBooleansByTruthinessLikeTheReference) {
+  const LoadResult result = load(
+      "kaspersky:\n  ssl_verify: 0\n  create_observables: off\n  expand_objects: 1\n  create_indicators: 2\n"
+      "opencti:\n  ssl_verify: 0.0\nconnector:\n  run_and_terminate: On\n");
+  ASSERT_TRUE(result.ok()) << joined(result.errors);
+  EXPECT_FALSE(result.settings.kaspersky.ssl_verify);
+  EXPECT_FALSE(result.settings.kaspersky.create_observables);
+  EXPECT_TRUE(result.settings.kaspersky.expand_objects);
+  EXPECT_TRUE(result.settings.kaspersky.create_indicators);
+  EXPECT_FALSE(result.settings.opencti.ssl_verify);
+  EXPECT_TRUE(result.settings.connector.run_and_terminate);
+
+  const LoadResult quoted = load("kaspersky:\n  ssl_verify: '0'\n");
+  EXPECT_TRUE(mentions(quoted.errors, "'kaspersky.ssl_verify' contains invalid boolean value: '0'")) << joined(quoted.errors);
+
+  Environment env = valid_environment();
+  env["KASPERSKY_SSL_VERIFY"] = "0";
+  const LoadResult from_env = load("", env);
+  EXPECT_TRUE(mentions(from_env.errors, "'kaspersky.ssl_verify' contains invalid boolean value: '0' (from env "
+                                        "KASPERSKY_SSL_VERIFY)"))
+      << joined(from_env.errors);
+
+  EXPECT_TRUE(mentions(load("kaspersky:\n  ssl_verify: maybe\n").errors, "invalid boolean value: 'maybe'"));
+}
+
 TEST(Loader, InvalidBooleanUsesReferenceWordingAndNamesTheSource) {
   Environment env = valid_environment();
   env["KASPERSKY_SSL_VERIFY"] = "maybe";
