@@ -403,7 +403,9 @@ const std::vector<KeyDef>& key_defs() {
     d.push_back(bool_key("opencti.json_logging", [](Settings& s) -> auto& { return s.opencti.json_logging; }));
     // connector
     d.push_back(text_key("connector.id", [](Settings& s) -> auto& { return s.connector.id; }));
-    d.push_back(text_key("connector.type", [](Settings& s) -> auto& { return s.connector.type; }));
+    // Sent to OpenCTI at registration, where anything else fails as a GraphQL enum error: checked here.
+    d.push_back(string_choice_key("connector.type", [](Settings& s) -> std::string& { return s.connector.type; },
+                                  {"EXTERNAL_IMPORT", "INTERNAL_ENRICHMENT"}));
     d.push_back(text_key("connector.name", [](Settings& s) -> auto& { return s.connector.name; }));
     d.push_back(text_key("connector.scope", [](Settings& s) -> auto& { return s.connector.scope; }));
     d.push_back(integer_key("connector.confidence_level", [](Settings& s) -> auto& { return s.connector.confidence_level; }, 0, 100));

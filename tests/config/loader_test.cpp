@@ -158,6 +158,14 @@ TEST(Loader, ChoicesUseReferenceWording) {
   EXPECT_EQ(result.settings.connector.queue_protocol, QueueProtocol::Api);
 }
 
+TEST(Loader, ConnectorTypeIsOneOpenCtiKnows) {
+  EXPECT_EQ(load("connector:\n  type: internal_enrichment\n").settings.connector.type, "INTERNAL_ENRICHMENT");
+  const LoadResult typo = load("connector:\n  type: EXTERNAL_IMPRT\n");
+  EXPECT_TRUE(mentions(typo.errors, "'connector.type' contains invalid value: 'EXTERNAL_IMPRT'. Supported values: "
+                                    "EXTERNAL_IMPORT, INTERNAL_ENRICHMENT (from config.yml)"))
+      << joined(typo.errors);
+}
+
 TEST(Loader, DurationPeriodWinsOverUpdateInterval) {
   Environment env = valid_environment();
   env["CONNECTOR_DURATION_PERIOD"] = "P1DT2H";
