@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
+#include "kfc/config/pem.h"
 #include "kfc/config/values.h"
 
 extern char** environ;
@@ -321,6 +322,16 @@ KeyDef optional_secret_key(std::string key, Accessor access) {
           }};
 }
 
+// A file path, or the PEM text itself (pycti accepts both): the text is never shown, a private key least of all.
+template <typename Accessor>
+KeyDef pem_key(std::string key, Accessor access) {
+  return {key, [access](Settings& s, const std::string& value, const RawValue&, Problems&) { access(s) = value; },
+          [access](const Settings& s) -> std::string {
+            const std::string& value = field_of(access, s);
+            return is_pem_text(value) ? fmt::format("(PEM text, {} characters)", value.size()) : value;
+          }};
+}
+
 bool is_header_name(const std::string& name) {
   return !name.empty() && name.find_first_of(" \t\r\n()<>@,;:\\\"/[]?={}") == std::string::npos;
 }
@@ -459,9 +470,9 @@ const std::vector<KeyDef>& key_defs() {
     d.push_back(optional_bool_key("mq.use_ssl", [](Settings& s) -> auto& { return s.mq.use_ssl; }));
     d.push_back(optional_text_key("mq.user", [](Settings& s) -> auto& { return s.mq.user; }));
     d.push_back(optional_secret_key("mq.pass", [](Settings& s) -> auto& { return s.mq.pass; }));
-    d.push_back(text_key("mq.use_ssl_ca", [](Settings& s) -> auto& { return s.mq.ssl_ca; }));
-    d.push_back(text_key("mq.use_ssl_cert", [](Settings& s) -> auto& { return s.mq.ssl_cert; }));
-    d.push_back(text_key("mq.use_ssl_key", [](Settings& s) -> auto& { return s.mq.ssl_key; }));
+    d.push_back(pem_key("mq.use_ssl_ca", [](Settings& s) -> auto& { return s.mq.ssl_ca; }));
+    d.push_back(pem_key("mq.use_ssl_cert", [](Settings& s) -> auto& { return s.mq.ssl_cert; }));
+    d.push_back(pem_key("mq.use_ssl_key", [](Settings& s) -> auto& { return s.mq.ssl_key; }));
     d.push_back(optional_secret_key("mq.use_ssl_passphrase", [](Settings& s) -> auto& { return s.mq.ssl_passphrase; }));
     d.push_back(bool_key("mq.use_ssl_reject_unauthorized", [](Settings& s) -> auto& { return s.mq.ssl_reject_unauthorized; }));
     // opentip
@@ -732,6 +743,48 @@ void check_zone_scores(const Settings& settings, Problems& problems) {
   }
 }
 
+// The RabbitMQ TLS files are read only when the connector connects: check them now, so a wrong path is
+// a configuration error at start rather than a failed delivery later.
+void check_mq_tls(const Settings& settings, Problems& problems) {
+  const MqSettings& mq = settings.mq;
+  const std::pair<std::string, const std::string*> files[] = {
+      {"mq.use_ssl_ca", &mq.ssl_ca}, {"mq.use_ssl_cert", &mq.ssl_cert}, {"mq.use_ssl_key", &mq.ssl_key}};
+  for (const auto& [key, value] : files) {
+    if (value->empty() || problems.already_reported(key)) continue;
+    const std::string origin = origin_of(settings, key);
+    if (is_pem_text(*value)) {
+      if (value->find("-----END") == std::string::npos) {
+        problems.error(fmt::format("{} holds PEM text without its -----END line (from {}) — give the whole PEM "
+                                   "block or the path of a PEM file",
+                                   key, origin));
+      }
+      continue;
+    }
+    if (value->find_first_of("\r\n") != std::string::npos) {
+      // Neither a path nor PEM: maybe key material pasted without its header, so none of it is shown.
+      problems.error(fmt::format("{} is neither a file path nor PEM text starting with -----BEGIN (from {}) — give "
+                                 "the path of a PEM file or the whole PEM block",
+                                 key, origin));
+      continue;
+    }
+    std::error_code ignored;
+    std::ifstream in(*value);
+    const std::string reason = !in ? std::strerror(errno)
+                               : std::filesystem::is_directory(*value, ignored) ? "it is a directory" : "";
+    if (!reason.empty()) {
+      problems.error(fmt::format("{} names the file {}, which cannot be read: {} (from {}) — give the path of a "
+                                 "PEM file (or the PEM text itself)",
+                                 key, *value, reason, origin));
+    }
+  }
+  if (mq.ssl_cert.empty() != mq.ssl_key.empty()) {
+    const std::string set = mq.ssl_cert.empty() ? "mq.use_ssl_key" : "mq.use_ssl_cert";
+    const std::string missing = mq.ssl_cert.empty() ? "mq.use_ssl_cert" : "mq.use_ssl_key";
+    problems.error(fmt::format("{} is set (from {}) but {} is not: a client certificate needs both — {}, or unset {}",
+                               set, origin_of(settings, set), missing, set_hint(missing), set));
+  }
+}
+
 void validate(const Settings& settings, Problems& problems) {
   const auto& connector = settings.connector;
   if (problems.already_reported("connector.id")) {
@@ -756,6 +809,7 @@ void validate(const Settings& settings, Problems& problems) {
     check_optional_token(settings, settings.opencti.token, problems);
   }
   check_custom_headers(settings, problems);
+  check_mq_tls(settings, problems);
   if (connector.output == OutputKind::Directory && connector.output_dir.empty() &&
       !problems.already_reported("connector.output_dir")) {
     problems.error(fmt::format("connector.output is 'directory' (from {}) but connector.output_dir is not set — {}",
