@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
+#include "kfc/config/pem.h"
 #include "kfc/config/values.h"
 
 extern char** environ;
@@ -29,6 +30,9 @@ struct RawValue {
   std::optional<std::vector<std::string>> list;
   std::string origin;  // the config file's path, or "env NAME"
   bool from_env = false;
+  // An unquoted YAML scalar: PyYAML gives it a type (1 is a number, on is a boolean), and the reference
+  // then reads it by that type. Quoted YAML and environment values are text.
+  bool yaml_plain = false;
 };
 
 // Collects problems; every message names the key and the origin of its value.
@@ -103,9 +107,21 @@ KeyDef url_key(std::string key, Accessor access) {
           [access](const Settings& s) { return url_without_credentials(field_of(access, s)); }};
 }
 
+// How the reference reads an unquoted YAML value that is not true/false/yes/no: PyYAML types `on`/`off`
+// as booleans and `1`, `0`, `0.5` as numbers, and the reference takes a non-text value by its truthiness
+// (bool(0) is false, any other number true). So `ssl_verify: 0` in a reference config.yml keeps its meaning.
+std::optional<bool> yaml_typed_bool(const std::string& value) {
+  const std::string lower = to_lower(value);
+  if (lower == "on") return true;
+  if (lower == "off") return false;
+  if (auto number = parse_number(value)) return *number != 0;
+  return std::nullopt;
+}
+
 std::optional<bool> read_bool(const std::string& key, const std::string& value, const RawValue& raw,
                               Problems& problems) {
   auto parsed = parse_bool(value);
+  if (!parsed && raw.yaml_plain) parsed = yaml_typed_bool(value);
   if (!parsed) {
     problems.error(fmt::format(
         "Invalid configuration: '{}' contains invalid boolean value: '{}' (from {}) — use true, false, yes or no",
@@ -306,6 +322,16 @@ KeyDef optional_secret_key(std::string key, Accessor access) {
           }};
 }
 
+// A file path, or the PEM text itself (pycti accepts both): the text is never shown, a private key least of all.
+template <typename Accessor>
+KeyDef pem_key(std::string key, Accessor access) {
+  return {key, [access](Settings& s, const std::string& value, const RawValue&, Problems&) { access(s) = value; },
+          [access](const Settings& s) -> std::string {
+            const std::string& value = field_of(access, s);
+            return is_pem_text(value) ? fmt::format("(PEM text, {} characters)", value.size()) : value;
+          }};
+}
+
 bool is_header_name(const std::string& name) {
   return !name.empty() && name.find_first_of(" \t\r\n()<>@,;:\\\"/[]?={}") == std::string::npos;
 }
@@ -388,7 +414,9 @@ const std::vector<KeyDef>& key_defs() {
     d.push_back(bool_key("opencti.json_logging", [](Settings& s) -> auto& { return s.opencti.json_logging; }));
     // connector
     d.push_back(text_key("connector.id", [](Settings& s) -> auto& { return s.connector.id; }));
-    d.push_back(text_key("connector.type", [](Settings& s) -> auto& { return s.connector.type; }));
+    // Sent to OpenCTI at registration, where anything else fails as a GraphQL enum error: checked here.
+    d.push_back(string_choice_key("connector.type", [](Settings& s) -> std::string& { return s.connector.type; },
+                                  {"EXTERNAL_IMPORT", "INTERNAL_ENRICHMENT"}));
     d.push_back(text_key("connector.name", [](Settings& s) -> auto& { return s.connector.name; }));
     d.push_back(text_key("connector.scope", [](Settings& s) -> auto& { return s.connector.scope; }));
     d.push_back(integer_key("connector.confidence_level", [](Settings& s) -> auto& { return s.connector.confidence_level; }, 0, 100));
@@ -442,9 +470,9 @@ const std::vector<KeyDef>& key_defs() {
     d.push_back(optional_bool_key("mq.use_ssl", [](Settings& s) -> auto& { return s.mq.use_ssl; }));
     d.push_back(optional_text_key("mq.user", [](Settings& s) -> auto& { return s.mq.user; }));
     d.push_back(optional_secret_key("mq.pass", [](Settings& s) -> auto& { return s.mq.pass; }));
-    d.push_back(text_key("mq.use_ssl_ca", [](Settings& s) -> auto& { return s.mq.ssl_ca; }));
-    d.push_back(text_key("mq.use_ssl_cert", [](Settings& s) -> auto& { return s.mq.ssl_cert; }));
-    d.push_back(text_key("mq.use_ssl_key", [](Settings& s) -> auto& { return s.mq.ssl_key; }));
+    d.push_back(pem_key("mq.use_ssl_ca", [](Settings& s) -> auto& { return s.mq.ssl_ca; }));
+    d.push_back(pem_key("mq.use_ssl_cert", [](Settings& s) -> auto& { return s.mq.ssl_cert; }));
+    d.push_back(pem_key("mq.use_ssl_key", [](Settings& s) -> auto& { return s.mq.ssl_key; }));
     d.push_back(optional_secret_key("mq.use_ssl_passphrase", [](Settings& s) -> auto& { return s.mq.ssl_passphrase; }));
     d.push_back(bool_key("mq.use_ssl_reject_unauthorized", [](Settings& s) -> auto& { return s.mq.ssl_reject_unauthorized; }));
     // opentip
@@ -567,6 +595,7 @@ class Sources {
     RawValue raw{std::nullopt, std::nullopt, file_, false};
     if (node.IsScalar()) {
       raw.scalar = node.Scalar();
+      raw.yaml_plain = node.Tag() == "?";
     } else if (node.IsSequence() && def->list) {
       std::vector<std::string> items;
       for (const auto& item : node) {
@@ -714,6 +743,48 @@ void check_zone_scores(const Settings& settings, Problems& problems) {
   }
 }
 
+// The RabbitMQ TLS files are read only when the connector connects: check them now, so a wrong path is
+// a configuration error at start rather than a failed delivery later.
+void check_mq_tls(const Settings& settings, Problems& problems) {
+  const MqSettings& mq = settings.mq;
+  const std::pair<std::string, const std::string*> files[] = {
+      {"mq.use_ssl_ca", &mq.ssl_ca}, {"mq.use_ssl_cert", &mq.ssl_cert}, {"mq.use_ssl_key", &mq.ssl_key}};
+  for (const auto& [key, value] : files) {
+    if (value->empty() || problems.already_reported(key)) continue;
+    const std::string origin = origin_of(settings, key);
+    if (is_pem_text(*value)) {
+      if (value->find("-----END") == std::string::npos) {
+        problems.error(fmt::format("{} holds PEM text without its -----END line (from {}) — give the whole PEM "
+                                   "block or the path of a PEM file",
+                                   key, origin));
+      }
+      continue;
+    }
+    if (value->find_first_of("\r\n") != std::string::npos) {
+      // Neither a path nor PEM: maybe key material pasted without its header, so none of it is shown.
+      problems.error(fmt::format("{} is neither a file path nor PEM text starting with -----BEGIN (from {}) — give "
+                                 "the path of a PEM file or the whole PEM block",
+                                 key, origin));
+      continue;
+    }
+    std::error_code ignored;
+    std::ifstream in(*value);
+    const std::string reason = !in ? std::strerror(errno)
+                               : std::filesystem::is_directory(*value, ignored) ? "it is a directory" : "";
+    if (!reason.empty()) {
+      problems.error(fmt::format("{} names the file {}, which cannot be read: {} (from {}) — give the path of a "
+                                 "PEM file (or the PEM text itself)",
+                                 key, *value, reason, origin));
+    }
+  }
+  if (mq.ssl_cert.empty() != mq.ssl_key.empty()) {
+    const std::string set = mq.ssl_cert.empty() ? "mq.use_ssl_key" : "mq.use_ssl_cert";
+    const std::string missing = mq.ssl_cert.empty() ? "mq.use_ssl_cert" : "mq.use_ssl_key";
+    problems.error(fmt::format("{} is set (from {}) but {} is not: a client certificate needs both — {}, or unset {}",
+                               set, origin_of(settings, set), missing, set_hint(missing), set));
+  }
+}
+
 void validate(const Settings& settings, Problems& problems) {
   const auto& connector = settings.connector;
   if (problems.already_reported("connector.id")) {
@@ -738,6 +809,7 @@ void validate(const Settings& settings, Problems& problems) {
     check_optional_token(settings, settings.opencti.token, problems);
   }
   check_custom_headers(settings, problems);
+  check_mq_tls(settings, problems);
   if (connector.output == OutputKind::Directory && connector.output_dir.empty() &&
       !problems.already_reported("connector.output_dir")) {
     problems.error(fmt::format("connector.output is 'directory' (from {}) but connector.output_dir is not set — {}",

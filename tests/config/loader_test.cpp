@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "config_test_support.h"
+#include "kfc/config/pem.h"
 #include "kfc/config/values.h"
 
 namespace kfc {
@@ -91,6 +92,34 @@ TEST(Loader, BooleansInAnyCase) {
   EXPECT_FALSE(result.settings.opencti.ssl_verify);
 }
 
+// The reference reads config.yml with PyYAML and takes a non-text value by truthiness: unquoted 1/0,
+// on/off keep that meaning here. Quoted text and environment values are text, which the reference
+// rejects unless it is true/false/yes/no, so they are errors here too.
+TEST(Loader, UnquotedYamlNumbersAndOnOffAreBooleansByTruthinessLikeTheReference) {
+  const LoadResult result = load(
+      "kaspersky:\n  ssl_verify: 0\n  create_observables: off\n  expand_objects: 1\n  create_indicators: 2\n"
+      "opencti:\n  ssl_verify: 0.0\nconnector:\n  run_and_terminate: On\n");
+  ASSERT_TRUE(result.ok()) << joined(result.errors);
+  EXPECT_FALSE(result.settings.kaspersky.ssl_verify);
+  EXPECT_FALSE(result.settings.kaspersky.create_observables);
+  EXPECT_TRUE(result.settings.kaspersky.expand_objects);
+  EXPECT_TRUE(result.settings.kaspersky.create_indicators);
+  EXPECT_FALSE(result.settings.opencti.ssl_verify);
+  EXPECT_TRUE(result.settings.connector.run_and_terminate);
+
+  const LoadResult quoted = load("kaspersky:\n  ssl_verify: '0'\n");
+  EXPECT_TRUE(mentions(quoted.errors, "'kaspersky.ssl_verify' contains invalid boolean value: '0'")) << joined(quoted.errors);
+
+  Environment env = valid_environment();
+  env["KASPERSKY_SSL_VERIFY"] = "0";
+  const LoadResult from_env = load("", env);
+  EXPECT_TRUE(mentions(from_env.errors, "'kaspersky.ssl_verify' contains invalid boolean value: '0' (from env "
+                                        "KASPERSKY_SSL_VERIFY)"))
+      << joined(from_env.errors);
+
+  EXPECT_TRUE(mentions(load("kaspersky:\n  ssl_verify: maybe\n").errors, "invalid boolean value: 'maybe'"));
+}
+
 TEST(Loader, InvalidBooleanUsesReferenceWordingAndNamesTheSource) {
   Environment env = valid_environment();
   env["KASPERSKY_SSL_VERIFY"] = "maybe";
@@ -128,6 +157,14 @@ TEST(Loader, ChoicesUseReferenceWording) {
   EXPECT_TRUE(mentions(result.errors, "Invalid configuration: 'connector.description_mode' contains invalid value: "
                                       "'replace'. Supported values: overwrite, skip, create_only (from config.yml)"));
   EXPECT_EQ(result.settings.connector.queue_protocol, QueueProtocol::Api);
+}
+
+TEST(Loader, ConnectorTypeIsOneOpenCtiKnows) {
+  EXPECT_EQ(load("connector:\n  type: internal_enrichment\n").settings.connector.type, "INTERNAL_ENRICHMENT");
+  const LoadResult typo = load("connector:\n  type: EXTERNAL_IMPRT\n");
+  EXPECT_TRUE(mentions(typo.errors, "'connector.type' contains invalid value: 'EXTERNAL_IMPRT'. Supported values: "
+                                    "EXTERNAL_IMPORT, INTERNAL_ENRICHMENT (from config.yml)"))
+      << joined(typo.errors);
 }
 
 TEST(Loader, DurationPeriodWinsOverUpdateInterval) {
@@ -169,7 +206,9 @@ TEST(Loader, MqOverridesAndTlsOptions) {
   env["MQ_PORT"] = "5671";
   env["MQ_USE_SSL"] = "true";
   env["MQ_PASS"] = kSecret;
-  env["MQ_USE_SSL_CA"] = "/etc/ca.pem";
+  ScratchDir dir;
+  const std::string ca = dir.write("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  env["MQ_USE_SSL_CA"] = ca;
   env["MQ_USE_SSL_REJECT_UNAUTHORIZED"] = "false";
   const LoadResult result = load("mq:\n  user: opencti\n  vhost: /\n", env);
   ASSERT_TRUE(result.ok()) << joined(result.errors);
@@ -181,9 +220,78 @@ TEST(Loader, MqOverridesAndTlsOptions) {
   EXPECT_EQ(mq.vhost, "/");
   ASSERT_TRUE(mq.pass);
   EXPECT_EQ(mq.pass->reveal(), kSecret);
-  EXPECT_EQ(mq.ssl_ca, "/etc/ca.pem");
+  EXPECT_EQ(mq.ssl_ca, ca);
   EXPECT_FALSE(mq.ssl_reject_unauthorized);
   EXPECT_FALSE(load("").settings.mq.host);  // unset means "use what OpenCTI advertises"
+}
+
+TEST(Loader, MqTlsFilesAreCheckedAtStart) {
+  ScratchDir dir;
+  const std::string cert = dir.write("client.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  Environment env = valid_environment();
+  env["MQ_USE_SSL_CA"] = (dir.path() / "missing-ca.pem").string();
+  env["MQ_USE_SSL_CERT"] = dir.path().string();  // a directory
+  const LoadResult result = load("mq:\n  use_ssl_key: " + cert + "\n", env);
+  EXPECT_TRUE(mentions(result.errors, "mq.use_ssl_ca names the file " + (dir.path() / "missing-ca.pem").string() +
+                                          ", which cannot be read: No such file or directory (from env MQ_USE_SSL_CA)"))
+      << joined(result.errors);
+  EXPECT_TRUE(mentions(result.errors, "mq.use_ssl_cert names the file " + dir.path().string() +
+                                          ", which cannot be read: it is a directory (from env MQ_USE_SSL_CERT)"))
+      << joined(result.errors);
+  EXPECT_EQ(result.errors.size(), 2u) << joined(result.errors);  // use_ssl_key is a readable file
+
+  env.erase("MQ_USE_SSL_CA");
+  env["MQ_USE_SSL_CERT"] = cert;
+  EXPECT_TRUE(load("mq:\n  use_ssl_key: " + cert + "\n", env).ok());
+
+  // A client certificate needs its key, and the other way round.
+  env.erase("MQ_USE_SSL_CERT");
+  const LoadResult key_only = load("mq:\n  use_ssl_key: " + cert + "\n", env);
+  EXPECT_TRUE(mentions(key_only.errors, "mq.use_ssl_key is set (from config.yml) but mq.use_ssl_cert is not"))
+      << joined(key_only.errors);
+}
+
+// pycti takes the PEM text itself in MQ_USE_SSL_CA/_CERT/_KEY (a Kubernetes secret as an environment
+// variable): accepted, never shown, and handed to rabbitmq-c as a private temporary file.
+TEST(Loader, MqTlsPemTextIsAcceptedNeverShownAndWrittenToAPrivateFile) {
+  const std::string key_pem = std::string("-----BEGIN PRIVATE KEY-----\n") + kSecret + "\n-----END PRIVATE KEY-----\n";
+  const std::string cert_pem = "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n";
+  Environment env = valid_environment();
+  env["MQ_USE_SSL_KEY"] = key_pem;
+  env["MQ_USE_SSL_CERT"] = cert_pem;
+  env["MQ_USE_SSL_CA"] = cert_pem;
+  const LoadResult result = load("", env);
+  ASSERT_TRUE(result.ok()) << joined(result.errors);
+  EXPECT_EQ(result.settings.mq.ssl_key, key_pem);
+  for (const auto& line : describe_settings(result.settings)) {
+    EXPECT_EQ(line.value.find(kSecret), std::string::npos) << line.key;
+    if (line.key == "mq.use_ssl_key") {
+      EXPECT_EQ(line.value, fmt::format("(PEM text, {} characters)", key_pem.size()));
+    }
+  }
+
+  const std::string path = pem_file_path(key_pem, "mq.use_ssl_key");
+  ASSERT_NE(path, key_pem);
+  EXPECT_EQ(pem_file_path(key_pem, "mq.use_ssl_key"), path);  // written once
+  std::ifstream in(path);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), key_pem);
+  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(pem_file_path("/etc/ssl/ca.pem", "mq.use_ssl_ca"), "/etc/ssl/ca.pem");  // a path stays a path
+
+  // Broken key material: an error naming the key, never its content.
+  env["MQ_USE_SSL_KEY"] = std::string("-----BEGIN PRIVATE KEY-----\n") + kSecret + "\n";
+  const LoadResult truncated = load("", env);
+  EXPECT_TRUE(mentions(truncated.errors, "mq.use_ssl_key holds PEM text without its -----END line (from env "
+                                         "MQ_USE_SSL_KEY)"))
+      << joined(truncated.errors);
+  env["MQ_USE_SSL_KEY"] = std::string(kSecret) + "\nMIIEvQ\n";
+  const LoadResult headerless = load("", env);
+  EXPECT_TRUE(mentions(headerless.errors, "mq.use_ssl_key is neither a file path nor PEM text"))
+      << joined(headerless.errors);
+  for (const auto& output : {truncated.errors, truncated.warnings, headerless.errors, headerless.warnings}) {
+    EXPECT_EQ(joined(output).find(kSecret), std::string::npos) << joined(output);
+  }
 }
 
 TEST(Loader, OpenCtiConventions) {

@@ -1,6 +1,9 @@
 // The OpenCTI GraphQL client against the stand-in platform on loopback (real HTTP, real libcurl).
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/opencti/client.h"
 
@@ -113,6 +116,17 @@ TEST_F(ClientTest, MqSettingsOverrideTheAdvertisedConnection) {
   EXPECT_EQ(registration.mq.user, "guest");  // not overridden
   EXPECT_EQ(registration.mq.pass.reveal(), "other-pass");
   EXPECT_EQ(registration.mq.ssl_ca, "/etc/ca.pem");
+}
+
+// pycti takes the PEM text itself in MQ_USE_SSL_KEY; rabbitmq-c reads files: the connection gets a file.
+TEST_F(ClientTest, MqPemTextBecomesAFileForRabbitMq) {
+  MqSettings overrides;
+  overrides.ssl_key = "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\n";
+  auto client = make_client();
+  Registration registration = client.register_connector(identity(), overrides);
+  ASSERT_NE(registration.mq.ssl_key, overrides.ssl_key);
+  std::ifstream in(registration.mq.ssl_key);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), overrides.ssl_key);
 }
 
 TEST_F(ClientTest, StoredStateComesBackWithRegistration) {
