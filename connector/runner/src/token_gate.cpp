@@ -37,6 +37,12 @@ TokenVerdict TokenGate::check(SystemTime now) {
     metrics_->set(Metric::TokenDaysLeft, static_cast<double>(*status.days_left), token_->key());
   }
   if (status.state == TokenState::Valid) warned_at_.reset();  // e.g. rotated to a fresh token
+  if (status.state == TokenState::Unknown && !told_untracked_) {
+    // No expiry date given: said once per process, since nothing will change until the user sets one.
+    told_untracked_ = true;
+    spdlog::info("{}", status.message);
+    verdict.notice = status.message;
+  }
   if (status.state == TokenState::Expired) {
     verdict.usable = false;
     verdict.error = status.message;
