@@ -17,6 +17,7 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION "net")
+set(CPACK_STRIP_FILES ON)                # a stripped binary whatever the build type (debug info: 10x the size)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)   # runtime library packages from dpkg-shlibdeps
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, ca-certificates")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -6,18 +6,23 @@
 //
 //   bench_mapping [--objects N] [--page N] [--sizing cap|source] [--format compact|python]
 //                 [--identity]   (use a pass-through transform instead of the Mapper)
+//                 [--output FILE] (also write every serialised stage to FILE, one per line, with a
+//                                  fixed clock, so two builds' outputs can be diffed byte for byte;
+//                                  only the random bundle ids differ)
 #include <sys/resource.h>
 #include <time.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <string>
 
 #include <rapidjson/document.h>
 
 #include "feed_generator.h"
+#include "kfc/config/clock.h"
 #include "kfc/batching/batcher.h"
 #include "kfc/stix/python_json.h"
 
@@ -33,6 +38,7 @@ struct Options {
   kfc::batching::BundleSizing sizing = kfc::batching::BundleSizing::ClusterCap;
   bool python_format = false;
   bool identity = false;
+  std::string output;  // empty: serialised text is only counted
 };
 
 bool parse_arguments(int argc, char** argv, Options& options) {
@@ -45,8 +51,9 @@ bool parse_arguments(int argc, char** argv, Options& options) {
                                                                      : kfc::batching::BundleSizing::ClusterCap;
     else if (arg == "--format") options.python_format = value() == "python";
     else if (arg == "--identity") options.identity = true;
+    else if (arg == "--output") options.output = value();
     else {
-      std::fprintf(stderr, "usage: %s [--objects N] [--page N] [--sizing cap|source] [--format compact|python] [--identity]\n",
+      std::fprintf(stderr, "usage: %s [--objects N] [--page N] [--sizing cap|source] [--format compact|python] [--identity] [--output FILE]\n",
                    argv[0]);
       return false;
     }
@@ -88,8 +95,20 @@ int main(int argc, char** argv) {
   Options options;
   if (!parse_arguments(argc, argv, options)) return 2;
 
+  // A fixed clock when the output is kept, so the author's and expansions' timestamps repeat.
+  kfc::ManualClock fixed_clock{kfc::SystemTime{std::chrono::seconds{1700000000}}};
+  std::ofstream output_file;
+  if (!options.output.empty()) {
+    output_file.open(options.output, std::ios::binary);
+    if (!output_file) {
+      std::fprintf(stderr, "cannot write %s\n", options.output.c_str());
+      return 2;
+    }
+  }
 #ifdef KFC_BENCH_HAS_MAPPER
-  kfc::mapping::Mapper mapper{kfc::mapping::MappingOptions{}};
+  kfc::mapping::Mapper mapper{kfc::mapping::MappingOptions{},
+                              options.output.empty() ? static_cast<const kfc::Clock&>(kfc::system_clock())
+                                                     : fixed_clock};
   const bool use_mapper = !options.identity;
 #else
   const bool use_mapper = false;
@@ -99,7 +118,7 @@ int main(int argc, char** argv) {
   kfc::batching::BeforeStagingFn policy;
 #ifdef KFC_BENCH_HAS_MAPPER
   if (use_mapper) {
-    transform = [&](rapidjson::Document& in, rapidjson::Document& out) { mapper.transform(in, out); };
+    transform = [&](rapidjson::Document& in, rapidjson::Document& out) { mapper.transform(in, out, out.GetAllocator()); };
     policy = [&](rapidjson::Document& objects) { mapper.apply_description_policy(objects, nullptr); };
   }
 #endif
@@ -132,6 +151,7 @@ int main(int argc, char** argv) {
         kfc::stix::append_compact_bundle_json(stage, serialised);
       }
       output_bytes += serialised.size();
+      if (output_file.is_open()) output_file << serialised << '\n';
     }
   };
 

@@ -213,8 +213,36 @@ ReadSummary detail::ClientCore::read_objects(std::string_view collection_id, con
   settle_version();
   std::string url = root_url + "collections/" + http::url_encode(collection_id) + "/objects/";
   // The readers add their statistics to `totals` themselves, failed reads included.
-  return version == TaxiiVersion::V20 ? read_objects_v20(*this, url, filter, on_page)
-                                      : read_objects_v21(*this, url, filter, on_page);
+  return version == TaxiiVersion::V20 ? read_objects_v20(*this, collection_id, url, filter, on_page)
+                                      : read_objects_v21(*this, collection_id, url, filter, on_page);
+}
+
+void detail::ClientCore::explain_forbidden(std::string_view collection_id, const std::string& objects_url) {
+  const ErrorBody refusal = exchange.last_refusal();
+  std::vector<Collection> listed;
+  try {
+    listed = collections();  // a TokenError here means the token itself is refused: it propagates
+  } catch (const TokenError&) {
+    throw;
+  } catch (const std::exception& error) {
+    spdlog::warn("TAXII: cannot tell whether the 403 on collection {} is about the token or the collection: {}",
+                 collection_id, error.what());
+    return;
+  }
+  auto collection = std::find_if(listed.begin(), listed.end(), [&](const Collection& c) { return c.id == collection_id; });
+  const char* listing = collection == listed.end() ? "the server no longer lists it"
+                        : collection->can_read     ? "the server lists it as readable"
+                                                   : "the server lists it as not readable (can_read: false)";
+  std::string explanation = refusal.title;
+  if (!refusal.description.empty()) explanation += (explanation.empty() ? "" : ": ") + refusal.description;
+  const std::string shown = http::redact_url(objects_url);
+  const std::string token_key = options.auth.token ? options.auth.token->key() : std::string("the token");
+  throw CollectionAccessDeniedError(
+      shown, std::string(collection_id), refusal,
+      "TAXII server refused to read collection " + std::string(collection_id) + " (HTTP 403 on " + shown +
+          (explanation.empty() ? std::string() : ": " + explanation) + "); " + listing + " and still accepts " +
+          token_key + " for the collection list, so the token is valid but cannot read this collection — check "
+          "that your subscription includes it, or leave it out of kaspersky.collections");
 }
 
 Client::Client(ClientOptions options, std::unique_ptr<http::Transport> transport, Clock& clock)

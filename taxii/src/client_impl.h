@@ -29,6 +29,11 @@ class ClientCore {
   // GET a TAXII resource (not a page), with retries; a 404 is a ProtocolError naming the URL.
   std::unique_ptr<detail::JsonBody> get_resource(const std::string& url, std::string_view accept);
   void settle_version();
+  // After a 403 (with a token) on a collection's objects: asks the collection list again with the
+  // same token. Throws CollectionAccessDeniedError when the list is still served (only this
+  // collection is refused), whatever the list request throws (TokenRejectedError when the token
+  // itself is refused); returns when it cannot tell, so the caller rethrows the original error.
+  void explain_forbidden(std::string_view collection_id, const std::string& objects_url);
   std::string_view resource_media_type() const;
 
   ClientOptions options;
@@ -41,9 +46,9 @@ class ClientCore {
 };
 }  // namespace detail
 
-ReadSummary read_objects_v21(detail::ClientCore& client, const std::string& objects_url, const ObjectFilter& filter,
-                             const PageCallback& on_page);
-ReadSummary read_objects_v20(detail::ClientCore& client, const std::string& objects_url, const ObjectFilter& filter,
-                             const PageCallback& on_page);
+ReadSummary read_objects_v21(detail::ClientCore& client, std::string_view collection_id, const std::string& objects_url,
+                             const ObjectFilter& filter, const PageCallback& on_page);
+ReadSummary read_objects_v20(detail::ClientCore& client, std::string_view collection_id, const std::string& objects_url,
+                             const ObjectFilter& filter, const PageCallback& on_page);
 
 }  // namespace kfc::taxii

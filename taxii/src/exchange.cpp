@@ -82,13 +82,14 @@ http::Response Exchange::get(const std::string& url, std::string_view accept, Re
   const long status = response.status;
   if ((status >= 200 && status < 300) || status == 404 || status == 416) return response;
   if (status == 401 || status == 403) {
+    last_refusal_ = parse_error_body(response);
     if (options_.auth.mode != AuthMode::None && options_.auth.token) {
       throw TokenRejectedError(options_.server_name, options_.auth.token->key(), static_cast<int>(status));
     }
     const std::string what = status == 401 ? " — it needs credentials: configure the token"
                                            : " — access denied without credentials: configure the token";
     throw ConfigurationError(shown_url, "TAXII server " + shown_url + " answered HTTP " + std::to_string(status) +
-                                            " (" + describe(parse_error_body(response)) + ")" + what);
+                                            " (" + describe(last_refusal_) + ")" + what);
   }
   if (transient_status(status)) {
     std::optional<std::chrono::milliseconds> retry_after;

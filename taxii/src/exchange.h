@@ -31,7 +31,8 @@ class Exchange {
 
   // One GET with Accept and credentials. Returns the response for 2xx, 404 and 416 (callers give
   // those meaning). Throws kfc::TokenError (expired token, nothing sent), kfc::TokenRejectedError
-  // (401/403 with a token), ConfigurationError (401/403 without one), RetryableFailure,
+  // (401/403 with a token; the object readers tell a 403 about one collection apart),
+  // ConfigurationError (401/403 without one), RetryableFailure,
   // ResponseTooLargeError, ProtocolError (any other status) or TaxiiError (TLS).
   http::Response get(const std::string& url, std::string_view accept, ReadStats& stats,
                      const http::Headers& extra = {});
@@ -62,6 +63,9 @@ class Exchange {
 
   std::chrono::milliseconds backoff(int failed_attempt, std::optional<std::chrono::milliseconds> retry_after);
 
+  // The server's explanation of the last 401/403 it answered.
+  const ErrorBody& last_refusal() const noexcept { return last_refusal_; }
+
  private:
   http::Headers credentials();
 
@@ -69,6 +73,7 @@ class Exchange {
   http::Transport& transport_;
   Clock& clock_;
   std::minstd_rand random_;
+  ErrorBody last_refusal_;
 };
 
 // "Retry-After: 120" or an HTTP date, relative to `now`.

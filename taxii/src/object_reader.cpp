@@ -86,8 +86,10 @@ void read_envelope(FetchedPage& page, http::Response& response, const std::strin
     if (auto next = doc.FindMember("next"); next != doc.MemberEnd() && !next->value.IsNull()) {
       if (next->value.IsString()) {
         page.next = std::string(next->value.GetString(), next->value.GetStringLength());
-      } else if (next->value.IsNumber()) {
+      } else if (next->value.IsInt64()) {  // a number is read as its digits; anything else is ignored
         page.next = std::to_string(next->value.GetInt64());
+      } else if (next->value.IsUint64()) {
+        page.next = std::to_string(next->value.GetUint64());
       }
       if (page.next && page.next->empty()) page.next.reset();
     }
@@ -128,8 +130,11 @@ class PageSink {
     page.date_added_first = fetched.first;
     page.date_added_last = fetched.last;
 
-    std::unordered_set<std::string> keys;
-    bool new_object = false;
+    // `page_keys`: every valid object of this page. An object is new to the stall check when the
+    // previous page did not carry it, and delivered unless this read already delivered it at the
+    // boundary timestamp (a resume re-reads that timestamp group from its start).
+    std::unordered_set<std::string> page_keys;
+    bool fresh = false;
     if (fetched.objects != nullptr) {
       std::size_t index = 0;
       for (const auto& object : fetched.objects->GetArray()) {
@@ -139,19 +144,18 @@ class PageSink {
           spdlog::warn("TAXII: skipped object {} of page {} of {}: {}", index, page.number, shown_url_, *problem);
           continue;
         }
-        std::string key = detail::object_key(object);
-        if (previous_keys_.contains(key) || keys.contains(key)) {
+        auto [key, inserted] = page_keys.insert(detail::object_key(object));
+        if (!previous_page_keys_.contains(*key)) fresh = true;
+        if (!inserted || boundary_keys_.contains(*key)) {
           ++page.duplicates;
           continue;
         }
-        keys.insert(std::move(key));
         page.objects.push_back(&object);
-        new_object = true;
       }
     }
 
     const bool advanced = fetched.last && (!previous_last_ || *fetched.last > *previous_last_);
-    if (fetched.more && !new_object && !advanced) {
+    if (fetched.more && !fresh && !advanced) {
       if (++stalled_ >= options_.max_stalled_pages) {
         throw StuckServerError(shown_url_, "TAXII server keeps answering 'more: true' for " + shown_url_ + " with " +
                                                std::to_string(stalled_) +
@@ -162,10 +166,11 @@ class PageSink {
       stalled_ = 0;
     }
 
+    remember_boundary(page_keys, advanced);
     if (fetched.last) resume_after_ = fetched.more ? *fetched.last - 1us : *fetched.last;
     page.resume_after = resume_after_;
     if (fetched.last) previous_last_ = fetched.last;
-    if (fetched.objects != nullptr && !keys.empty()) previous_keys_ = std::move(keys);
+    if (!page_keys.empty()) previous_page_keys_ = std::move(page_keys);
 
     auto& stats = summary_.stats;
     ++stats.pages;
@@ -184,11 +189,23 @@ class PageSink {
   std::optional<Timestamp> previous_last() const { return previous_last_; }
 
  private:
+  // The objects that may share the newest Date-Added-Last are those of every page since that
+  // timestamp first appeared (a group can span pages); when it moves on, only this page's can.
+  // Bounded: past the bound a resume may deliver some objects twice (harmless, never a loss).
+  void remember_boundary(const std::unordered_set<std::string>& page_keys, bool advanced) {
+    if (advanced) boundary_keys_.clear();
+    for (const auto& key : page_keys) {
+      if (boundary_keys_.size() >= options_.max_boundary_ids) break;
+      boundary_keys_.insert(key);
+    }
+  }
+
   const ClientOptions& options_;
   const PageCallback& on_page_;
   ReadSummary& summary_;
   std::string shown_url_;
-  std::unordered_set<std::string> previous_keys_;
+  std::unordered_set<std::string> previous_page_keys_;  // for the stall check
+  std::unordered_set<std::string> boundary_keys_;       // for dropping re-read duplicates
   std::optional<Timestamp> previous_last_;
   std::optional<Timestamp> resume_after_;
   int stalled_ = 0;
@@ -203,8 +220,8 @@ struct Cursor {
 
 }  // namespace
 
-ReadSummary read_objects_v21(detail::ClientCore& client, const std::string& objects_url, const ObjectFilter& filter,
-                             const PageCallback& on_page) {
+ReadSummary read_objects_v21(detail::ClientCore& client, std::string_view collection_id, const std::string& objects_url,
+                             const ObjectFilter& filter, const PageCallback& on_page) {
   ReadSummary summary;
   const std::string shown = http::redact_url(objects_url);
   const int limit = filter.limit > 0 ? filter.limit : client.options.page_limit;
@@ -236,6 +253,9 @@ ReadSummary read_objects_v21(detail::ClientCore& client, const std::string& obje
           throw detail::RetryableFailure("the server no longer accepts its paging token (" + std::string(error.what()) +
                                          "); resuming from the last delivered page");
         }
+        throw;
+      } catch (const TokenRejectedError& rejected) {
+        if (rejected.http_status() == 403) client.explain_forbidden(collection_id, objects_url);
         throw;
       }
       FetchedPage page;
@@ -275,8 +295,8 @@ ReadSummary read_objects_v21(detail::ClientCore& client, const std::string& obje
   return summary;
 }
 
-ReadSummary read_objects_v20(detail::ClientCore& client, const std::string& objects_url, const ObjectFilter& filter,
-                             const PageCallback& on_page) {
+ReadSummary read_objects_v20(detail::ClientCore& client, std::string_view collection_id, const std::string& objects_url,
+                             const ObjectFilter& filter, const PageCallback& on_page) {
   ReadSummary summary;
   const std::string shown = http::redact_url(objects_url);
   const int configured = filter.limit > 0 ? filter.limit : client.options.page_limit;
@@ -296,7 +316,13 @@ ReadSummary read_objects_v20(detail::ClientCore& client, const std::string& obje
     // Range paging is stateless: a failed page is simply asked for again.
     FetchedPage fetched = client.exchange.with_retries(shown, summary.stats, [&](int) {
       http::Headers range{{"Range", "items=" + std::to_string(offset) + "-" + std::to_string(offset + size - 1)}};
-      http::Response response = client.exchange.get(objects_url + query, media::kStix20, summary.stats, range);
+      http::Response response;
+      try {
+        response = client.exchange.get(objects_url + query, media::kStix20, summary.stats, range);
+      } catch (const TokenRejectedError& rejected) {
+        if (rejected.http_status() == 403) client.explain_forbidden(collection_id, objects_url);
+        throw;
+      }
       FetchedPage page;
       if (response.status == 404 || response.status == 416) return page;  // empty, or past the end
       if (response.status != 200 && response.status != 206) {

@@ -18,6 +18,7 @@
 #include "connector_process.h"
 #include "kfc/fixtures/amqp_consumer.h"
 #include "kfc/fixtures/opencti_server.h"
+#include "kfc/runner/state.h"
 #include "kfc/testing/taxii_test_server.h"
 
 namespace kfc::e2e {
@@ -170,6 +171,27 @@ class EndToEnd : public ::testing::Test {
     const auto text = opencti_->stored_state();
     if (text) state.Parse(text->c_str());
     return state;
+  }
+
+  // At least once: every feed object at or before a stored cursor (the next read asks for objects
+  // added strictly after it) is among the delivered ones. Call after take_delivered().
+  void expect_checkpoint_covers_only_delivered(const std::vector<testing::FixtureCollection>& collections,
+                                               const std::string& when) {
+    const auto text = opencti_->stored_state();
+    if (!text) return;
+    const auto state = runner::parse_state(*text);
+    ASSERT_TRUE(state.has_value()) << *text;
+    for (const auto& c : collections) {
+      const auto cursor = state->cursors.find(c.id);
+      if (cursor == state->cursors.end()) continue;
+      std::size_t missing = 0;
+      for (const auto& o : c.objects) {
+        if (o.date_added <= cursor->second && !delivered_.contains(o.id)) ++missing;
+      }
+      EXPECT_EQ(missing, 0u) << when << ": the stored cursor of " << c.id << " ("
+                             << runner::format_timestamp(cursor->second) << ") passes " << missing
+                             << " feed objects that never reached the broker";
+    }
   }
 
   // added_after of every objects request, in order.

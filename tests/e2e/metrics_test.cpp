@@ -3,6 +3,9 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "e2e_fixture.h"
 
 namespace kfc::e2e {
@@ -18,6 +21,23 @@ int free_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
   ::close(fd);
   return ntohs(address.sin_port);
+}
+
+// The local address (hex, as in /proc/net/tcp: 0100007F is 127.0.0.1) of the socket listening on `port`.
+std::string listening_address(int port) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // header
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state;
+    fields >> slot >> local >> remote >> state;
+    const auto colon = local.find(':');
+    if (state == "0A" && colon != std::string::npos && std::stoi(local.substr(colon + 1), nullptr, 16) == port) {
+      return local.substr(0, colon);
+    }
+  }
+  return "(not listening)";
 }
 
 TEST_F(EndToEnd, MetricsAndHealthAreServedOnLoopback) {
@@ -40,6 +60,11 @@ TEST_F(EndToEnd, MetricsAndHealthAreServedOnLoopback) {
   EXPECT_NE(text.find("kfc_token_days_left{token=\"kaspersky.api_token\"}"), std::string::npos) << text;
   EXPECT_EQ(text.find("kfc_objects_delivered_total 0\n"), std::string::npos) << text;
   EXPECT_NE(text.find("kfc_last_success_timestamp_seconds "), std::string::npos);
+  for (const auto* family : {"kfc_objects_mapped_total ", "kfc_objects_delivered_total ", "kfc_retries_total ",
+                             "kfc_run_duration_seconds ", "kfc_queue_buffering 0\n", "# TYPE kfc_errors_total counter"}) {
+    EXPECT_NE(text.find(family), std::string::npos) << family << " missing:\n" << text;
+  }
+  EXPECT_EQ(listening_address(port), "0100007F") << "the metrics endpoint must bind 127.0.0.1 by default";
   // The ping told the platform when the next run comes.
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   bool next_run_known = false;

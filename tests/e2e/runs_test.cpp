@@ -77,8 +77,9 @@ TEST_F(EndToEnd, ASecondRunReadsOnlyWhatIsNew) {
 }
 
 TEST_F(EndToEnd, KilledMidRunThenRestartedLosesNothing) {
-  // ~3 STIX objects per feed object: the first bundle of 1000 closes after ~330 feed objects.
-  const auto collections = feed(250, days_ago(2));
+  // ~3 STIX objects per feed object: the first bundle of 1000 closes after ~330 feed objects; the
+  // ~90 slow pages after it leave seconds to kill the run in its middle, even on a loaded machine.
+  const auto collections = feed(600, days_ago(2));
   std::string killed_log;
   auto& server = serve(collections, slow_pages(60ms));
   slow_down(server, 60ms);
@@ -96,6 +97,7 @@ TEST_F(EndToEnd, KilledMidRunThenRestartedLosesNothing) {
   }
   const auto before_restart = take_delivered();
   EXPECT_LT(before_restart.size(), ids_of(collections).size()) << "the run finished before the kill:\n" << killed_log;
+  expect_checkpoint_covers_only_delivered(collections, "at the kill");
   const auto checkpoint = stored_state();
 
   server.clear_faults();
@@ -107,6 +109,59 @@ TEST_F(EndToEnd, KilledMidRunThenRestartedLosesNothing) {
   ASSERT_FALSE(requests.empty());
   EXPECT_NE(requests.front().param("added_after"), "");
   EXPECT_TRUE(checkpoint["collections"].HasMember("TAXII_Demo_IP_Reputation_Data_Feed"));
+}
+
+// kill -9 at several instants — right after the first bundle reached the broker (its checkpoint
+// not stored yet), then at arbitrary points of reading and delivering — each restart continuing
+// from the last checkpoint: at every kill the stored cursors pass only delivered objects, and in
+// the end every feed object was delivered at least once.
+TEST_F(EndToEnd, KilledAtSeveralInstantsLosesNothing) {
+  const auto collections = feed(300, days_ago(2));
+  auto& server = serve(collections, slow_pages(40ms));
+  slow_down(server, 40ms);
+  int killed_mid_run = 0;
+  for (int round = 0; round < 3; ++round) {
+    auto process = start({"run", "--once"}, {}, fmt::format("kill{}", round));
+    if (round == 0) {
+      const auto deadline = std::chrono::steady_clock::now() + 30s;
+      while (messages_ == 0 && std::chrono::steady_clock::now() < deadline) take_delivered(20ms);
+      ASSERT_GT(messages_, 0u) << process->err();
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(350 * round));
+    }
+    if (!process->wait(0ms)) ++killed_mid_run;
+    process->signal(SIGKILL);
+    ASSERT_TRUE(process->wait(10s).has_value());
+    take_delivered();
+    expect_checkpoint_covers_only_delivered(collections, fmt::format("kill {}", round));
+  }
+  EXPECT_GE(killed_mid_run, 2);
+  server.clear_faults();
+  EXPECT_EQ(run_once({}, "final"), 0) << last_stderr_;
+  take_delivered();
+  expect_checkpoint_covers_only_delivered(collections, "after the final run");
+  EXPECT_EQ(delivered_, ids_of(collections)) << "some feed objects were never delivered";
+}
+
+TEST_F(EndToEnd, SigtermWhileWaitingForTheNextRunExitsZeroEvenAfterAFailedRun) {
+  serve(feed(3, days_ago(2)), {.secret = "the-server-knows-another-token"});
+  auto process = start({"run"}, {}, "failed-then-stopped");
+  ASSERT_TRUE(process->wait_for_log("Sleeping until next run", 30s)) << process->err();
+  EXPECT_NE(process->err().find("revoked or expired"), std::string::npos) << process->err();
+  process->signal(SIGTERM);
+  EXPECT_EQ(process->wait(5s), 0) << process->err();
+}
+
+TEST_F(EndToEnd, SigtermWhileOpenCtiIsUnreachableExitsZero) {
+  serve(feed(3, days_ago(2)));
+  auto process = start({"run"}, {{"OPENCTI_URL", "http://127.0.0.1:9"}}, "unreachable");
+  ASSERT_TRUE(process->wait_for_log("retrying registration", 30s)) << process->err();
+  const auto signalled = std::chrono::steady_clock::now();
+  process->signal(SIGTERM);
+  const auto status = process->wait(10s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(*status, 0) << process->err();
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);
 }
 
 TEST_F(EndToEnd, SigtermMidRunDeliversWhatIsInFlightChecksPointsAndExitsZeroWithinFiveSeconds) {
@@ -128,9 +183,14 @@ TEST_F(EndToEnd, SigtermMidRunDeliversWhatIsInFlightChecksPointsAndExitsZeroWith
   ASSERT_TRUE(work && work->processed_message);
   EXPECT_TRUE(work->in_error);
   EXPECT_NE(work->processed_message->find("interrupted by SIGTERM"), std::string::npos) << *work->processed_message;
-  // Everything up to the stored cursor was delivered.
+  // The final message says what each collection gave.
+  EXPECT_NE(work->processed_message->find("TAXII_Demo_IP_Reputation_Data_Feed: "), std::string::npos)
+      << *work->processed_message;
+  // What was read before the signal (still in the open batch: far fewer than 1000 objects) was
+  // delivered, and everything up to the stored cursor was.
   const auto delivered = take_delivered();
   EXPECT_FALSE(delivered.empty());
+  expect_checkpoint_covers_only_delivered(collections, "after SIGTERM");
   EXPECT_TRUE(has_cursor(stored_state())) << opencti_->stored_state().value_or("(none)");
   EXPECT_FALSE(stored_state().HasMember("last_added")) << "an interrupted run must not complete the window";
 }
@@ -156,7 +216,7 @@ TEST_F(EndToEnd, AResetFromTheUiReadsTheHistoryAgain) {
 }
 
 TEST_F(EndToEnd, ADeletedWorkStopsTheRunAndKeepsNothingOfIt) {
-  const auto collections = feed(250, days_ago(2));
+  const auto collections = feed(600, days_ago(2));  // seconds of slow pages after the first checkpoint
   auto& server = serve(collections, slow_pages(60ms));
   slow_down(server, 60ms);
   auto process = start({"run", "--once"}, {}, "cancelled");

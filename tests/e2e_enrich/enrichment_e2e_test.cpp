@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <filesystem>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -107,11 +108,12 @@ class EnrichmentE2E : public ::testing::Test {
     return s;
   }
 
-  void start(const kfc::Settings& s, kfc::Clock* clock = nullptr) {
+  void start(const kfc::Settings& s, kfc::Clock* clock = nullptr, int heartbeat_seconds = 10) {
     stop_requested_ = false;
-    runner_ = std::thread([this, s, clock] {
+    runner_ = std::thread([this, s, clock, heartbeat_seconds] {
       kfc::opentip::EnrichmentEnvironment environment;
       environment.clock = clock;
+      environment.heartbeat_seconds = heartbeat_seconds;
       environment.should_stop = [this] { return stop_requested_.load(); };
       environment.poll_interval = 200ms;
       environment.reconnect_delay = 1s;
@@ -186,6 +188,9 @@ TEST_F(EnrichmentE2E, RegistersAsInternalEnrichmentWithTheOpenTipScope) {
   ASSERT_EQ(input["input"]["scope"].Size(), 2u);
   EXPECT_STREQ(input["input"]["scope"][0].GetString(), "StixFile");
   EXPECT_STREQ(input["input"]["scope"][1].GetString(), "Url");
+  // Playbook requests are refused, so the platform must not offer the connector in playbooks.
+  ASSERT_TRUE(input["input"].HasMember("playbook_compatible"));
+  EXPECT_FALSE(input["input"]["playbook_compatible"].GetBool());
   EXPECT_THAT(log_.str(), HasSubstr("listen_" + connector_id_));
   expect_no_secret_anywhere();
 }
@@ -295,6 +300,116 @@ TEST_F(EnrichmentE2E, RequestKeptForTheQuotaIsEnrichedOnceTheCooldownIsOver) {
   }
   EXPECT_EQ(broker_->depth(listen_.queue), 0u);
   expect_no_secret_anywhere(messages);
+}
+
+// opentip.max_requests_per_minute holds across requests: one client serves the whole process.
+TEST_F(EnrichmentE2E, RateLimitHoldsAcrossEnrichmentRequests) {
+  opencti_.add_observable("internal-file-1", file_stix("file--5d0c6a1e-8f3b-5c2d-9e4f-1a2b3c4d5e6f", kGreen), {kGreen});
+  opencti_.add_observable("internal-ip-1", ip_stix("ipv4-addr--1b9a4c2e-3d5f-5a6b-8c7d-9e0f1a2b3c4d"));
+  const std::string file_work = opencti_.add_work(connector_id_, "File enrichment");
+  const std::string ip_work = opencti_.add_work(connector_id_, "IP enrichment");
+  kfc::Settings s = settings();
+  s.opentip.max_requests_per_minute = 1;
+  kfc::ManualClock clock(std::chrono::system_clock::now());  // the wait passes without sleeping
+  start(s, &clock);
+  broker_->publish(listen_, enrichment_request(file_work, "internal-file-1", "StixFile"));
+  broker_->publish(listen_, enrichment_request(ip_work, "internal-ip-1", "IPv4-Addr"));
+
+  WorkRecord file = wait_for_processed(file_work);
+  WorkRecord ip = wait_for_processed(ip_work);
+  stop();
+
+  EXPECT_FALSE(file.in_error);
+  EXPECT_FALSE(ip.in_error);
+  EXPECT_EQ(opentip_.request_count(), 2);
+  EXPECT_GE(clock.slept(), std::chrono::seconds(60));  // the second lookup waited for the minute to pass
+  EXPECT_EQ(broker_->depth(listen_.queue), 0u);
+}
+
+// After a 403 no request is spent until the cool-down ends — neither for the requests behind it nor
+// after a restart, when opentip.cache_dir keeps the block.
+TEST_F(EnrichmentE2E, QuotaBlockHoldsForLaterRequestsAndAcrossARestart) {
+  auto cache_dir = std::filesystem::temp_directory_path() / ("kfc-enrich-cache-" + connector_id_);
+  opencti_.add_observable("internal-ip-1", ip_stix("ipv4-addr--1b9a4c2e-3d5f-5a6b-8c7d-9e0f1a2b3c4d"));
+  opencti_.add_observable("internal-file-1", file_stix("file--5d0c6a1e-8f3b-5c2d-9e4f-1a2b3c4d5e6f", kGreen), {kGreen});
+  const std::string ip_work = opencti_.add_work(connector_id_, "IP enrichment");
+  const std::string file_work = opencti_.add_work(connector_id_, "File enrichment");
+  opentip_.fail_next(403, 1);
+  kfc::Settings s = settings();
+  s.opentip.quota_cooldown = std::chrono::hours(1);
+  s.opentip.cache_dir = cache_dir.string();
+  start(s);
+  broker_->publish(listen_, enrichment_request(ip_work, "internal-ip-1", "IPv4-Addr"));
+  broker_->publish(listen_, enrichment_request(file_work, "internal-file-1", "StixFile"));
+  wait_for_processed(ip_work);
+  std::this_thread::sleep_for(1s);  // time enough to take the next request, were it not blocked
+  stop();
+  EXPECT_EQ(opentip_.request_count(), 1);
+  EXPECT_FALSE(opencti_.work(file_work)->processed_calls > 0);
+
+  start(s);  // a new process: the block comes from the cache directory
+  WorkRecord ip = wait_for_processed(ip_work, 2);
+  stop();
+  std::filesystem::remove_all(cache_dir);
+
+  EXPECT_TRUE(ip.in_error);
+  EXPECT_THAT(ip.processed_message.value_or(""), HasSubstr("quota"));
+  EXPECT_EQ(opentip_.request_count(), 1);
+  EXPECT_TRUE(broker_->drain(push_.queue, 300ms).empty());
+  EXPECT_EQ(broker_->depth(listen_.queue), 2u);  // both still waiting for the quota
+  expect_no_secret_anywhere();
+}
+
+// A lookup that outlasts the AMQP heartbeat (here a 1 s heartbeat and a 5 s OpenTIP answer): the
+// consumer keeps the connection alive meanwhile, so the broker does not hand the request out again.
+TEST_F(EnrichmentE2E, LongLookupIsHandledOnceWhileTheConnectionIsKeptAlive) {
+  opencti_.add_observable("internal-file-1", file_stix("file--5d0c6a1e-8f3b-5c2d-9e4f-1a2b3c4d5e6f", kGreen), {kGreen});
+  const std::string work_id = opencti_.add_work(connector_id_, "Enrichment request");
+  opentip_.set_delay(5s);
+  start(settings(), nullptr, /*heartbeat_seconds=*/1);
+  broker_->publish(listen_, enrichment_request(work_id, "internal-file-1", "StixFile"));
+
+  WorkRecord work = wait_for_processed(work_id);
+  auto messages = broker_->take(push_.queue, 3);
+  std::this_thread::sleep_for(3s);  // a redelivered request would be handled again by now
+  stop();
+
+  EXPECT_FALSE(work.in_error);
+  EXPECT_EQ(opencti_.work(work_id)->processed_calls, 1);
+  EXPECT_EQ(messages.size(), 3u);
+  EXPECT_TRUE(broker_->drain(push_.queue, 300ms).empty());
+  EXPECT_EQ(opentip_.request_count(), 1);
+  EXPECT_EQ(broker_->depth(listen_.queue), 0u);
+  EXPECT_THAT(log_.str(), Not(HasSubstr("reconnecting")));
+}
+
+// SIGTERM while a request waits for the rate limit: the wait is abandoned, no request is spent, the
+// request goes back to the queue and its work says why.
+TEST_F(EnrichmentE2E, StopDuringARateLimitWaitPutsTheRequestBack) {
+  opencti_.add_observable("internal-file-1", file_stix("file--5d0c6a1e-8f3b-5c2d-9e4f-1a2b3c4d5e6f", kGreen), {kGreen});
+  opencti_.add_observable("internal-ip-1", ip_stix("ipv4-addr--1b9a4c2e-3d5f-5a6b-8c7d-9e0f1a2b3c4d"));
+  const std::string file_work = opencti_.add_work(connector_id_, "File enrichment");
+  const std::string ip_work = opencti_.add_work(connector_id_, "IP enrichment");
+  const std::string ip_request = enrichment_request(ip_work, "internal-ip-1", "IPv4-Addr");
+  kfc::Settings s = settings();
+  s.opentip.max_requests_per_minute = 1;  // real clock: the second lookup would wait a minute
+  start(s);
+  broker_->publish(listen_, enrichment_request(file_work, "internal-file-1", "StixFile"));
+  broker_->publish(listen_, ip_request);
+  wait_for_processed(file_work);
+  ASSERT_TRUE(opencti_.wait_for("stixCyberObservable", 2));  // the second request is at its lookup
+  std::this_thread::sleep_for(300ms);
+  stop();
+
+  EXPECT_EQ(exit_code_, 0);
+  EXPECT_EQ(opentip_.request_count(), 1);
+  auto ip = opencti_.work(ip_work);
+  ASSERT_TRUE(ip.has_value());
+  EXPECT_TRUE(ip->in_error);
+  EXPECT_THAT(ip->processed_message.value_or(""), HasSubstr("stopping"));
+  auto left = broker_->take(listen_.queue, 1, 5s);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].body, ip_request);
 }
 
 TEST_F(EnrichmentE2E, OutOfScopeAndOverTlpRequestsAreAckedWithTheReason) {

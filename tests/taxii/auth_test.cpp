@@ -73,13 +73,14 @@ TEST(TaxiiAuth, RejectedTokenSaysRevokedOrExpiredWithoutTheSecretAndIsNotRetried
 }
 
 TEST(TaxiiAuth, TokenRevokedInTheMiddleOfAReadStopsIt) {
+  // Revoked after page 1: every later request, the collection list included, answers 403.
   TestServerOptions server_options;
   server_options.auth = AuthScheme::Bearer;
   server_options.secret = kSecret;
   server_options.max_page_size = 10;
   Harness h(server_options);
   h.server.add_collection(generate_collection("feed", "Feed", 30, kStart));
-  h.server.inject({.kind = FaultKind::Forbidden, .skip = 1});
+  h.server.inject({.kind = FaultKind::Forbidden, .path_contains = "/api1/", .skip = 1, .times = -1});
   h.start();
   auto options = h.options();
   options.auth = {.mode = AuthMode::Bearer, .user = {}, .header_name = {}, .token = make_token()};
@@ -95,6 +96,93 @@ TEST(TaxiiAuth, TokenRevokedInTheMiddleOfAReadStopsIt) {
     EXPECT_EQ(error.http_status(), 403);
   }
   EXPECT_EQ(delivered, 10u);
+  // Page 2 refused, then the collection list asked once to tell token from collection; no retries.
+  EXPECT_EQ(h.server.requests_to("/objects/").size(), 2u);
+  EXPECT_EQ(h.server.requests_to("/api1/collections/").size(), 3u);  // 2 objects + 1 list
+  EXPECT_EQ(h.clock.slept(), 0ms);
+}
+
+TEST(TaxiiAuth, TokenRotatedAwayInTheMiddleOfAReadIs401Rejected) {
+  TestServerOptions server_options;
+  server_options.auth = AuthScheme::Basic;
+  server_options.secret = kSecret;
+  server_options.max_page_size = 10;
+  Harness h(server_options);
+  h.server.add_collection(generate_collection("feed", "Feed", 30, kStart));
+  h.start();
+  auto options = h.options();
+  options.auth = {.mode = AuthMode::Basic, .user = "taxii", .header_name = {}, .token = make_token()};
+  auto client = h.client(options);
+  try {
+    client->read_objects("feed", {}, [&](const Page&) {
+      h.server.set_secret("a-new-token-the-client-does-not-have");
+      return true;
+    });
+    FAIL() << "expected TokenRejectedError";
+  } catch (const TokenRejectedError& error) {
+    EXPECT_EQ(error.http_status(), 401);
+    EXPECT_EQ(std::string(error.what()).find(kSecret), std::string::npos);
+  }
+  EXPECT_EQ(h.server.requests().size(), 2u);  // a 401 is never retried nor probed
+}
+
+// A 403 on one collection while the same token still reads the collection list is about that
+// collection (a feed outside the subscription), not a rejected token: the other collections go on.
+TEST(TaxiiAuth, ForbiddenCollectionWhileTheListIsServedIsThatCollectionsErrorNotARejectedToken) {
+  TestServerOptions server_options;
+  server_options.auth = AuthScheme::Basic;
+  server_options.secret = kSecret;
+  Harness h(server_options);
+  auto other = generate_collection("other", "TAXII_Demo_Botnet_CnC_URL_Data_Feed", 4, kStart);
+  h.server.add_collection(generate_collection("paid", "TAXII_APT_Hash_Data_Feed", 4, kStart));
+  h.server.add_collection(other);
+  h.server.inject({.kind = FaultKind::Forbidden, .path_contains = "/collections/paid/objects/", .times = -1});
+  h.start();
+  auto options = h.options();
+  options.auth = {.mode = AuthMode::Basic, .user = "taxii", .header_name = {}, .token = make_token()};
+  auto client = h.client(options);
+  try {
+    h.read(*client, "paid");
+    FAIL() << "expected CollectionAccessDeniedError";
+  } catch (const CollectionAccessDeniedError& error) {
+    EXPECT_EQ(error.status(), 403);
+    EXPECT_EQ(error.collection_id(), "paid");
+    EXPECT_EQ(error.body().title, "Forbidden");
+    const std::string text = error.what();
+    EXPECT_NE(text.find("collection paid"), std::string::npos) << text;
+    EXPECT_NE(text.find("lists it as readable"), std::string::npos) << text;
+    EXPECT_NE(text.find("subscription"), std::string::npos) << text;
+    EXPECT_NE(text.find("kaspersky.collections"), std::string::npos) << text;
+    EXPECT_NE(text.find(h.server.api_root_url() + "collections/paid/objects/"), std::string::npos) << text;
+    EXPECT_EQ(text.find(kSecret), std::string::npos);
+  } catch (const TokenError& error) {
+    FAIL() << "a 403 on one collection is not a rejected token: " << error.what();
+  }
+  EXPECT_EQ(h.server.requests_to("/collections/paid/objects/").size(), 1u);  // not retried
+  EXPECT_EQ(h.clock.slept(), 0ms);
+  EXPECT_EQ(h.read(*client, "other").ids, h.expected_ids(other));
+}
+
+TEST(TaxiiAuth, UnreadableCollectionWithATokenIsAnAccessErrorThatSaysCanReadFalse) {
+  TestServerOptions server_options;
+  server_options.auth = AuthScheme::Header;
+  server_options.secret = kSecret;
+  Harness h(server_options);
+  auto closed = generate_collection("closed", "Closed", 2, kStart);
+  closed.can_read = false;
+  h.server.add_collection(closed);
+  h.start();
+  auto options = h.options();
+  options.auth = {.mode = AuthMode::Header, .user = {}, .header_name = "X-API-Key", .token = make_token()};
+  auto client = h.client(options);
+  try {
+    h.read(*client, "closed");
+    FAIL() << "expected CollectionAccessDeniedError";
+  } catch (const CollectionAccessDeniedError& error) {
+    EXPECT_NE(std::string(error.what()).find("can_read: false"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("is not readable with these credentials"), std::string::npos)
+        << error.what();  // the server's own explanation
+  }
 }
 
 TEST(TaxiiAuth, HtmlUnauthorizedPageWithoutATokenConfiguredSaysToConfigureOne) {

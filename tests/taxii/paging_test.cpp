@@ -89,6 +89,44 @@ TEST(TaxiiPaging, MoreWithoutNextContinuesByTimestampWithoutSkippingTheBoundaryG
   EXPECT_EQ(requests[1].param("added_after"), format_timestamp(kStart + 1s - 1us));
 }
 
+TEST(TaxiiPaging, ResumeInsideATimestampGroupSpanningPagesDeliversNothingTwice) {
+  // Two groups of 30 objects sharing one date_added, pages of 10. Page 6 (the third page of the
+  // second group) is lost: the client resumes from just before the group's timestamp and re-reads
+  // its first 20 objects, which were delivered two pages ago and one page ago.
+  Harness h({.max_page_size = 10});
+  auto feed = generate_collection("feed", "Feed", 60, kStart, 30);
+  h.server.add_collection(feed);
+  h.server.inject({.kind = FaultKind::DropMidBody, .skip = 5});
+  h.start();
+  auto client = h.client();
+  auto got = h.read(*client, "feed");
+  EXPECT_EQ(got.ids, h.expected_ids(feed));  // every object once, in order
+  EXPECT_EQ(got.summary.stats.duplicates, 20u);
+  EXPECT_EQ(got.summary.stats.retries, 1u);
+  auto requests = h.server.requests_to("/objects/");
+  ASSERT_GE(requests.size(), 7u);
+  EXPECT_FALSE(requests[6].has("next"));
+  EXPECT_EQ(requests[6].param("added_after"), format_timestamp(kStart + 1s - 1us));
+  EXPECT_EQ(got.summary.resume_after, kStart + 1s);
+}
+
+TEST(TaxiiPaging, RememberedBoundaryIdsAreBounded) {
+  // Same loss as above, with room for 15 ids: the re-read delivers 5 objects twice (never loses one).
+  Harness h({.max_page_size = 10});
+  auto feed = generate_collection("feed", "Feed", 60, kStart, 30);
+  h.server.add_collection(feed);
+  h.server.inject({.kind = FaultKind::DropMidBody, .skip = 5});
+  h.start();
+  auto options = h.options();
+  options.max_boundary_ids = 15;
+  auto client = h.client(options);
+  auto got = h.read(*client, "feed");
+  auto expected = h.expected_ids(feed);
+  EXPECT_EQ(got.unique(), std::set<std::string>(expected.begin(), expected.end()));
+  EXPECT_EQ(got.ids.size(), 65u);
+  EXPECT_EQ(got.summary.stats.duplicates, 15u);
+}
+
 TEST(TaxiiPaging, TimestampGroupLargerThanAPageWithoutNextIsReportedAsStuck) {
   Harness h({.default_page_size = 5, .max_page_size = 5, .next_style = NextStyle::None});
   h.server.add_collection(generate_collection("feed", "Feed", 12, kStart, 12));  // one group of 12

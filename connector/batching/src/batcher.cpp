@@ -1,5 +1,6 @@
 #include "kfc/batching/batcher.h"
 
+#include <mutex>
 #include <stdexcept>
 #include <string_view>
 #include <unordered_set>
@@ -65,14 +66,6 @@ std::size_t Batch::object_count() const {
   return count;
 }
 
-Batcher::Batcher(TransformFn transform, BatcherOptions options, BeforeStagingFn before_staging)
-    : transform_(std::move(transform)), options_(options), before_staging_(std::move(before_staging)) {
-  if (!transform_) throw std::invalid_argument("Batcher needs a transform");
-  if (options_.source_batch_size == 0) options_.source_batch_size = 1;
-  if (options_.max_bundle_objects == 0) options_.max_bundle_objects = 1;
-  open_new_batch();
-}
-
 // Batch memory is recycled: a cleared arena keeps its (already faulted-in) buffer, so a steady
 // stream of batches does not allocate and return memory to the system for every batch.
 struct Batcher::Arena {
@@ -81,27 +74,66 @@ struct Batcher::Arena {
   rapidjson::MemoryPoolAllocator<> allocator{buffer.get(), kBufferBytes};
 };
 
+
+// Free arenas. Shared with the stages that hold an arena, which return it when released (maybe on
+// another thread, maybe after the Batcher is gone).
+struct Batcher::ArenaPool {
+  std::mutex mutex;
+  std::vector<std::unique_ptr<Arena>> free;
+
+  std::unique_ptr<Arena> take() {
+    std::lock_guard lock(mutex);
+    if (free.empty()) return std::make_unique<Arena>();
+    std::unique_ptr<Arena> arena = std::move(free.back());
+    free.pop_back();
+    return arena;
+  }
+  void give_back(std::unique_ptr<Arena> arena) {
+    arena->allocator.Clear();
+    std::lock_guard lock(mutex);
+    free.push_back(std::move(arena));
+  }
+};
+
+Batcher::Batcher(TransformFn transform, BatcherOptions options, BeforeStagingFn before_staging)
+    : transform_(std::move(transform)), options_(options), before_staging_(std::move(before_staging)),
+      pool_(std::make_shared<ArenaPool>()) {
+  if (!transform_) throw std::invalid_argument("Batcher needs a transform");
+  if (options_.source_batch_size == 0) options_.source_batch_size = 1;
+  if (options_.max_bundle_objects == 0) options_.max_bundle_objects = 1;
+  open_new_batch();
+}
+
 Batcher::~Batcher() = default;
 
 void Batcher::open_new_batch() {
-  if (free_arenas_.empty()) free_arenas_.push_back(std::make_unique<Arena>());
-  Arena* arena = free_arenas_.back().get();
-  busy_arenas_.push_back(std::move(free_arenas_.back()));
-  free_arenas_.pop_back();
+  busy_arenas_.push_back(pool_->take());
+  Arena* arena = busy_arenas_.back().get();
   open_ = Pending{};
   open_.arena = arena;
   open_.objects = rapidjson::Document(rapidjson::kArrayType, &arena->allocator);
   index_.clear();
 }
 
-void Batcher::release_arena(Arena* arena) {
+std::unique_ptr<Batcher::Arena> Batcher::unbusy(Arena* arena) {
   for (auto it = busy_arenas_.begin(); it != busy_arenas_.end(); ++it) {
     if (it->get() != arena) continue;
-    arena->allocator.Clear();
-    free_arenas_.push_back(std::move(*it));
+    std::unique_ptr<Arena> owned = std::move(*it);
     busy_arenas_.erase(it);
-    return;
+    return owned;
   }
+  return nullptr;
+}
+
+void Batcher::release_arena(Arena* arena) {
+  if (auto owned = unbusy(arena)) pool_->give_back(std::move(owned));
+}
+
+std::shared_ptr<void> Batcher::share_arena(Arena* arena) {
+  std::unique_ptr<Arena> owned = unbusy(arena);
+  return std::shared_ptr<void>(owned.release(), [pool = pool_](void* shared) {
+    pool->give_back(std::unique_ptr<Arena>(static_cast<Arena*>(shared)));
+  });
 }
 
 void Batcher::push(const rapidjson::Value& feed_object) {
@@ -217,11 +249,14 @@ Batch Batcher::take() {
   if (ready_.empty()) throw std::logic_error("Batcher::take() without a ready batch");
   Pending pending = std::move(ready_.front());
   ready_.pop_front();
-  // The arena goes back to the free list however this ends (the stages are copies).
+  // The arena goes back to the free list if this fails, or else when the last stage sharing it is
+  // released.
   struct ArenaReturn {
     Batcher& batcher;
     Arena* arena;
-    ~ArenaReturn() { batcher.release_arena(arena); }
+    ~ArenaReturn() {
+      if (arena != nullptr) batcher.release_arena(arena);
+    }
   } arena_return{*this, pending.arena};
 
   // The feed objects stay alive until the batch is staged: the transform may have moved values
@@ -242,7 +277,14 @@ Batch Batcher::take() {
   batch.warnings = std::move(watermark.warnings);
 
   if (before_staging_) before_staging_(objects);
-  batch.stages = build_stages(objects);
+  if (&objects.GetAllocator() == &pending.arena->allocator) {
+    // The stages take the objects out of the batch's memory, which they then keep alive.
+    std::shared_ptr<void> memory = share_arena(pending.arena);
+    arena_return.arena = nullptr;
+    batch.stages = build_stages(objects, std::move(memory));
+  } else {  // a transform that built its output elsewhere: copied out, the arena is free again
+    batch.stages = build_stages(objects);
+  }
   return batch;
 }
 

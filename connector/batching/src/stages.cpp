@@ -28,31 +28,45 @@ std::string describe(const rapidjson::Value& v) {
 
 struct Node {
   std::string_view id;
-  const rapidjson::Value* content;   // the last object seen with this id
+  rapidjson::SizeType content;       // position of the last object seen with this id
   std::vector<std::size_t> dependencies;
   int level = -1;                    // -1: not resolved yet
 };
 
 class Stager {
  public:
-  explicit Stager(const rapidjson::Value& objects) {
+  explicit Stager(const rapidjson::Value& objects) : objects_(objects) {
     collect_unique(objects);
     for (auto& node : nodes_) resolve_dependencies(node);
     visiting_.assign(nodes_.size(), false);
     for (std::size_t i = 0; i < nodes_.size(); ++i) resolve_level(i);
   }
 
+  // Copies of the objects, in bundles of their own.
   std::vector<stix::Bundle> stages() const {
-    int max_level = -1;
-    for (const auto& node : nodes_) max_level = std::max(max_level, node.level);
-    std::vector<stix::Bundle> stages(static_cast<std::size_t>(max_level + 1));
+    std::vector<stix::Bundle> stages = empty_stages();
     for (const auto& node : nodes_) {
       auto& bundle = stages[static_cast<std::size_t>(node.level)];
-      bundle.objects.PushBack(detail::deep_copy(*node.content, bundle.objects.GetAllocator()),
+      bundle.objects.PushBack(detail::deep_copy(objects_[node.content], bundle.objects.GetAllocator()),
                               bundle.objects.GetAllocator());
     }
-    // Levels are consecutive (a level-n object depends on a level-(n-1) one), so no stage is empty.
-    for (auto& bundle : stages) bundle.id = random_bundle_id();
+    return stages;
+  }
+
+  // The objects themselves, moved out of `objects` (the array this Stager was built on) into
+  // bundles that share its allocator.
+  std::vector<stix::Bundle> moved_stages(rapidjson::Document& objects, const std::shared_ptr<void>& memory) const {
+    std::vector<stix::Bundle> stages = empty_stages();
+    std::vector<std::size_t> sizes(stages.size(), 0);
+    for (const auto& node : nodes_) ++sizes[static_cast<std::size_t>(node.level)];
+    auto& allocator = objects.GetAllocator();
+    for (std::size_t level = 0; level < stages.size(); ++level) {
+      stages[level].memory = memory;
+      stages[level].objects = rapidjson::Document(rapidjson::kArrayType, &allocator);
+      stages[level].objects.Reserve(static_cast<rapidjson::SizeType>(sizes[level]), allocator);
+    }
+    for (const auto& node : nodes_)
+      stages[static_cast<std::size_t>(node.level)].objects.PushBack(objects[node.content].Move(), allocator);
     return stages;
   }
 
@@ -66,9 +80,10 @@ class Stager {
         if (member != object.MemberEnd() && member->value.IsString()) id = &member->value;
       }
       if (id == nullptr) throw StagingError("Unable to stage STIX object without id");
+      const auto position = static_cast<rapidjson::SizeType>(&object - objects.Begin());
       const auto [it, inserted] = index_.emplace(string_of(*id), nodes_.size());
-      if (inserted) nodes_.push_back(Node{string_of(*id), &object, {}, -1});
-      else nodes_[it->second].content = &object;  // keeps the first position, takes the last content
+      if (inserted) nodes_.push_back(Node{string_of(*id), position, {}, -1});
+      else nodes_[it->second].content = position;  // keeps the first position, takes the last content
     }
   }
 
@@ -84,7 +99,7 @@ class Stager {
   }
 
   void resolve_dependencies(Node& node) {
-    detail::for_each_reference(*node.content, [&](const char* field, const rapidjson::Value& ref) {
+    detail::for_each_reference(objects_[node.content], [&](const char* field, const rapidjson::Value& ref) {
       add_dependency(node, field, ref);
     });
   }
@@ -123,6 +138,17 @@ class Stager {
     }
   }
 
+  // One bundle per level. Levels are consecutive (a level-n object depends on a level-(n-1) one),
+  // so no stage stays empty.
+  std::vector<stix::Bundle> empty_stages() const {
+    int max_level = -1;
+    for (const auto& node : nodes_) max_level = std::max(max_level, node.level);
+    std::vector<stix::Bundle> stages(static_cast<std::size_t>(max_level + 1));
+    for (auto& bundle : stages) bundle.id = random_bundle_id();
+    return stages;
+  }
+
+  const rapidjson::Value& objects_;
   std::vector<Node> nodes_;
   std::unordered_map<std::string_view, std::size_t> index_;
   std::vector<bool> visiting_;
@@ -132,6 +158,10 @@ class Stager {
 
 std::vector<stix::Bundle> build_stages(const rapidjson::Value& objects) {
   return Stager(objects).stages();
+}
+
+std::vector<stix::Bundle> build_stages(rapidjson::Document& objects, std::shared_ptr<void> memory) {
+  return Stager(objects).moved_stages(objects, memory);
 }
 
 std::string random_bundle_id() {

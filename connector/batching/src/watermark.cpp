@@ -136,12 +136,20 @@ std::string_view watermark_description(const rapidjson::Value& object) {
 Watermark batch_watermark(const rapidjson::Value& objects) {
   Watermark watermark;
   if (!objects.IsArray()) return watermark;
+  // The mapping's relationships and observables carry their indicator's description as the same
+  // text (one string), so consecutive objects repeat it: it is parsed once. While `objects` is only
+  // read, equal address and length mean equal text.
+  std::string_view last;
+  DateAdded last_date_added;
   for (const auto& object : objects.GetArray()) {
     const std::string_view description = watermark_description(object);
     if (description.empty()) continue;
-    DateAdded date_added = date_added_of(description);
-    watermark.epoch_seconds = std::max(watermark.epoch_seconds, date_added.epoch_seconds);
-    if (date_added.warning) watermark.warnings.push_back(std::move(*date_added.warning));
+    if (description.data() != last.data() || description.size() != last.size()) {
+      last = description;
+      last_date_added = date_added_of(description);
+    }
+    watermark.epoch_seconds = std::max(watermark.epoch_seconds, last_date_added.epoch_seconds);
+    if (last_date_added.warning) watermark.warnings.push_back(*last_date_added.warning);
   }
   return watermark;
 }

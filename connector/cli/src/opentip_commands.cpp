@@ -134,7 +134,10 @@ void add_opentip_commands(CLI::App& app, CliContext& context) {
       "enrich",
       "run as an OpenCTI internal enrichment connector: look observables up in OpenTIP when OpenCTI asks "
       "(scope opentip.enrichment_scope, max TLP opentip.max_tlp)");
-  enrich->footer("Stops on SIGTERM/SIGINT. Exit code: 0 stopped, 2 configuration error, 3 token rejected, 1 other errors.");
+  enrich->footer(
+      "Registers as not playbook compatible: use it from an observable's enrichment menu or automatic enrichment; "
+      "playbook requests are refused. Stops on SIGTERM/SIGINT (a request in progress goes back to the queue). "
+      "Exit code: 0 stopped, 2 configuration error, 3 token rejected, 1 other errors.");
   enrich->callback([&context] { context.exit_code = run_enrich(context); });
 }
 

@@ -37,6 +37,50 @@ inline Value ref(std::string_view s) {
   return Value(rapidjson::StringRef(s.data(), s.size()));
 }
 
+// A deep copy of v into a. Strings referring to constant text stay references (as RapidJSON's own
+// copy does); unlike RapidJSON 1.1's copy constructor, this does not go through a temporary
+// Document and its SAX stack (a heap allocation per copied object or array).
+inline Value copy_value(const Value& v, Allocator& a) {
+  switch (v.GetType()) {
+    case rapidjson::kObjectType: {
+      Value object(rapidjson::kObjectType);
+      for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) object.AddMember(copy_value(m->name, a), copy_value(m->value, a), a);
+      return object;
+    }
+    case rapidjson::kArrayType: {
+      Value array(rapidjson::kArrayType);
+      array.Reserve(v.Size(), a);
+      for (const auto& e : v.GetArray()) array.PushBack(copy_value(e, a), a);
+      return array;
+    }
+    default:
+      return Value(v, a);  // strings (copied, or constant references kept), numbers, literals
+  }
+}
+
+// Like copy_value, but strings stored outside their Value are shared instead of copied. Only for
+// a value that lives in `a` itself (or in memory that outlives it): a pool allocator frees nothing
+// before it is cleared, so the shared text lives as long as the copy. Short strings live inside
+// their Value (which may move), so they are copied, which costs no allocation.
+inline Value share_value(const Value& v, Allocator& a) {
+  switch (v.GetType()) {
+    case rapidjson::kStringType: {
+      const char* text = v.GetString();
+      const bool inside = text >= reinterpret_cast<const char*>(&v) && text < reinterpret_cast<const char*>(&v + 1);
+      if (inside) return Value(text, v.GetStringLength(), a);
+      return Value(rapidjson::StringRef(text, v.GetStringLength()));
+    }
+    case rapidjson::kArrayType: {
+      Value array(rapidjson::kArrayType);
+      array.Reserve(v.Size(), a);
+      for (const auto& e : v.GetArray()) array.PushBack(share_value(e, a), a);
+      return array;
+    }
+    default:
+      return copy_value(v, a);
+  }
+}
+
 // Sets key to value: replaced in place when present (keeps its position), else appended.
 // `key` must have static lifetime.
 inline void set(Value& obj, std::string_view key, Value&& value, Allocator& a) {

@@ -424,14 +424,14 @@ struct Mapper::Impl {
   void observable_tail(Batch& b, Value& o, const Value& ind) {
     o.AddMember("x_opencti_created_by_ref", json::ref(kAuthorId), b.a);
     if (const Value* d = json::member(ind, "description")) {
-      if (d->IsString()) o.AddMember("x_opencti_description", Value(*d, b.a), b.a);
+      if (d->IsString()) o.AddMember("x_opencti_description", json::share_value(*d, b.a), b.a);
     } else {
       o.AddMember("x_opencti_description", "", b.a);
     }
     if (const Value* l = json::member(ind, "labels"); l && l->IsArray() && !l->Empty())
-      o.AddMember("x_opencti_labels", Value(*l, b.a), b.a);
+      o.AddMember("x_opencti_labels", json::share_value(*l, b.a), b.a);
     if (const Value* s = json::member(ind, "x_opencti_score"); s && !s->IsNull())
-      o.AddMember("x_opencti_score", Value(*s, b.a), b.a);
+      o.AddMember("x_opencti_score", json::copy_value(*s, b.a), b.a);
   }
 
   using Hashes = std::vector<std::pair<std::string_view, std::string_view>>;
@@ -528,11 +528,11 @@ struct Mapper::Impl {
     if (!d)
       r.AddMember("description", "", b.a);
     else if (d->IsString())
-      r.AddMember("description", Value(*d, b.a), b.a);
+      r.AddMember("description", json::share_value(*d, b.a), b.a);
     r.AddMember("source_ref", json::copy(source.id, b.a), b.a);
     r.AddMember("target_ref", json::copy(target.id, b.a), b.a);
     if (const Value* l = json::member(source.value, "labels"); l && l->IsArray() && !l->Empty())
-      r.AddMember("labels", Value(*l, b.a), b.a);
+      r.AddMember("labels", json::share_value(*l, b.a), b.a);
     return {std::move(id), std::move(r)};
   }
 
@@ -633,7 +633,7 @@ struct Mapper::Impl {
       if (existing->IsArray())
         ids = *existing;  // moved out; set() below puts it back in the same position
       else if (existing->IsString())
-        ids.PushBack(Value(*existing, a), a);
+        ids.PushBack(json::copy_value(*existing, a), a);
       else if (!existing->IsNull())
         problem(Problem::NonStringField, where);
     }
@@ -687,7 +687,7 @@ struct Mapper::Impl {
 
   void transform_indicator(Batch& b, const Value& source) {
     ++stats.indicators;
-    Value ind(source, b.a);
+    Value ind = json::copy_value(source, b.a);
     const std::string where(json::string_member(source, "id").value_or(""));
     normalise_id(ind, b.a, where);
     json::set(ind, "created_by_ref", json::ref(kAuthorId), b.a);
@@ -737,6 +737,34 @@ struct Mapper::Impl {
     json::set(o, "x_opencti_score", Value(static_cast<int64_t>(score)), a);
   }
 
+  // What the threat_score pieces of a description say, in order (nullopt: not an integer). The
+  // relationships and observables of an indicator share its description text (one pooled string),
+  // so the last result is kept: within one transform() pooled text is never freed or changed, so
+  // the same address and length mean the same text. Short strings live inside their Value and
+  // are not memoised.
+  struct ScorePieces {
+    const char* text = nullptr;
+    std::size_t size = 0;
+    bool has_score = false;
+    std::vector<std::optional<long long>> scores;
+  };
+  ScorePieces score_memo;
+  static constexpr std::size_t kMemoMinLength = 32;  // > RapidJSON's inline string capacity
+
+  const ScorePieces& score_pieces(std::string_view text) {
+    if (text.size() >= kMemoMinLength && score_memo.text == text.data() && score_memo.size == text.size())
+      return score_memo;
+    score_memo.text = text.size() >= kMemoMinLength ? text.data() : nullptr;
+    score_memo.size = text.size();
+    score_memo.has_score = text.find("threat_score=") != std::string_view::npos;
+    score_memo.scores.clear();
+    if (score_memo.has_score)
+      for_each_split(text, ';', [&](std::string_view piece) {
+        if (const auto value = threat_score_text(piece)) score_memo.scores.push_back(python_int(*value));
+      });
+    return score_memo;
+  }
+
   void post_process(Value& o, Allocator& a) {
     if (!o.IsObject()) return;
     const auto type = json::string_member(o, "type");
@@ -757,18 +785,16 @@ struct Mapper::Impl {
     if (!description) return;
     const std::string_view where = json::string_member(o, "id").value_or("");
     if (!description->IsString()) return problem(Problem::NonStringField, where);
-    const std::string_view text = json::view(*description);
-    const bool has_score = text.find("threat_score=") != std::string_view::npos;
+    const ScorePieces& pieces = score_pieces(json::view(*description));
+    const bool has_score = pieces.has_score;
 
     if (opt.threat_score_from_description) {
       if (!has_score) return;
       std::optional<long long> score;
-      for_each_split(text, ';', [&](std::string_view piece) {
-        if (const auto value = threat_score_text(piece)) {
-          if (const auto n = python_int(*value)) score = n;
-          else problem(Problem::BadThreatScore, where);
-        }
-      });
+      for (const auto& n : pieces.scores) {
+        if (n) score = n;
+        else problem(Problem::BadThreatScore, where);
+      }
       if (score) set_score(o, *score, a);
       return;
     }
@@ -787,12 +813,10 @@ struct Mapper::Impl {
       for (const auto& l : level_labels[level_index(score)]) json::append_unique(*labels, l, a);
     };
     if (!has_score) return append_level(opt.threat_score);
-    for_each_split(text, ';', [&](std::string_view piece) {
-      if (const auto value = threat_score_text(piece)) {
-        if (const auto n = python_int(*value)) append_level(*n);
-        else problem(Problem::BadThreatScore, where);
-      }
-    });
+    for (const auto& n : pieces.scores) {
+      if (n) append_level(*n);
+      else problem(Problem::BadThreatScore, where);
+    }
   }
 
   // ---------------------------------------------------------------- §5.3 one source batch
@@ -803,9 +827,16 @@ struct Mapper::Impl {
       rapidjson::Document fresh;
       out.Swap(fresh);
     }
+    transform(source_batch, out, out.GetAllocator());
+  }
+
+  // Objects are built in `allocator`, which outlives `out` (strings of the indicator copy are
+  // shared by its expansions).
+  void transform(const Value& source_batch, Value& out, Allocator& allocator) {
     out.SetArray();
-    Batch b{out, out.GetAllocator(), format_created(clock.now()), {}, {}, {}};
-    b.add(Value(author, b.a), kAuthorId);
+    score_memo = {};  // memory of an earlier call may have been reused
+    Batch b{out, allocator, format_created(clock.now()), {}, {}, {}};
+    b.add(json::copy_value(author, b.a), kAuthorId);
     if (source_batch.IsArray()) {
       out.Reserve(source_batch.Size() * 2 + 1, b.a);
       for (const auto& s : source_batch.GetArray()) {
@@ -819,7 +850,7 @@ struct Mapper::Impl {
           transform_indicator(b, s);
         } else {
           if (!type) problem(Problem::MissingType, json::string_member(s, "id").value_or(""));
-          add_feed_object(b, Value(s, b.a), false);
+          add_feed_object(b, json::copy_value(s, b.a), false);
         }
       }
     } else {
@@ -937,6 +968,11 @@ void Mapper::collect(rapidjson::Value& feed_object, rapidjson::Document::Allocat
 
 void Mapper::transform(const rapidjson::Value& source_batch, rapidjson::Document& out) {
   impl_->transform(source_batch, out);
+}
+
+void Mapper::transform(const rapidjson::Value& source_batch, rapidjson::Value& out,
+                       rapidjson::Document::AllocatorType& allocator) {
+  impl_->transform(source_batch, out, allocator);
 }
 
 void Mapper::apply_description_policy(rapidjson::Value& objects, ExistingIds* lookup) {

@@ -1,5 +1,6 @@
 #include "kfc/opentip/client.h"
 
+#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -22,14 +23,19 @@ std::string utc_text(SystemTime t) {
   return buffer;
 }
 
-// Retry-After as delta-seconds (the form OpenTIP and most APIs send); dates are not trusted.
-std::optional<Duration> retry_after(const http::Response& response) {
+// Retry-After as delta-seconds or as an HTTP date (RFC 9110 §10.2.3, both forms are allowed); a date
+// in the past means "now". Anything else is ignored and our own backoff applies.
+std::optional<Duration> retry_after(const http::Response& response, SystemTime now) {
   auto header = response.header("retry-after");
-  if (!header || header->empty() || !std::ranges::all_of(*header, [](unsigned char c) { return std::isdigit(c); }) ||
-      header->size() > 9) {
-    return std::nullopt;
+  if (!header || header->empty()) return std::nullopt;
+  if (std::ranges::all_of(*header, [](unsigned char c) { return std::isdigit(c); })) {
+    if (header->size() > 9) return std::chrono::hours(24 * 365);  // absurdly long: beyond max_retry_after
+    return std::chrono::seconds(std::stol(*header));
   }
-  return std::chrono::seconds(std::stol(*header));
+  std::time_t at = curl_getdate(header->c_str(), nullptr);
+  if (at == -1) return std::nullopt;
+  auto wait = std::chrono::duration_cast<Duration>(std::chrono::system_clock::from_time_t(at) - now);
+  return std::max(wait, Duration::zero());
 }
 
 bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
@@ -174,7 +180,7 @@ http::Response Client::send_with_retries(const Query& query) {
       bool retryable = response.status == 429 || response.status >= 500;
       if (!retryable) return response;
       last_problem = "HTTP " + std::to_string(response.status);
-      wait = retry_after(response);
+      wait = retry_after(response, clock_.now());
       if (wait && *wait > options_.max_retry_after) {
         throw ServiceUnavailableError("OpenTIP asked to retry after " +
                                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*wait).count()) +

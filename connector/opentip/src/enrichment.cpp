@@ -571,6 +571,8 @@ FailureHandling handle_failure(std::exception_ptr failure, SystemTime now) {
   constexpr auto kTokenPause = std::chrono::hours(1);
   try {
     std::rethrow_exception(failure);
+  } catch (const EnrichmentInterrupted& error) {
+    return {Disposition::RequeueLater, std::string(error.what()) + " — the request is kept on the queue", now};
   } catch (const QuotaExceededError& error) {
     return {Disposition::RequeueLater,
             std::string(error.what()) + " — the request is kept on the queue and retried then", error.until()};

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <future>
+
 #include "kfc/opencti/session.h"
 #include "kfc/opentip/enrichment_worker.h"
 #include "kfc/opentip/listen_queue.h"
@@ -45,6 +48,49 @@ class Waiter {
   Duration step_;
 };
 
+// The clock the request handling sleeps on (rate limit, backoff, Retry-After, push retries): it
+// sleeps in short steps and abandons the request when the connector is asked to stop, so a SIGTERM
+// is not held up by a wait that may last minutes (or, for a push the broker keeps refusing, forever).
+class StopAwareClock final : public Clock {
+ public:
+  StopAwareClock(Clock& base, std::function<bool()> should_stop, Duration step)
+      : base_(base), should_stop_(std::move(should_stop)), step_(std::max(step, Duration(1))) {}
+
+  SystemTime now() const override { return base_.now(); }
+
+  void sleep_for(Duration d) override {
+    while (true) {
+      if (should_stop_ && should_stop_()) {
+        throw EnrichmentInterrupted("the connector is stopping; the enrichment in progress was abandoned");
+      }
+      if (d <= Duration::zero()) return;
+      Duration slice = std::min(d, step_);
+      base_.sleep_for(slice);
+      d -= slice;
+    }
+  }
+
+ private:
+  Clock& base_;
+  std::function<bool()> should_stop_;
+  Duration step_;
+};
+
+// Runs the request on its own thread and keeps the broker connection alive meanwhile (as pycti keeps
+// its pika connection serviced while the callback runs): otherwise a lookup that waits for the rate
+// limit or a Retry-After outlives the heartbeat, the broker drops us and hands the request out again.
+RequestOutcome handle_keeping_alive(ListenQueue& queue, EnrichmentWorker& worker, const std::string& body) {
+  constexpr auto kServiceEvery = std::chrono::milliseconds(200);
+  auto handling = std::async(std::launch::async, [&worker, &body] { return worker.handle(body); });
+  try {
+    while (handling.wait_for(kServiceEvery) != std::future_status::ready) queue.keep_alive();
+  } catch (const ListenQueueError&) {
+    handling.wait();  // let it finish: the broker has requeued the request, it will be handled again
+    throw;
+  }
+  return handling.get();
+}
+
 SinkFactory sink_factory(const Settings& settings, opencti::OpenCtiSession& session, Clock& clock) {
   if (settings.connector.queue_protocol == QueueProtocol::Api) {
     return [&session](const std::string&) { return sinks::make_graphql_sink(session.api(), session.connector_id()); };
@@ -66,12 +112,12 @@ void consume(const opencti::Registration& registration, EnrichmentWorker& worker
   while (!wait.stopping()) {
     try {
       if (!queue) {
-        queue = std::make_unique<ListenQueue>(registration.mq, registration.listen);
+        queue = std::make_unique<ListenQueue>(registration.mq, registration.listen, environment.heartbeat_seconds);
         spdlog::info("Listening for enrichment requests on {}", queue->describe());
       }
       std::optional<Delivery> delivery = queue->next(environment.poll_interval);
       if (!delivery) continue;
-      RequestOutcome outcome = worker.handle(delivery->body);
+      RequestOutcome outcome = handle_keeping_alive(*queue, worker, delivery->body);
       if (outcome.disposition == Disposition::Ack) {
         queue->ack(delivery->delivery_tag);
         continue;
@@ -98,12 +144,13 @@ int run_enrichment(const Settings& original, EnrichmentEnvironment environment) 
   Clock& clock = environment.clock ? *environment.clock : system_clock();
   const Settings settings = enrichment_settings(original);
   Waiter wait(clock, environment.should_stop, environment.poll_interval);
+  StopAwareClock request_clock(clock, environment.should_stop, environment.poll_interval);
   try {
     EnrichmentOptions options = enrichment_options(settings.opentip);
     ClientOptions client_settings = client_options(settings.opentip);
     auto cache = make_cache(settings.opentip.cache_dir, settings.opentip.cache_ttl);
     auto transport = environment.opentip_transport ? environment.opentip_transport() : http::make_curl_transport({});
-    Client opentip(client_settings, *transport, clock, cache.get());
+    Client opentip(client_settings, *transport, request_clock, cache.get());
 
     opencti::SessionOptions session_options;
     session_options.ping_interval = environment.ping_interval;
@@ -114,8 +161,8 @@ int run_enrichment(const Settings& original, EnrichmentEnvironment environment) 
     spdlog::info("OpenTIP enrichment connector registered (scope {}, max TLP {})", settings.connector.scope,
                  to_string(options.max_tlp));
 
-    EnrichmentWorker worker(session->api(), session->connector_id(), opentip, sink_factory(settings, *session, clock),
-                            options, clock);
+    EnrichmentWorker worker(session->api(), session->connector_id(), opentip,
+                            sink_factory(settings, *session, request_clock), options, request_clock);
     consume(registration, worker, wait, clock, environment);
     spdlog::info("OpenTIP enrichment connector stopped");
     return kExitStopped;

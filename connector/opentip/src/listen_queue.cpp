@@ -106,23 +106,28 @@ struct ListenQueue::Impl {
   [[noreturn]] void on_unexpected_frame() {
     amqp_frame_t frame{};
     timeval tv = to_timeval(std::chrono::milliseconds(1000));
-    if (amqp_simple_wait_frame_noblock(state, &frame, &tv) == AMQP_STATUS_OK && frame.frame_type == AMQP_FRAME_METHOD) {
+    if (amqp_simple_wait_frame_noblock(state, &frame, &tv) == AMQP_STATUS_OK) fail_on(frame, "consume");
+    throw ListenQueueError(where("consume") + ": unexpected frame from the broker");
+  }
+
+  [[noreturn]] void fail_on(const amqp_frame_t& frame, const char* step) const {
+    if (frame.frame_type == AMQP_FRAME_METHOD) {
       switch (frame.payload.method.id) {
         case AMQP_BASIC_CANCEL_METHOD:
-          throw ListenQueueError(where("consume") + ": the broker cancelled the consumer (queue deleted?)");
+          throw ListenQueueError(where(step) + ": the broker cancelled the consumer (queue deleted?)");
         case AMQP_CHANNEL_CLOSE_METHOD: {
           const auto* close = static_cast<const amqp_channel_close_t*>(frame.payload.method.decoded);
-          throw ListenQueueError(where("consume") + ": channel closed: " + bytes_text(close->reply_text));
+          throw ListenQueueError(where(step) + ": channel closed: " + bytes_text(close->reply_text));
         }
         case AMQP_CONNECTION_CLOSE_METHOD: {
           const auto* close = static_cast<const amqp_connection_close_t*>(frame.payload.method.decoded);
-          throw ListenQueueError(where("consume") + ": connection closed: " + bytes_text(close->reply_text));
+          throw ListenQueueError(where(step) + ": connection closed: " + bytes_text(close->reply_text));
         }
         default:
           break;
       }
     }
-    throw ListenQueueError(where("consume") + ": unexpected frame from the broker");
+    throw ListenQueueError(where(step) + ": unexpected frame from the broker");
   }
 };
 
@@ -144,6 +149,9 @@ ListenQueue::ListenQueue(const opencti::MqConnection& connection, std::string qu
 
 ListenQueue::~ListenQueue() {
   if (impl_->state == nullptr) return;
+  // A broker that stopped answering must not hold the process: the closing handshake is bounded.
+  timeval timeout = to_timeval(std::chrono::seconds(5));
+  amqp_set_rpc_timeout(impl_->state, &timeout);
   amqp_channel_close(impl_->state, kChannel, AMQP_REPLY_SUCCESS);
   amqp_connection_close(impl_->state, AMQP_REPLY_SUCCESS);
   amqp_destroy_connection(impl_->state);
@@ -162,6 +170,19 @@ std::optional<Delivery> ListenQueue::next(std::chrono::milliseconds timeout) {
   Delivery delivery{envelope.delivery_tag, bytes_text(envelope.message.body), envelope.redelivered != 0};
   amqp_destroy_envelope(&envelope);
   return delivery;
+}
+
+void ListenQueue::keep_alive() {
+  amqp_frame_t frame{};
+  timeval immediately{};
+  // Sends a heartbeat when one is due and reads what arrived; returns at once when nothing did.
+  int status = amqp_simple_wait_frame_noblock(impl_->state, &frame, &immediately);
+  if (status == AMQP_STATUS_TIMEOUT) return;
+  if (status != AMQP_STATUS_OK) {
+    throw ListenQueueError(impl_->where("heartbeat") + ": " + amqp_error_string2(status));
+  }
+  // With prefetch 1 nothing else is delivered while a request is being handled.
+  impl_->fail_on(frame, "heartbeat");
 }
 
 void ListenQueue::ack(std::uint64_t delivery_tag) {

@@ -39,7 +39,10 @@ std::optional<std::uint64_t> count(const Value& object, const char* name) {
   const Value* value = member(object, name);
   if (value == nullptr) return std::nullopt;
   if (value->IsUint64()) return value->GetUint64();
-  if (value->IsDouble() && value->GetDouble() >= 0) return static_cast<std::uint64_t>(value->GetDouble());
+  // A count sent as a float ("1.0e3"); one beyond uint64 would be undefined to convert: ignored.
+  if (value->IsDouble() && value->GetDouble() >= 0 && value->GetDouble() < 1.8e19) {
+    return static_cast<std::uint64_t>(value->GetDouble());
+  }
   return std::nullopt;
 }
 

@@ -83,8 +83,13 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
     environment.out = options.out ? options.out : &std::cout;
     environment.dry_run = options.dry_run;
     environment.dry_run_lines = stix::write_dry_run_lines;
+    environment.should_stop = [&stop] { return stop.requested(); };
     sink = sinks::make_sink(settings, environment);
   } catch (const std::exception& error) {
+    if (stop.requested()) {  // e.g. SIGTERM while OpenCTI was still unreachable: a stop, not a failure
+      spdlog::info("Stopped by {} before the first run", stop.reason());
+      return 0;
+    }
     spdlog::critical("{}", error.what());
     return 2;
   }
@@ -138,6 +143,9 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
       spdlog::warn("Final ping to OpenCTI failed: {}", error.what());
     }
   }
+  // A scheduled process stopped by a signal ends cleanly whatever its last run did (the failure was
+  // logged and reported in its work); `run --once` says whether its run succeeded.
+  if (!run_once && stop.requested()) return 0;
   return outcome == RunOutcome::Failed ? 1 : 0;
 }
 

@@ -35,6 +35,16 @@ class WorkCancelled : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The work's final message ends with what each collection gave (read in full or not).
+std::string per_collection(const RunReport& report) {
+  std::string text;
+  for (const auto& c : report.collections) {
+    text += fmt::format("; {}: {} feed objects{}", c.id, c.feed_objects,
+                        c.error ? " (stopped by an error)" : c.completed ? "" : " (not read to the end)");
+  }
+  return text;
+}
+
 SystemTime to_system(taxii::Timestamp t) { return SystemTime{std::chrono::duration_cast<SystemTime::duration>(t.time_since_epoch())}; }
 taxii::Timestamp to_taxii(SystemTime t) { return std::chrono::floor<std::chrono::microseconds>(t); }
 
@@ -104,6 +114,11 @@ struct Runner::Impl {
 
   void metric_add(Metric m, double n, std::string_view label = {}) {
     if (parts.metrics) parts.metrics->add(m, n, label);
+  }
+  // Counts the error by kind (metrics: errors by kind) and ends the run: nothing after it is committed.
+  [[noreturn]] void abort_run(std::string_view kind, const std::string& message) {
+    metric_add(Metric::Errors, 1, kind);
+    throw RunAborted(message);
   }
 
   RunReport run();
@@ -298,9 +313,9 @@ void Runner::Impl::read_collection(const taxii::Collection& collection) {
   } catch (const WorkCancelled&) {
     throw;
   } catch (const sinks::DeliveryError& error) {
-    throw RunAborted(std::string("delivery failed: ") + error.what());
+    abort_run("sink", std::string("delivery failed: ") + error.what());
   } catch (const batching::StagingError& error) {
-    throw RunAborted(std::string("a batch could not be staged: ") + error.what());
+    abort_run("mapping", std::string("a batch could not be staged: ") + error.what());
   } catch (const std::exception& error) {  // TAXII failures: this collection only
     progress.error = error.what();
     report.errors.push_back(fmt::format("collection {}: {}", collection.id, error.what()));
@@ -422,9 +437,9 @@ void Runner::Impl::finish_delivery() {
   } catch (const WorkCancelled&) {
     throw;
   } catch (const sinks::DeliveryError& error) {
-    throw RunAborted(std::string("delivery failed: ") + error.what());
+    abort_run("sink", std::string("delivery failed: ") + error.what());
   } catch (const batching::StagingError& error) {
-    throw RunAborted(std::string("a batch could not be staged: ") + error.what());
+    abort_run("mapping", std::string("a batch could not be staged: ") + error.what());
   }
   commit();
 }
@@ -447,13 +462,15 @@ void Runner::Impl::conclude() {
   } else if (interrupted) {
     report.outcome = RunOutcome::Interrupted;
     const std::string message = fmt::format("Connector run interrupted by {} after queueing {} objects",
-                                            stop.reason(), report.delivered_objects);
+                                            stop.reason(), report.delivered_objects) +
+                                per_collection(report);
     close_work(message, true);
     spdlog::info("{}", message);
   } else if (!report.errors.empty()) {
     report.outcome = RunOutcome::Failed;
     std::string message = "Connector run failed: " + report.errors.front();
     for (std::size_t i = 1; i < report.errors.size(); ++i) message += "; " + report.errors[i];
+    message += per_collection(report);
     close_work(message, true);
     spdlog::error("Error occurred during connector execution: {}", message);
   } else {
@@ -471,7 +488,7 @@ void Runner::Impl::conclude() {
         }
       }
       std::string message = fmt::format("Connector queued {} objects for import", report.sent_objects);
-      for (const auto& c : report.collections) message += fmt::format("; {}: {} feed objects", c.id, c.feed_objects);
+      message += per_collection(report);
       close_work(message, report.outcome != RunOutcome::Succeeded);
       spdlog::info("{}", message);
     }

@@ -36,31 +36,30 @@ TokenVerdict TokenGate::check(SystemTime now) {
   if (metrics_ && status.days_left) {
     metrics_->set(Metric::TokenDaysLeft, static_cast<double>(*status.days_left), token_->key());
   }
-  if (status.state == TokenState::Valid) warned_at_.reset();  // e.g. rotated to a fresh token
-  if (status.state == TokenState::Unknown && !told_untracked_) {
-    // No expiry date given: said once per process, since nothing will change until the user sets one.
-    told_untracked_ = true;
-    spdlog::info("{}", status.message);
-    verdict.notice = status.message;
-  }
+  if (status.state == TokenState::Valid) reminded_at_.reset();  // e.g. rotated to a fresh token
   if (status.state == TokenState::Expired) {
     verdict.usable = false;
     verdict.error = status.message;
-  } else if (status.state == TokenState::Expiring && status.days_left && should_warn(*status.days_left)) {
-    spdlog::warn("{}", status.message);
-    verdict.warning = status.message;
+  } else if (status.state == TokenState::Expiring && status.days_left) {
+    verdict.reminder = crosses_threshold(*status.days_left);
+    verdict.warning = verdict.reminder ? "reminder: " + status.message : status.message;
+    spdlog::warn("{}", *verdict.warning);
+  } else if (status.state == TokenState::Unknown && !unknown_expiry_noticed_) {
+    unknown_expiry_noticed_ = true;
+    spdlog::info("{}", status.message);
+    verdict.notice = status.message;
   }
   return verdict;
 }
 
-bool TokenGate::should_warn(long days_left) {
+bool TokenGate::crosses_threshold(long days_left) {
   // The reminder thresholds that apply: the warning window, then a week, then the last day.
   long threshold = warning_days_;
   for (long t : std::array<long, 2>{7, 1}) {
     if (days_left <= t && t < threshold) threshold = t;
   }
-  if (warned_at_ && *warned_at_ <= threshold) return false;
-  warned_at_ = threshold;
+  if (reminded_at_ && *reminded_at_ <= threshold) return false;
+  reminded_at_ = threshold;
   return true;
 }
 

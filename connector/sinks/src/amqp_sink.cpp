@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <set>
+#include <utility>
 
 #include "kfc/sinks/message.h"
 #include "kfc/sinks/splitter.h"
@@ -73,7 +75,10 @@ class Connection {
     amqp_set_rpc_timeout(state_, &timeout);
     int status = amqp_socket_open_noblock(socket, mq.host.c_str(), mq.port, &timeout);
     if (status != AMQP_STATUS_OK) {
-      throw TransientAmqpError("cannot connect to RabbitMQ at " + endpoint_text(mq) + ": " + amqp_error_string2(status));
+      throw TransientAmqpError("cannot connect to RabbitMQ at " + endpoint_text(mq) + ": " + amqp_error_string2(status) +
+                               (mq.use_ssl ? " (TLS: does this port speak TLS, and is the broker's certificate trusted? "
+                                             "check mq.use_ssl, mq.use_ssl_ca, mq.use_ssl_reject_unauthorized)"
+                                           : ""));
     }
     check(amqp_login(state_, mq.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, options.heartbeat_seconds,
                      AMQP_SASL_METHOD_PLAIN, mq.user.c_str(), mq.pass.reveal().c_str()),
@@ -143,17 +148,20 @@ class AmqpSink final : public Sink {
     disconnect(true);
     in_flight_.clear();
     queue_.clear();
-    return_pending_ = false;
     failures_in_a_row_ = 0;
     tickets_.clear();
     first_open_ticket_ = 1;
     failed_ = false;
+    returned_tags_.clear();
+    return_unmatched_ = false;
+    republish_pending_ = false;
+    refusal_rounds_ = 0;
   }
 
   Ticket send(const stix::Bundle& bundle) override {
     if (failed_) throw DeliveryError("RabbitMQ sink failed earlier in this run; nothing more is sent");
     const Ticket ticket = first_open_ticket_ + tickets_.size();
-    std::vector<std::string> contents = message_contents(bundle);
+    std::vector<Content> contents = message_contents(bundle);
     tickets_.push_back(contents.size());
     ++stats_.bundles;
     stats_.objects += bundle.size();
@@ -176,7 +184,7 @@ class AmqpSink final : public Sink {
                            .action_sequence = sequence++,
                            .update = context_.update,
                            .work_id = context_.work_id};
-      queue_.push_back({next_serial_++, ticket, queue_message(fields, content)});
+      queue_.push_back({next_serial_++, ticket, Rank{ticket, content.nb_deps}, queue_message(fields, content.json)});
       ++stats_.messages;
     }
     guarded([&] { publish_queued(); });
@@ -216,19 +224,29 @@ class AmqpSink final : public Sink {
   }
 
  private:
+  // Dependency rank: a message may depend on messages of a lower rank (an earlier ticket — the run
+  // loop sends dependency stages in order — or a lower nb_deps within the same bundle).
+  using Rank = std::pair<Ticket, int>;
+
   struct Outgoing {
     std::uint64_t serial;  // publication order, kept across republishing
     Ticket ticket;
+    Rank rank;
     std::string body;
   };
 
-  std::vector<std::string> message_contents(const stix::Bundle& bundle) const {
-    std::vector<std::string> contents;
+  struct Content {
+    int nb_deps = 0;
+    std::string json;
+  };
+
+  std::vector<Content> message_contents(const stix::Bundle& bundle) const {
+    std::vector<Content> contents;
     if (bundle.size() == 0) return contents;
     if (options_.mode == AmqpMessageMode::WholeBundle) {
-      contents.push_back(whole_bundle_json(bundle));
+      contents.push_back({0, whole_bundle_json(bundle)});
     } else {
-      for (auto& message : split_bundle(bundle)) contents.push_back(std::move(message.bundle_json));
+      for (auto& message : split_bundle(bundle)) contents.push_back({message.nb_deps, std::move(message.bundle_json)});
     }
     return contents;
   }
@@ -248,12 +266,17 @@ class AmqpSink final : public Sink {
     std::size_t since_poll = 0;
     while (!queue_.empty()) {
       ensure_connected();
-      if (in_flight_.size() >= options_.window) {
-        wait_for_confirms();
+      if (republish_pending_) {
+        pause_before_republishing();
         continue;
       }
       Outgoing& message = queue_.front();
+      if (in_flight_.size() >= options_.window || waits_for_lower_rank(message)) {
+        wait_for_confirms();
+        continue;
+      }
       if (!publish(message.body)) continue;  // connection lost: requeued, reconnect on the next turn
+      in_flight_rank_ = message.rank;
       in_flight_.emplace(next_tag_++, std::move(message));
       queue_.pop_front();
       if (++since_poll >= 64) {  // drain acks now and then so the window rarely fills
@@ -261,6 +284,46 @@ class AmqpSink final : public Sink {
         poll(std::chrono::milliseconds(0));
       }
     }
+  }
+
+  // pycti confirms each message before the next, so a dependency is in the queue before what
+  // depends on it. Here only a change of rank waits: everything of the lower rank must be confirmed
+  // first, or a refused (nacked) message would be published again after its dependents.
+  bool waits_for_lower_rank(const Outgoing& message) const {
+    return options_.preserve_dependency_order && !in_flight_.empty() && in_flight_rank_ < message.rank;
+  }
+
+  // One pause for every message refused since the last one (not one per nack/return), and a bound:
+  // a broker that refuses everything for many rounds fails the run instead of looping forever.
+  void pause_before_republishing() {
+    republish_pending_ = false;
+    if (++refusal_rounds_ > options_.max_republish_rounds) {
+      throw DeliveryError("RabbitMQ " + endpoint_text(options_.connection) + " kept refusing or returning messages on exchange " +
+                          options_.exchange + " routing " + options_.routing_key + " (" +
+                          std::to_string(options_.max_republish_rounds) +
+                          " rounds without a confirm) — check that the OpenCTI platform is running (it declares and binds "
+                          "the push queue) and the queue's limits; nothing unconfirmed was counted as delivered");
+    }
+    pause(options_.retry_delay);
+  }
+
+  // Sleeps on the clock in short slices so that a stop request is noticed.
+  void pause(std::chrono::milliseconds duration) {
+    constexpr std::chrono::milliseconds kSlice{100};
+    while (duration > std::chrono::milliseconds::zero()) {
+      throw_if_stopping();
+      const auto slice = std::min(duration, kSlice);
+      clock_.sleep_for(slice);
+      duration -= slice;
+    }
+    throw_if_stopping();
+  }
+
+  void throw_if_stopping() const {
+    if (!options_.should_stop || !options_.should_stop()) return;
+    throw DeliveryError("stopping while " + std::to_string(in_flight_.size() + queue_.size()) +
+                        " messages were not confirmed by RabbitMQ " + endpoint_text(options_.connection) +
+                        "; they are not counted as delivered and are read again next run");
   }
 
   bool publish(const std::string& body) {
@@ -285,6 +348,7 @@ class AmqpSink final : public Sink {
     const auto started = std::chrono::steady_clock::now();
     while (connection_ && !in_flight_.empty()) {
       if (poll(std::chrono::milliseconds(1000))) return;
+      throw_if_stopping();  // a healthy broker confirms within milliseconds: do not hold a shutdown
       if (std::chrono::steady_clock::now() - started > options_.confirm_timeout) {
         connection_lost("no publisher confirm within " + std::to_string(options_.confirm_timeout.count()) + " ms");
         return;
@@ -315,7 +379,12 @@ class AmqpSink final : public Sink {
       case AMQP_BASIC_NACK_METHOD: {
         const auto* nack = static_cast<const amqp_basic_nack_t*>(frame.payload.method.decoded);
         spdlog::warn("RabbitMQ refused (nack) a message; publishing it again");
-        requeue(take_in_flight(nack->delivery_tag, nack->multiple != 0), true);
+        std::vector<Outgoing> refused;
+        for (auto& [tag, message] : take_in_flight(nack->delivery_tag, nack->multiple != 0)) {
+          returned_tags_.erase(tag);
+          refused.push_back(std::move(message));
+        }
+        requeue(std::move(refused), true);
         break;
       }
       case AMQP_BASIC_RETURN_METHOD: {
@@ -325,8 +394,12 @@ class AmqpSink final : public Sink {
                      bytes_text(returned->reply_text), options_.exchange, options_.routing_key);
         amqp_message_t message{};
         amqp_rpc_reply_t reply = amqp_read_message(state, frame.channel, &message, 0);
-        if (reply.reply_type == AMQP_RESPONSE_NORMAL) amqp_destroy_message(&message);
-        return_pending_ = true;  // the broker acks a returned message right after returning it
+        if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
+          connection_lost("cannot read a returned message");
+          break;
+        }
+        mark_returned(bytes_text(message.body));
+        amqp_destroy_message(&message);
         break;
       }
       case AMQP_CHANNEL_CLOSE_METHOD: {
@@ -352,34 +425,54 @@ class AmqpSink final : public Sink {
     return true;
   }
 
-  void on_ack(std::uint64_t tag, bool multiple) {
-    if (std::exchange(return_pending_, false)) {
-      requeue(take_in_flight(tag, multiple), true);
-      return;
+  // The broker acks a returned message too (after the basic.return). The return carries no delivery
+  // tag, so the message is found by its body; that ack then means "not delivered".
+  void mark_returned(const std::string& body) {
+    for (const auto& [tag, message] : in_flight_) {
+      if (message.body == body && !returned_tags_.contains(tag)) {
+        returned_tags_.insert(tag);
+        return;
+      }
     }
-    failures_in_a_row_ = 0;  // the broker takes our messages again
-    for (auto& message : take_in_flight(tag, multiple)) {
+    return_unmatched_ = true;  // not found (cannot happen): the next ack is republished whole
+  }
+
+  void on_ack(std::uint64_t tag, bool multiple) {
+    const bool republish_all = std::exchange(return_unmatched_, false);
+    std::vector<Outgoing> refused;
+    bool progressed = false;
+    for (auto& [acked_tag, message] : take_in_flight(tag, multiple)) {
+      if (returned_tags_.erase(acked_tag) > 0 || republish_all) {
+        refused.push_back(std::move(message));
+        continue;
+      }
       ++stats_.confirmed;
       --tickets_[message.ticket - first_open_ticket_];
+      progressed = true;
     }
+    if (progressed) {  // the broker takes our messages again
+      failures_in_a_row_ = 0;
+      refusal_rounds_ = 0;
+    }
+    requeue(std::move(refused), true);
     advance_confirmed();
   }
 
-  std::vector<Outgoing> take_in_flight(std::uint64_t tag, bool multiple) {
-    std::vector<Outgoing> taken;
+  std::vector<std::pair<std::uint64_t, Outgoing>> take_in_flight(std::uint64_t tag, bool multiple) {
+    std::vector<std::pair<std::uint64_t, Outgoing>> taken;
     auto end = in_flight_.upper_bound(tag);
     auto begin = multiple ? in_flight_.begin() : in_flight_.find(tag);
     if (begin == in_flight_.end()) return taken;
-    for (auto it = begin; it != end; ++it) taken.push_back(std::move(it->second));
+    for (auto it = begin; it != end; ++it) taken.emplace_back(it->first, std::move(it->second));
     in_flight_.erase(begin, end);
     return taken;
   }
 
-  // Puts messages back for publication, keeping the original order.
+  // Puts messages back for publication, keeping the original order; refused ones wait `retry_delay`.
   void requeue(std::vector<Outgoing> messages, bool after_delay) {
     if (messages.empty()) return;
     stats_.republished += messages.size();
-    if (after_delay) clock_.sleep_for(options_.retry_delay);
+    if (after_delay) republish_pending_ = true;
     for (auto& message : messages) queue_.push_back(std::move(message));
     std::sort(queue_.begin(), queue_.end(), [](const Outgoing& a, const Outgoing& b) { return a.serial < b.serial; });
   }
@@ -401,7 +494,8 @@ class AmqpSink final : public Sink {
     for (auto& [tag, message] : in_flight_) unconfirmed.push_back(std::move(message));
     in_flight_.clear();
     requeue(std::move(unconfirmed), false);
-    return_pending_ = false;
+    returned_tags_.clear();
+    return_unmatched_ = false;
   }
 
   void disconnect(bool polite) {
@@ -415,12 +509,13 @@ class AmqpSink final : public Sink {
       if (failures_in_a_row_ >= options_.max_reconnect_attempts) {
         throw DeliveryError("RabbitMQ " + endpoint_text(options_.connection) + " still failing after " +
                             std::to_string(failures_in_a_row_) + " attempts (" + last_error_ +
-                            ") — check mq.host / mq.port (MQ_HOST, MQ_PORT) and the broker; nothing unconfirmed "
-                            "was counted as delivered");
+                            ") — check mq.host / mq.port (MQ_HOST, MQ_PORT)" +
+                            (options_.connection.use_ssl ? ", mq.use_ssl (MQ_USE_SSL)" : "") +
+                            " and the broker; nothing unconfirmed was counted as delivered");
       }
       if (failures_in_a_row_ > 0) {
         auto delay = options_.reconnect_initial * (1 << std::min(failures_in_a_row_ - 1, 16));
-        clock_.sleep_for(std::min(std::chrono::duration_cast<std::chrono::milliseconds>(delay), options_.reconnect_max));
+        pause(std::min(std::chrono::duration_cast<std::chrono::milliseconds>(delay), options_.reconnect_max));
       }
       try {
         connection_ = std::make_unique<Connection>(options_);
@@ -445,7 +540,11 @@ class AmqpSink final : public Sink {
   Ticket first_open_ticket_ = 1;
   std::uint64_t next_serial_ = 1;
   std::uint64_t next_tag_ = 1;
-  bool return_pending_ = false;
+  Rank in_flight_rank_{0, 0};                  // rank of the messages in flight (one rank when ordered)
+  std::set<std::uint64_t> returned_tags_;      // in flight, returned as unroutable: their ack means "again"
+  bool return_unmatched_ = false;
+  bool republish_pending_ = false;             // refused messages wait retry_delay before going out again
+  int refusal_rounds_ = 0;                     // pauses since the broker last confirmed something
   bool failed_ = false;
   int failures_in_a_row_ = 0;
   std::string last_error_;

@@ -32,6 +32,7 @@ std::unique_ptr<Sink> make_sink(const Settings& settings, const SinkEnvironment&
   }
   AmqpSinkOptions options = amqp_options_from(session->registration());
   options.mode = environment.amqp_mode;
+  options.should_stop = environment.should_stop;
   auto& api = session->api();
   return make_amqp_sink(
       std::move(options), [&api](const std::string& work_id, int n) { api.add_expectations(work_id, n); }, clock);

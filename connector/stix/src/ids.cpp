@@ -6,9 +6,11 @@
 #include <stdexcept>
 #include <vector>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "json_escape.h"
 #include "kfc/stix/pystr.h"
 
 namespace kfc::stix {
@@ -20,20 +22,56 @@ constexpr std::array<unsigned char, 16> kNamespaceBytes = {
 constexpr char kHex[] = "0123456789abcdef";
 
 void append_uuid(const unsigned char* b, std::string& out) {
+  char text[36];
+  char* p = text;
   for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[b[i] >> 4]);
-    out.push_back(kHex[b[i] & 0x0F]);
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = kHex[b[i] >> 4];
+    *p++ = kHex[b[i] & 0x0F];
   }
+  out.append(text, sizeof text);
 }
 
-std::string id_from_digest_input(std::string_view type, std::string_view canonical) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  // One-shot SHA-1 over namespace || canonical without building a joined buffer.
+// SHA-1 through one fetched EVP_MD and one reused EVP_MD_CTX per thread. The one-shot SHA1() of
+// OpenSSL 3 fetches the algorithm from the provider and allocates a context on every call, which
+// cost more than the hashing itself (ids are ~60 bytes: one or two SHA-1 blocks).
+class Sha1 {
+ public:
+  Sha1() : md_(EVP_MD_fetch(nullptr, "SHA1", nullptr)), ctx_(EVP_MD_CTX_new()) {
+    if (md_ == nullptr || ctx_ == nullptr) throw std::runtime_error("OpenSSL cannot provide SHA-1 for STIX ids");
+  }
+  ~Sha1() {
+    EVP_MD_CTX_free(ctx_);
+    EVP_MD_free(md_);
+  }
+  Sha1(const Sha1&) = delete;
+  Sha1& operator=(const Sha1&) = delete;
+
+  void digest(std::string_view data, unsigned char (&out)[SHA_DIGEST_LENGTH]) {
+    unsigned int length = 0;
+    if (EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 || EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx_, out, &length) != 1 || length != SHA_DIGEST_LENGTH)
+      throw std::runtime_error("OpenSSL SHA-1 failed while computing a STIX id");
+  }
+
+ private:
+  EVP_MD* md_;
+  EVP_MD_CTX* ctx_;
+};
+
+// The digest input being built: namespace bytes, then the canonical JSON. One buffer per thread,
+// reused, so building an id allocates only the returned string.
+std::string& digest_input() {
   thread_local std::string buffer;
   buffer.assign(reinterpret_cast<const char*>(kNamespaceBytes.data()), kNamespaceBytes.size());
-  buffer.append(canonical);
-  SHA1(reinterpret_cast<const unsigned char*>(buffer.data()), buffer.size(), digest);
+  return buffer;
+}
+
+// "<type>--" + uuid5 of the digest input (namespace || canonical) in `input`.
+std::string id_from_input(std::string_view type, std::string_view input) {
+  thread_local Sha1 sha1;
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  sha1.digest(input, digest);
   digest[6] = static_cast<unsigned char>((digest[6] & 0x0F) | 0x50);
   digest[8] = static_cast<unsigned char>((digest[8] & 0x3F) | 0x80);
   std::string out;
@@ -42,6 +80,29 @@ std::string id_from_digest_input(std::string_view type, std::string_view canonic
   if (!type.empty()) out.append("--");
   append_uuid(digest, out);
   return out;
+}
+
+std::string id_from_digest_input(std::string_view type, std::string_view canonical) {
+  std::string& input = digest_input();
+  input.append(canonical);
+  return id_from_input(type, input);
+}
+
+// Canonical JSON of a flat object whose members the caller gives already sorted by key (every id
+// function below does), written straight after the namespace bytes.
+std::string id_of_sorted_members(std::string_view type, std::initializer_list<Member> sorted_members) {
+  std::string& input = digest_input();
+  input.push_back('{');
+  bool first = true;
+  for (const auto& [key, value] : sorted_members) {
+    if (!first) input.push_back(',');
+    first = false;
+    append_canonical_string(key, input);
+    input.push_back(':');
+    append_canonical_string(value, input);
+  }
+  input.push_back('}');
+  return id_from_input(type, input);
 }
 
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
@@ -65,8 +126,12 @@ std::string bundle_id() { return "bundle--" + uuid4(); }
 
 void append_canonical_string(std::string_view s, std::string& out) {
   out.push_back('"');
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
+  for (std::size_t i = 0;;) {
+    const std::size_t plain = detail::plain_prefix(s.data() + i, s.size() - i);
+    out.append(s.data() + i, plain);
+    i += plain;
+    if (i == s.size()) break;
+    const auto c = static_cast<unsigned char>(s[i++]);
     switch (c) {
       case '"': out.append("\\\""); break;
       case '\\': out.append("\\\\"); break;
@@ -76,13 +141,9 @@ void append_canonical_string(std::string_view s, std::string& out) {
       case 0x0C: out.append("\\f"); break;
       case 0x0D: out.append("\\r"); break;
       default:
-        if (c < 0x20) {
-          out.append("\\u00");
-          out.push_back(kHex[c >> 4]);
-          out.push_back(kHex[c & 0x0F]);
-        } else {
-          out.push_back(ch);
-        }
+        out.append("\\u00");
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0x0F]);
     }
   }
   out.push_back('"');
@@ -112,55 +173,53 @@ std::string deterministic_id(std::string_view type, std::string_view canonical) 
 std::string identity_id(std::string_view name, std::string_view identity_class) {
   const std::string cls = py_lower(identity_class);
   const std::string n = py_norm(name);
-  return deterministic_id("identity", canonical_json({{"identity_class", cls}, {"name", n}}));
+  return id_of_sorted_members("identity", {{"identity_class", cls}, {"name", n}});
 }
 
 std::string threat_actor_id(std::string_view name, bool legacy) {
   const std::string n = py_norm(name);
-  if (legacy) return deterministic_id("threat-actor", canonical_json({{"name", n}}));
-  return deterministic_id("threat-actor",
-                          canonical_json({{"name", n}, {"opencti_type", "threat-actor"}}));
+  if (legacy) return id_of_sorted_members("threat-actor", {{"name", n}});
+  return id_of_sorted_members("threat-actor", {{"name", n}, {"opencti_type", "threat-actor"}});
 }
 
 std::string malware_id(std::string_view name) {
   const std::string n = py_norm(name);
-  return deterministic_id("malware", canonical_json({{"name", n}}));
+  return id_of_sorted_members("malware", {{"name", n}});
 }
 
 std::string location_id(std::string_view name, std::string_view location_type) {
   const std::string n = py_norm(name);
-  return deterministic_id("location",
-                          canonical_json({{"name", n}, {"x_opencti_location_type", location_type}}));
+  return id_of_sorted_members("location", {{"name", n}, {"x_opencti_location_type", location_type}});
 }
 
 std::string report_id(std::string_view name, std::string_view published) {
   const std::string n = py_norm(name);
-  return deterministic_id("report", canonical_json({{"name", n}, {"published", published}}));
+  return id_of_sorted_members("report", {{"name", n}, {"published", published}});
 }
 
 std::string indicator_id(std::string_view pattern, bool legacy) {
-  return deterministic_id("indicator",
-                          canonical_json({{"pattern", legacy ? pattern : py_strip(pattern)}}));
+  return id_of_sorted_members("indicator", {{"pattern", legacy ? pattern : py_strip(pattern)}});
 }
 
 std::string relationship_id(std::string_view relationship_type, std::string_view source_ref,
                             std::string_view target_ref) {
-  return deterministic_id("relationship", canonical_json({{"relationship_type", relationship_type},
-                                                          {"source_ref", source_ref},
-                                                          {"target_ref", target_ref}}));
+  return id_of_sorted_members("relationship", {{"relationship_type", relationship_type},
+                                               {"source_ref", source_ref},
+                                               {"target_ref", target_ref}});
 }
 
 std::string value_sco_id(std::string_view type, std::string_view value) {
-  return deterministic_id(type, canonical_json({{"value", value}}));
+  return id_of_sorted_members(type, {{"value", value}});
 }
 
 std::string file_id_from_one(std::string_view algorithm, std::string_view value) {
-  std::string canonical = "{\"hashes\":{";
-  append_canonical_string(algorithm, canonical);
-  canonical.push_back(':');
-  append_canonical_string(value, canonical);
-  canonical.append("}}");
-  return deterministic_id("file", canonical);
+  std::string& input = digest_input();
+  input.append("{\"hashes\":{");
+  append_canonical_string(algorithm, input);
+  input.push_back(':');
+  append_canonical_string(value, input);
+  input.append("}}");
+  return id_from_input("file", input);
 }
 
 std::string file_id(std::initializer_list<Member> hashes) {

@@ -9,6 +9,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "json_escape.h"
+
 namespace kfc::stix {
 namespace {
 
@@ -233,7 +235,58 @@ rapidjson::StringBuffer& reusable_buffer() {
   return buffer;
 }
 
-using CompactWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+// RapidJSON's Writer (structure, numbers) with a faster string escape: RapidJSON 1.1 tests and
+// copies each byte on its own, which made string writing most of the serialisation. The output is
+// the same: bytes below 0x20, '"' and '\\' escaped as RapidJSON does (short escapes, else \u00XX
+// with upper-case hex), every other byte copied.
+class CompactWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
+ public:
+  using Base = rapidjson::Writer<rapidjson::StringBuffer>;
+  using Base::Base;
+
+  bool String(const Ch* text, rapidjson::SizeType length, bool /*copy*/ = false) {
+    Prefix(rapidjson::kStringType);
+    write_escaped(text, length);
+    return EndValue(true);
+  }
+  bool String(const Ch* text) { return String(text, static_cast<rapidjson::SizeType>(std::strlen(text))); }
+  bool Key(const Ch* text, rapidjson::SizeType length, bool copy = false) { return String(text, length, copy); }
+  bool Key(const Ch* text) { return String(text); }
+
+ private:
+  void write_escaped(const char* text, std::size_t length) {
+    static constexpr char kUpperHex[] = "0123456789ABCDEF";
+    char* const start = os_->Push(2 + length * 6);  // the worst case: every byte as \u00XX
+    char* out = start;
+    *out++ = '"';
+    for (std::size_t i = 0;;) {
+      const std::size_t plain = detail::plain_prefix(text + i, length - i);
+      std::memcpy(out, text + i, plain);
+      out += plain;
+      i += plain;
+      if (i == length) break;
+      const auto c = static_cast<unsigned char>(text[i++]);
+      *out++ = '\\';
+      switch (c) {
+        case '"': *out++ = '"'; break;
+        case '\\': *out++ = '\\'; break;
+        case 0x08: *out++ = 'b'; break;
+        case 0x09: *out++ = 't'; break;
+        case 0x0A: *out++ = 'n'; break;
+        case 0x0C: *out++ = 'f'; break;
+        case 0x0D: *out++ = 'r'; break;
+        default:
+          *out++ = 'u';
+          *out++ = '0';
+          *out++ = '0';
+          *out++ = kUpperHex[c >> 4];
+          *out++ = kUpperHex[c & 0x0F];
+      }
+    }
+    *out++ = '"';
+    os_->Pop(static_cast<std::size_t>(start + 2 + length * 6 - out));
+  }
+};
 
 }  // namespace
 

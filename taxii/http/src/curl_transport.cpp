@@ -64,7 +64,65 @@ class CurlTransport final : public Transport {
   CurlTransport(const CurlTransport&) = delete;
   CurlTransport& operator=(const CurlTransport&) = delete;
 
+  // Follows up to kMaxRedirects redirects itself: libcurl would send every custom header (an
+  // X-API-Key, say) on to whatever host a redirect names. Headers other than the harmless ones
+  // never leave the origin (scheme, host, port) of the first request.
   Response send(const Request& request) override {
+    Request hop = request;
+    const std::string origin = origin_of(request.url);
+    for (int redirects = 0;; ++redirects) {
+      Response response = perform(hop);
+      if (!is_redirect(response.status)) return response;
+      char* location = nullptr;
+      curl_easy_getinfo(handle_, CURLINFO_REDIRECT_URL, &location);
+      if (location == nullptr) return response;  // a 3xx without Location: the caller sees it
+      if (redirects >= kMaxRedirects) {
+        throw TransportError(FailureKind::Other, "request to " + redact_url(request.url) + " was redirected more than " +
+                                                     std::to_string(kMaxRedirects) + " times");
+      }
+      std::string target = location;
+      if (!target.starts_with("http://") && !target.starts_with("https://")) {
+        throw TransportError(FailureKind::Other,
+                             "request to " + redact_url(request.url) + " was redirected to a non-HTTP URL");
+      }
+      if (response.status == 303 || ((response.status == 301 || response.status == 302) && hop.method == "POST")) {
+        hop.method = "GET";  // as browsers and libcurl do
+        hop.body.clear();
+      }
+      if (origin_of(target) != origin) std::erase_if(hop.headers, [](const auto& h) { return !safe_across_origins(h.first); });
+      hop.url = std::move(target);
+    }
+  }
+
+ private:
+  static constexpr int kMaxRedirects = 5;
+
+  static bool is_redirect(long status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+  }
+
+  // Headers that carry no credential and may follow a redirect to another origin.
+  static bool safe_across_origins(const std::string& name) {
+    static const std::string kSafe[] = {"accept", "accept-language", "content-type", "range", "expect"};
+    return std::find(std::begin(kSafe), std::end(kSafe), lower(name)) != std::end(kSafe);
+  }
+
+  // "scheme://host:port" in lower case, the port made explicit.
+  static std::string origin_of(std::string_view url) {
+    auto scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) return lower(url);
+    std::string scheme = lower(url.substr(0, scheme_end));
+    auto authority = url.substr(scheme_end + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    if (auto at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
+    std::string host = lower(authority);
+    const bool has_port = host.starts_with('[') ? host.find("]:") != std::string::npos  // [IPv6]:port
+                                                : host.find(':') != std::string::npos;
+    if (!has_port) host += scheme == "https" ? ":443" : ":80";
+    return scheme + "://" + host;
+  }
+
+  Response perform(const Request& request) {
     Exchange exchange{.response = {}, .limit = options_.max_response_bytes};
     curl_easy_reset(handle_);  // keeps the connection cache: keep-alive survives
     configure(request, exchange);
@@ -93,7 +151,6 @@ class CurlTransport final : public Transport {
     return std::move(exchange.response);
   }
 
- private:
   struct Exchange {
     Response response;
     std::size_t limit;
@@ -110,12 +167,8 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(handle_, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
     if (!options_.ca_file.empty()) curl_easy_setopt(handle_, CURLOPT_CAINFO, options_.ca_file.c_str());
     if (options_.accept_gzip) curl_easy_setopt(handle_, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(handle_, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(handle_, CURLOPT_MAXREDIRS, 5L);
-    // Credentials must not follow a redirect to another host.
-    curl_easy_setopt(handle_, CURLOPT_UNRESTRICTED_AUTH, 0L);
+    curl_easy_setopt(handle_, CURLOPT_FOLLOWLOCATION, 0L);  // send() follows redirects itself
     curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(handle_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 
     if (request.method == "GET") {
       curl_easy_setopt(handle_, CURLOPT_HTTPGET, 1L);

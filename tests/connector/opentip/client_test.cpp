@@ -227,6 +227,44 @@ TEST_F(ClientTest, TooManyRequestsHonoursRetryAfter) {
   EXPECT_EQ(clock_.slept(), 14s);
 }
 
+// RFC 9110 allows Retry-After as an HTTP date; the wait is measured on the client's clock (09:00:00).
+TEST_F(ClientTest, RetryAfterAsAnHttpDateWaitsUntilThatTime) {
+  Client client = make_client(options());
+  server_.fail_next_with_retry_after(429, 1, "Tue, 10 Mar 2026 09:00:30 GMT");
+  EXPECT_EQ(client.lookup(OpenTipServer::kRedIp).zone, Zone::Red);
+  EXPECT_EQ(server_.request_count(), 2);
+  EXPECT_EQ(clock_.slept(), 30s);
+}
+
+TEST_F(ClientTest, RetryAfterDateInThePastRetriesAtOnce) {
+  Client client = make_client(options());
+  server_.fail_next_with_retry_after(503, 1, "Mon, 09 Mar 2026 23:59:59 GMT");
+  EXPECT_EQ(client.lookup(OpenTipServer::kRedIp).zone, Zone::Red);
+  EXPECT_EQ(server_.request_count(), 2);
+  EXPECT_EQ(clock_.slept(), 0s);
+}
+
+TEST_F(ClientTest, RetryAfterDateBeyondTheLimitGivesUpAtOnce) {
+  Client client = make_client(options());
+  server_.fail_next_with_retry_after(429, 1, "Wed, 11 Mar 2026 09:00:00 GMT");
+  try {
+    client.lookup(OpenTipServer::kRedIp);
+    FAIL() << "expected ServiceUnavailableError";
+  } catch (const ServiceUnavailableError& error) {
+    EXPECT_THAT(error.what(), HasSubstr("retry after 86400 s"));
+  }
+  EXPECT_EQ(server_.request_count(), 1);
+  EXPECT_EQ(clock_.slept(), 0s);
+}
+
+TEST_F(ClientTest, MalformedRetryAfterFallsBackToOurBackoff) {
+  Client client = make_client(options());
+  server_.fail_next_with_retry_after(429, 1, "soon-ish");
+  EXPECT_EQ(client.lookup(OpenTipServer::kRedIp).zone, Zone::Red);
+  EXPECT_EQ(server_.request_count(), 2);
+  EXPECT_EQ(clock_.slept(), 2s);  // ClientOptions::first_backoff
+}
+
 TEST_F(ClientTest, ServerErrorsBackOffExponentiallyThenGiveUp) {
   ClientOptions o = options();
   o.max_attempts = 4;

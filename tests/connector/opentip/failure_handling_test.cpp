@@ -38,6 +38,13 @@ TEST(HandleFailure, UnavailableAndKeyProblemsAreKeptToo) {
   EXPECT_THAT(rejected.work_message, HasSubstr("opentip.api_key"));
 }
 
+TEST(HandleFailure, StoppingPutsTheRequestBackWithoutAPause) {
+  auto stopping = classify_failure<EnrichmentInterrupted>("the connector is stopping");
+  EXPECT_EQ(stopping.disposition, Disposition::RequeueLater);
+  EXPECT_EQ(stopping.retry_not_before, kNow);
+  EXPECT_THAT(stopping.work_message, HasSubstr("kept on the queue"));
+}
+
 TEST(HandleFailure, RefusalsAndBadRequestsAreAckedInError) {
   auto refused = classify_failure<EnrichmentRefused>("Do not send any data, TLP of the observable is greater than MAX TLP");
   EXPECT_EQ(refused.disposition, Disposition::Ack);

@@ -141,6 +141,18 @@ TEST_F(LookupCli, PlainHttpRefusedUnlessAllowed) {
   EXPECT_EQ(server_.request_count(), 0);
 }
 
+// Shell scripts branch on the exit code: `lookup --help` must say what each one means.
+TEST_F(LookupCli, HelpDocumentsEveryExitCode) {
+  CliRun run = lookup("--help");
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  for (const char* meaning : {"0 Green", "10 Grey or no data", "11 Yellow", "12 Orange", "13 Red",
+                              "2 invalid value or configuration", "3 opentip.api_key rejected or expired",
+                              "4 quota exceeded", "5 OpenTIP unavailable", "1 other errors"}) {
+    EXPECT_THAT(run.out, HasSubstr(meaning));
+  }
+  EXPECT_EQ(server_.request_count(), 0);
+}
+
 TEST_F(LookupCli, UnreachableServerIsUnavailable) {
   CliRun run = lookup(OpenTipServer::kGreenIp, kApiKey, "http://127.0.0.1:1/api/v1/");
   EXPECT_EQ(run.exit_code, 5) << run.out;

@@ -48,20 +48,26 @@ TEST(TokenGate, AnExpiredTokenStopsTheSourceSayingWhenAndWhereToRenew) {
   EXPECT_EQ(metrics.value(Metric::TokenDaysLeft, "kaspersky.api_token"), -3);
 }
 
-TEST(TokenGate, ExpiryWarningsComeOncePerThresholdNotEveryRun) {
+TEST(TokenGate, AnExpiringTokenWarnsEveryRunAndRemindsAtTheThresholds) {
   TokenGate gate(inline_token(kNow + Days{20}), 30);
   SystemTime now = kNow;
-  auto warned = [&] { return gate.check(now).warning.has_value(); };
-  EXPECT_TRUE(warned());    // first check in the window: 20 days left
-  EXPECT_FALSE(warned());   // the next hourly run: quiet
-  now += Days{12};          // 8 days left: still the 30-day reminder
-  EXPECT_FALSE(warned());
-  now += Days{1};           // 7 days left
-  EXPECT_TRUE(warned());
+  auto reminded = [&] {
+    const auto verdict = gate.check(now);
+    EXPECT_TRUE(verdict.usable);
+    EXPECT_TRUE(verdict.warning.has_value());  // every run inside the window warns
+    return verdict.reminder;
+  };
+  EXPECT_TRUE(reminded());    // first check in the window: 20 days left
+  EXPECT_FALSE(reminded());   // the next hourly run: a warning, not a reminder
+  now += Days{12};            // 8 days left: still inside the 30-day reminder
+  EXPECT_FALSE(reminded());
+  now += Days{1};             // 7 days left
+  EXPECT_TRUE(reminded());
   now += Days{3};
-  EXPECT_FALSE(warned());
-  now += Days{3};           // 1 day left
+  EXPECT_FALSE(reminded());
+  now += Days{3};             // 1 day left
   const auto last = gate.check(now);
+  EXPECT_TRUE(last.reminder);
   ASSERT_TRUE(last.warning);
   EXPECT_NE(last.warning->find("1 day"), std::string::npos) << *last.warning;
   EXPECT_EQ(last.warning->find(kSecret), std::string::npos);

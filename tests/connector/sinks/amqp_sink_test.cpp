@@ -2,6 +2,7 @@
 // worker; expectations go to the stand-in OpenCTI platform.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -49,6 +50,40 @@ stix::Bundle stage(int indicators, const std::string& tag = "a") {
     bundle.objects.PushBack(relationship, alloc);
   }
   return bundle;
+}
+
+// Objects with no references: one dependency rank, so every message is published before any confirm.
+stix::Bundle independent(int count, const std::string& tag) {
+  stix::Bundle bundle;
+  bundle.id = "bundle--" + tag;
+  auto& alloc = bundle.objects.GetAllocator();
+  for (int i = 0; i < count; ++i) {
+    rapidjson::Value value(rapidjson::kObjectType);
+    value.AddMember("type", "identity", alloc);
+    value.AddMember("id", rapidjson::Value(("identity--" + tag + "-" + std::to_string(i)).c_str(), alloc), alloc);
+    bundle.objects.PushBack(value, alloc);
+  }
+  return bundle;
+}
+
+// Where each object first arrived, for dependency-order checks (republishing may add duplicates).
+std::map<std::string, std::size_t> first_arrival(const std::vector<fixtures::WorkerMessage>& messages) {
+  std::map<std::string, std::size_t> at;
+  for (std::size_t i = 0; i < messages.size(); ++i) at.emplace(messages[i].object_ids().at(0), i);
+  return at;
+}
+
+// stage(n, tag): the author before every indicator, each indicator before its relationship.
+void expect_dependency_order(const std::vector<fixtures::WorkerMessage>& messages, int indicators,
+                             const std::string& tag = "a") {
+  auto at = first_arrival(messages);
+  for (int i = 0; i < indicators; ++i) {
+    const std::string indicator = "indicator--" + tag + "-" + std::to_string(i);
+    const std::string relationship = "relationship--" + tag + "-" + std::to_string(i);
+    ASSERT_TRUE(at.contains(indicator) && at.contains(relationship)) << indicator;
+    EXPECT_LT(at["identity--" + tag], at[indicator]) << indicator;
+    EXPECT_LT(at[indicator], at[relationship]) << relationship;
+  }
 }
 
 std::set<std::string> ids_of(const stix::Bundle& bundle) {
@@ -233,6 +268,8 @@ TEST_F(AmqpSinkTest, FullQueueNacksAreRepublishedUntilTaken) {
   std::set<std::string> ids;
   for (const auto& message : received) ids.insert(message.object_ids().at(0));
   EXPECT_EQ(ids, ids_of(bundle));
+  // A refused message is published again before anything that depends on it.
+  expect_dependency_order(received, 6);
 }
 
 TEST_F(AmqpSinkTest, UnroutableMessagesAreRepublishedOnceTheQueueIsBound) {
@@ -344,6 +381,177 @@ TEST_F(AmqpSinkTest, DescribeNamesNoCredentials) {
   EXPECT_NE(text.find("amqp://127.0.0.1:5672/"), std::string::npos) << text;
   EXPECT_EQ(text.find("SECRET"), std::string::npos);
   EXPECT_EQ(text.find("guest"), std::string::npos);
+}
+
+// The connection dies after every message went out and before any confirm came back (the broker has
+// them, the connector cannot know): flush reconnects and publishes them all again; nothing is lost.
+TEST_F(AmqpSinkTest, ConnectionLostWhileFlushWaitsForConfirmsRepublishesEverything) {
+  SystemClock real_clock;
+  fixtures::TcpProxy network(5672);
+  auto opts = options();
+  opts.connection.port = network.port();
+  opts.reconnect_initial = std::chrono::milliseconds(100);
+  auto sink = make_amqp_sink(opts, {}, real_clock);
+  sink->begin_run({.work_id = std::string("work-cut"), .update = false});
+  auto bundle = independent(30, "held");  // fits the window: all 30 published by send()
+  sink->send(bundle);                      // connects through the proxy
+  sink->flush();
+  network.hold_replies();                  // from now on the broker's confirms do not reach the sink
+  auto second = independent(30, "lost-confirms");
+  sink->send(second);
+  EXPECT_EQ(sink->confirmed(), 1u);
+  std::thread cutter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    network.cut();
+  });
+  sink->flush();  // waits for confirms that never come, until the cut
+  cutter.join();
+  EXPECT_EQ(sink->confirmed(), 2u);
+  EXPECT_GE(sink->stats().republished, 30u);
+  EXPECT_GE(sink->stats().reconnects, 1u);
+
+  std::map<std::string, int> copies;
+  for (const auto& message : broker->drain(queue.queue)) {
+    EXPECT_EQ(message.problems({.applicant_id = kApplicant, .work_id = std::string("work-cut"), .one_object_per_message = true}),
+              std::vector<std::string>{});
+    copies[message.object_ids().at(0)] += 1;
+  }
+  for (const auto& id : ids_of(bundle)) EXPECT_EQ(copies[id], 1) << id;
+  // The broker had the first copies; the second ones are the republished (harmless duplicates).
+  for (const auto& id : ids_of(second)) EXPECT_EQ(copies[id], 2) << id;
+}
+
+TEST_F(AmqpSinkTest, DependencyRanksWaitForTheLowerRankConfirms) {
+  // While confirms are held, only the lowest rank goes out: the author waits for nothing, the
+  // indicators wait for its confirm.
+  SystemClock real_clock;
+  fixtures::TcpProxy network(5672);
+  auto opts = options();
+  opts.connection.port = network.port();
+  opts.reconnect_initial = std::chrono::milliseconds(100);
+  auto sink = make_amqp_sink(opts, {}, real_clock);
+  sink->begin_run({});
+  sink->send(independent(1, "warm-up"));
+  sink->flush();
+  broker->drain(queue.queue);
+  network.hold_replies();
+  std::thread sender([&] {
+    sink->send(stage(4, "r"));
+    sink->flush();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(broker->depth(queue.queue), 1u);  // the author only
+  network.cut();
+  sender.join();
+  auto messages = broker->drain(queue.queue);
+  expect_dependency_order(messages, 4, "r");
+  EXPECT_EQ(sink->confirmed(), 2u);
+}
+
+TEST_F(AmqpSinkTest, EndlessUnroutableRepublishingIsBounded) {
+  fixtures::PushQueue unbound{queue.exchange, "push_routing_" + random_id(), ""};
+  auto opts = options();
+  opts.routing_key = unbound.routing_key;
+  opts.max_republish_rounds = 3;
+  auto sink = make_amqp_sink(opts, {}, clock);
+  sink->begin_run({});
+  try {
+    sink->send(stage(2));
+    sink->flush();
+    FAIL() << "expected DeliveryError";
+  } catch (const DeliveryError& error) {
+    std::string text = error.what();
+    EXPECT_NE(text.find(unbound.routing_key), std::string::npos) << text;
+    EXPECT_NE(text.find("OpenCTI platform is running"), std::string::npos) << text;
+  }
+  EXPECT_EQ(sink->confirmed(), 0u);
+  EXPECT_EQ(clock.slept(), 3 * opts.retry_delay);  // one pause per round, not one per returned message
+  EXPECT_THROW(sink->flush(), DeliveryError);
+}
+
+TEST_F(AmqpSinkTest, AStopEndsUnroutableRepublishing) {
+  fixtures::PushQueue unbound{queue.exchange, "push_routing_" + random_id(), ""};
+  auto opts = options();
+  opts.routing_key = unbound.routing_key;
+  opts.should_stop = [&] { return clock.slept() >= std::chrono::milliseconds(4500); };  // SIGTERM meanwhile
+  auto sink = make_amqp_sink(opts, {}, clock);
+  sink->begin_run({});
+  try {
+    sink->send(stage(2));
+    sink->flush();
+    FAIL() << "expected DeliveryError";
+  } catch (const DeliveryError& error) {
+    EXPECT_NE(std::string(error.what()).find("not counted as delivered"), std::string::npos) << error.what();
+  }
+  EXPECT_EQ(sink->confirmed(), 0u);
+  EXPECT_LT(clock.slept(), std::chrono::milliseconds(5000));  // noticed within the pause, not after it
+}
+
+TEST_F(AmqpSinkTest, AStopEndsTheReconnectBackoff) {
+  auto opts = options();
+  opts.connection.port = 1;  // nothing listens there
+  opts.reconnect_max = std::chrono::milliseconds(30000);
+  opts.max_reconnect_attempts = 100;
+  opts.should_stop = [&] { return clock.slept() >= std::chrono::milliseconds(2500); };
+  auto sink = make_amqp_sink(opts, {}, clock);
+  sink->begin_run({});
+  EXPECT_THROW(
+      {
+        sink->send(stage(1));
+        sink->flush();
+      },
+      DeliveryError);
+  EXPECT_EQ(clock.slept(), std::chrono::milliseconds(2500));
+}
+
+TEST_F(AmqpSinkTest, TlsToAPlainPortIsAClearError) {
+  auto opts = options();
+  opts.connection.use_ssl = true;  // the test broker's 5672 speaks plain AMQP
+  opts.connection.ssl_reject_unauthorized = false;
+  opts.max_reconnect_attempts = 2;
+  auto sink = make_amqp_sink(opts, {}, clock);
+  sink->begin_run({});
+  try {
+    sink->send(stage(1));
+    sink->flush();
+    FAIL() << "expected DeliveryError";
+  } catch (const DeliveryError& error) {
+    std::string text = error.what();
+    EXPECT_NE(text.find("amqps://127.0.0.1:5672/"), std::string::npos) << text;
+    EXPECT_NE(text.find("mq.use_ssl"), std::string::npos) << text;
+    EXPECT_EQ(text.find("guest"), std::string::npos) << text;
+  }
+  EXPECT_EQ(sink->confirmed(), 0u);
+}
+
+TEST_F(AmqpSinkTest, TlsOptionsAreAppliedMissingFilesNameTheirKeys) {
+  auto opts = options();
+  opts.connection.use_ssl = true;
+  opts.connection.ssl_ca = "/nonexistent/kfc-ca.pem";
+  auto sink = make_amqp_sink(opts, {}, clock);
+  sink->begin_run({});
+  try {
+    sink->send(stage(1));
+    FAIL() << "expected DeliveryError";
+  } catch (const DeliveryError& error) {
+    EXPECT_NE(std::string(error.what()).find("mq.use_ssl_ca"), std::string::npos) << error.what();
+  }
+  EXPECT_EQ(clock.slept(), std::chrono::milliseconds(0));  // a configuration error is not retried
+
+  opts.connection.ssl_ca.clear();
+  opts.connection.ssl_cert = "/nonexistent/kfc-client.pem";
+  opts.connection.ssl_key = "/nonexistent/kfc-client.key";
+  opts.connection.ssl_passphrase = Secret("tls-SECRET-passphrase-42");
+  auto second = make_amqp_sink(opts, {}, clock);
+  second->begin_run({});
+  try {
+    second->send(stage(1));
+    FAIL() << "expected DeliveryError";
+  } catch (const DeliveryError& error) {
+    std::string text = error.what();
+    EXPECT_NE(text.find("mq.use_ssl_cert"), std::string::npos) << text;
+    EXPECT_EQ(text.find("SECRET"), std::string::npos) << text;
+  }
 }
 
 }  // namespace

@@ -130,5 +130,63 @@ TEST_F(BrokerRestartTest, BrokerRestartMidRunLosesNothing) {
   EXPECT_EQ(received, expected);
 }
 
+// The broker goes down after every message went out and before any confirm came back (held by a
+// proxy so the order is certain): flush reconnects once the broker is back and publishes them again.
+TEST_F(BrokerRestartTest, BrokerDownWhileFlushWaitsForConfirmsLosesNothing) {
+  struct RestartGuard {
+    ~RestartGuard() {
+      fixtures::rabbitmqctl("start_app");
+      fixtures::wait_for_rabbitmq(std::chrono::seconds(60));
+    }
+  } guard;
+  SystemClock real_clock;
+  fixtures::TcpProxy network(5672);
+  auto opts = options();
+  opts.connection.port = network.port();
+  opts.reconnect_initial = std::chrono::milliseconds(250);
+  opts.reconnect_max = std::chrono::milliseconds(2000);
+  opts.max_reconnect_attempts = 120;
+  auto sink = make_amqp_sink(opts, {}, real_clock);
+  sink->begin_run({.work_id = std::string("work-restart-flush"), .update = false});
+  sink->send(stage(0, "warm-up"));  // connected through the proxy
+  sink->flush();
+  network.hold_replies();  // the broker's confirms stop reaching the sink
+  stix::Bundle bundle;
+  bundle.id = "bundle--flat";
+  auto& alloc = bundle.objects.GetAllocator();
+  for (int i = 0; i < 40; ++i) {  // one dependency rank: all 40 go out before any confirm
+    rapidjson::Value object(rapidjson::kObjectType);
+    object.AddMember("type", "identity", alloc);
+    object.AddMember("id", rapidjson::Value(("identity--flat-" + std::to_string(i)).c_str(), alloc), alloc);
+    bundle.objects.PushBack(object, alloc);
+  }
+  sink->send(bundle);
+  EXPECT_EQ(sink->confirmed(), 1u);
+  std::thread restart([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    fixtures::rabbitmqctl("stop_app");
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    fixtures::rabbitmqctl("start_app");
+  });
+  sink->flush();  // waiting for confirms when the broker goes away
+  restart.join();
+  EXPECT_EQ(sink->confirmed(), 2u);
+  EXPECT_GE(sink->stats().republished, 40u);
+  EXPECT_GE(sink->stats().reconnects, 1u);
+
+  ASSERT_TRUE(fixtures::wait_for_rabbitmq(std::chrono::seconds(60)));
+  AmqpTestBroker after;
+  std::set<std::string> received;
+  for (const auto& message : after.drain(queue.queue)) {
+    EXPECT_EQ(message.problems({.applicant_id = kApplicant, .work_id = std::string("work-restart-flush"),
+                                .one_object_per_message = true}),
+              std::vector<std::string>{});
+    received.insert(message.object_ids().at(0));
+  }
+  auto expected = ids_of(bundle);
+  expected.insert("identity--warm-up");
+  for (const auto& id : expected) EXPECT_TRUE(received.contains(id)) << id;
+}
+
 }  // namespace
 }  // namespace kfc::sinks

@@ -1,10 +1,13 @@
 // GraphQL stixBundlePush, directory and stdout sinks, and the factory.
 #include <gtest/gtest.h>
 
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -130,6 +133,48 @@ TEST(DirectorySinkTest, AWriteTheDiskRefusesIsAnErrorAndLeavesNoFile) {
   auto files = dir.files();
   ASSERT_EQ(files.size(), 1u);  // no partial or temporary file left
   EXPECT_NE(files[0].string().find("fits"), std::string::npos);
+}
+
+// A real full disk: a 64 KiB tmpfs (needs root; skipped where mounting is not allowed).
+TEST(DirectorySinkTest, AFullDiskIsAClearErrorLosesNoConfirmedFileAndLeavesNoPartialFile) {
+  TempDir dir;
+  if (::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=64k,mode=0700") != 0) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here (" << std::strerror(errno) << ")";
+  }
+  struct Unmount {
+    const fs::path& path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{dir.path()};
+  ManualClock clock{SystemTime(std::chrono::seconds(1700000000))};
+  auto sink = make_directory_sink(dir.path(), clock);
+  sink->begin_run({});
+  std::string error_text;
+  Ticket sent = 0;
+  try {
+    for (int i = 0; i < 100; ++i) sent = sink->send(bundle_of("b" + std::to_string(i), 20));  // ~5 KB each
+  } catch (const DeliveryError& error) {
+    error_text = error.what();
+  }
+  ASSERT_FALSE(error_text.empty()) << "64 KiB cannot hold 100 bundles";
+  EXPECT_NE(error_text.find("disk is full"), std::string::npos) << error_text;
+  EXPECT_NE(error_text.find("connector.output_dir"), std::string::npos) << error_text;
+  EXPECT_EQ(sink->confirmed(), sent);
+  auto files = dir.files();
+  ASSERT_EQ(files.size(), sent);  // every confirmed bundle is there, whole; no temporary file left
+  for (const auto& file : files) {
+    EXPECT_FALSE(file.filename().string().starts_with(".")) << file;
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    rapidjson::Document doc;
+    doc.Parse(text.str().c_str());
+    ASSERT_FALSE(doc.HasParseError()) << file;
+    EXPECT_EQ(doc["objects"].Size(), 20u);
+  }
+  // Space freed (the files moved away): the next bundle is written.
+  for (const auto& file : files) fs::remove(file);
+  EXPECT_EQ(sink->send(bundle_of("after", 1)), sent + 1);
+  EXPECT_EQ(dir.files().size(), 1u);
 }
 
 TEST(StdoutSinkTest, OneLinePerObject) {

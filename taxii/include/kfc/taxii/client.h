@@ -79,6 +79,9 @@ struct ClientOptions {
   int page_limit = 0;
   // Consecutive `more: true` pages that bring nothing new before the read fails as stuck.
   int max_stalled_pages = 3;
+  // Ids remembered at the newest page boundary timestamp (a timestamp group may span pages), so the
+  // re-read after a resume drops what this read already delivered. Past it, some are delivered twice.
+  std::size_t max_boundary_ids = 100000;
   // An object nested deeper than this is skipped (protects whatever walks it recursively later).
   int max_object_depth = 64;
   // Who receives the token, for error wording ("the Kaspersky TAXII server").
@@ -114,7 +117,8 @@ struct ReadStats {
 struct Page {
   std::size_t number = 0;  // 1-based within this read
   std::string url;         // redacted request URL (no query string, no credentials)
-  // The page's valid objects in server order, duplicates of the previous page removed. Pointers
+  // The page's valid objects in server order, without the objects this read already delivered at
+  // the boundary timestamp (re-read after a resume). Pointers
   // into the parsed page: valid until the callback returns.
   std::vector<const rapidjson::Value*> objects;
   bool more = false;  // the server has more after this page
@@ -162,7 +166,9 @@ class Client {
   // retried per page with backoff; only the failing page is re-read (resuming from the last page's
   // timestamp, never by replaying a `next` token, never from page 1). HTTP 404 (Kaspersky's empty
   // window) and `{}` mean no objects. Throws TaxiiError subclasses, kfc::TokenError, or what the
-  // callback throws.
+  // callback throws. A 401 is kfc::TokenRejectedError; a 403 on the objects is one too when the
+  // collection list, asked again with the same token, is refused as well, and otherwise
+  // CollectionAccessDeniedError (this token cannot read this collection; read the others).
   ReadSummary read_objects(std::string_view collection_id, const ObjectFilter& filter,
                            const PageCallback& on_page);
 

@@ -38,6 +38,20 @@ class ProtocolError : public TaxiiError {
   ErrorBody body_;
 };
 
+// HTTP 403 on one collection's objects while the same token still reads the API root's collection
+// list: this token may not read that collection (a feed outside the subscription, or a collection
+// the server lists as can_read: false). The other collections can still be read; the token was not
+// rejected. (A 403 that the collection list answers too is kfc::TokenRejectedError.)
+class CollectionAccessDeniedError : public ProtocolError {
+ public:
+  CollectionAccessDeniedError(std::string url, std::string collection_id, ErrorBody body, const std::string& message)
+      : ProtocolError(std::move(url), 403, std::move(body), message), collection_id_(std::move(collection_id)) {}
+  const std::string& collection_id() const noexcept { return collection_id_; }
+
+ private:
+  std::string collection_id_;
+};
+
 // Transient failures (connection, timeout, 5xx, 429, unreadable page) outlasted every attempt.
 class UnavailableError : public TaxiiError {
  public:

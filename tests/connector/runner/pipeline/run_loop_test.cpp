@@ -5,11 +5,15 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 #include <spdlog/fmt/fmt.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
+#include <sstream>
 
 #include "kfc/sinks/other_sinks.h"
 #include "kfc/taxii/settings_client.h"
@@ -243,6 +247,101 @@ TEST_F(RunLoop, TheTokenNeverAppearsInTheReport) {
   EXPECT_NE(text.find("revoked or expired"), std::string::npos) << text;
   EXPECT_EQ(text.find(kToken), std::string::npos);
   EXPECT_EQ(metrics.value(Metric::Errors, "token_rejected"), 1);
+}
+
+// A state file that checks every checkpoint before storing it.
+class CheckedStateStore final : public StateStore {
+ public:
+  CheckedStateStore(fs::path path, std::function<void(const ConnectorState&)> check)
+      : file_(std::move(path)), check_(std::move(check)) {}
+  std::expected<ConnectorState, std::string> load() override { return file_.load(); }
+  void save(const ConnectorState& state) override {
+    check_(state);
+    file_.save(state);
+  }
+  std::string describe() const override { return file_.describe(); }
+
+ private:
+  FileStateStore file_;
+  std::function<void(const ConnectorState&)> check_;
+};
+
+// At least once, with bundles of up to 1000 STIX objects: a page's objects may wait in the open
+// batch while later pages (and the next collection) are read. No checkpoint may pass them until
+// the bundle carrying them is written.
+TEST_F(RunLoop, EveryCheckpointPassesOnlyObjectsTheSinkConfirmed) {
+  const std::vector<testing::FixtureCollection> feed{collection(1, "TAXII_A_Data_Feed", 400, kNow - 3h),
+                                                     collection(2, "TAXII_B_Data_Feed", 400, kNow - 3h)};
+  for (const auto& c : feed) server->add_collection(c);
+  start();
+  std::size_t checkpoints = 0;
+  std::size_t pages_before_first_checkpoint = 0;
+  std::size_t most_waiting = 0;  // feed objects read but not yet delivered at a checkpoint
+  CheckedStateStore store(directory / "state.json", [&](const ConnectorState& state) {
+    ++checkpoints;
+    const auto written = delivered();
+    const std::size_t pages = server->requests_to("/objects/").size();
+    if (checkpoints == 1) pages_before_first_checkpoint = pages;
+    const std::size_t read = pages * 10;  // full pages of 10
+    most_waiting = std::max(most_waiting, read > written.size() ? read - written.size() : 0);
+    for (const auto& [collection_id, cursor] : state.cursors) {
+      for (const auto& c : feed) {
+        if (c.id != collection_id) continue;
+        for (const auto& object : c.objects) {
+          // The next read asks for objects added strictly after the cursor.
+          if (object.date_added <= cursor) {
+            EXPECT_TRUE(written.contains(object.id))
+                << "checkpoint " << checkpoints << " moved " << collection_id << " to " << format_timestamp(cursor)
+                << " past " << object.id << ", which no bundle carries yet";
+          }
+        }
+      }
+    }
+  });
+  auto taxii = taxii::make_client(settings.kaspersky, clock);
+  auto sink = sinks::make_directory_sink(directory / "bundles", clock);
+  Runner runner({.settings = &settings, .clock = &clock, .stop = &stop, .taxii = taxii.get(), .sink = sink.get(),
+                 .state = &store, .session = nullptr, .metrics = &metrics, .dry_run = false});
+  const auto report = runner.run_once();
+  ASSERT_EQ(report.outcome, RunOutcome::Succeeded) << format_summary(report);
+  EXPECT_EQ(delivered().size(), 800u);
+  EXPECT_GE(checkpoints, 3u) << "checkpoints during the run, not only at its end";
+  // What makes it a test: many pages sat in the open batch before the first bundle was written,
+  // and at some checkpoint part of a page was still waiting.
+  EXPECT_GT(pages_before_first_checkpoint, 10u);
+  EXPECT_GT(most_waiting, 0u);
+}
+
+// Long runs tell how far each collection got (pages, objects, rate) every 10 s or so.
+TEST_F(RunLoop, ALongRunLogsProgressPerCollection) {
+  server->add_collection(collection(1, "TAXII_A_Data_Feed", 50, kNow - 1h));
+  start();
+  struct SlowServerClock final : Clock {  // every page request takes 11 s of the run's time
+    ManualClock& inner;
+    testing::TaxiiTestServer& server;
+    SlowServerClock(ManualClock& c, testing::TaxiiTestServer& t) : inner(c), server(t) {}
+    SystemTime now() const override {
+      return inner.now() + std::chrono::seconds{11 * static_cast<long long>(server.requests_to("/objects/").size())};
+    }
+    void sleep_for(Duration d) override { inner.sleep_for(d); }
+  } slow(clock, *server);
+  std::ostringstream logs;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(logs));
+  spdlog::set_default_logger(capture);
+  auto taxii = taxii::make_client(settings.kaspersky, slow);
+  auto sink = sinks::make_directory_sink(directory / "bundles", slow);
+  FileStateStore store(directory / "state.json");
+  Runner runner({.settings = &settings, .clock = &slow, .stop = &stop, .taxii = taxii.get(), .sink = sink.get(),
+                 .state = &store, .session = nullptr, .metrics = &metrics, .dry_run = false});
+  const auto report = runner.run_once();
+  spdlog::set_default_logger(previous);
+  ASSERT_EQ(report.outcome, RunOutcome::Succeeded) << format_summary(report);
+  const std::string text = logs.str();
+  EXPECT_NE(text.find("Collection TAXII_A_Data_Feed: 1 pages, 10 objects so far"), std::string::npos) << text;
+  EXPECT_NE(text.find("Collection TAXII_A_Data_Feed: 3 pages, 30 objects so far"), std::string::npos) << text;
+  EXPECT_NE(text.find(" objects/s in this run)"), std::string::npos) << text;
+  EXPECT_EQ(text.find(kToken), std::string::npos);
 }
 
 }  // namespace

@@ -106,7 +106,8 @@ class Batcher {
   Batch take();
 
  private:
-  struct Arena;  // recycled memory of one batch
+  struct Arena;      // recycled memory of one batch
+  struct ArenaPool;  // free arenas, shared with the stages that hold one
   struct Pending {
     Arena* arena = nullptr;         // where `objects` lives
     std::size_t number = 0;
@@ -123,6 +124,8 @@ class Batcher {
   void close_open_batch();
   void open_new_batch();
   void release_arena(Arena* arena);
+  std::unique_ptr<Arena> unbusy(Arena* arena);
+  std::shared_ptr<void> share_arena(Arena* arena);
   std::size_t distinct_new_objects(const rapidjson::Document& cluster) const;
 
   TransformFn transform_;
@@ -130,7 +133,7 @@ class Batcher {
   BeforeStagingFn before_staging_;
   std::size_t next_number_ = 1;
   // Declared before the batches that live in them, so they are destroyed after them.
-  std::vector<std::unique_ptr<Arena>> free_arenas_;
+  std::shared_ptr<ArenaPool> pool_;
   std::vector<std::unique_ptr<Arena>> busy_arenas_;
   Pending open_;                                         // the batch being filled
   std::unordered_map<std::string, std::size_t> index_;   // id → position in open_.objects

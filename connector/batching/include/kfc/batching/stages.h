@@ -1,6 +1,7 @@
 #pragma once
 // Dependency stages (feed-mapping.md §7.3): a batch is sent as stages so that every object reaches
 // OpenCTI after the objects it references.
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -32,6 +33,11 @@ class StagingError : public std::runtime_error {
 //  4. stages = objects grouped by level, ascending, batch order inside a stage.
 // The objects are copied into the bundles; `objects` is unchanged. Throws StagingError.
 std::vector<stix::Bundle> build_stages(const rapidjson::Value& objects);
+// Same stages, but the objects are moved into the bundles instead of copied: every bundle uses
+// `objects`' allocator and holds `memory`, which must keep that allocator alive. The elements of
+// `objects` are left null or as they were (earlier duplicates). Throws StagingError (then nothing
+// was moved).
+std::vector<stix::Bundle> build_stages(rapidjson::Document& objects, std::shared_ptr<void> memory);
 
 // "bundle--" + a random (version 4) UUID.
 std::string random_bundle_id();

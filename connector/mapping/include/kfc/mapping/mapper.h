@@ -108,6 +108,11 @@ class Mapper {
   // only read (objects are deep-copied into out's allocator). Works for any batch size (100 for
   // reference parity, 1 for clusters).
   void transform(const rapidjson::Value& source_batch, rapidjson::Document& out);
+  // Same, but built in `allocator`, which is not reset: the caller keeps it alive as long as `out`
+  // and releases it. Give it the Batcher's batch memory (`bundle_objects.GetAllocator()` in a
+  // batching::TransformFn) and the Batcher moves the objects into the batch instead of copying them.
+  void transform(const rapidjson::Value& source_batch, rapidjson::Value& out,
+                 rapidjson::Document::AllocatorType& allocator);
 
   // §6.3 on a transformed batch (after the watermark was read). `lookup` is used only in
   // create_only mode; with nullptr nothing can be known to exist, so descriptions are kept.

@@ -119,6 +119,13 @@ struct FailureHandling {
   std::string work_message;              // toProcessed(message, inError: true)
   std::optional<SystemTime> retry_not_before;  // consumption pauses until then (RequeueLater)
 };
+// The connector was asked to stop while a request waited (rate limit, backoff, a push being retried):
+// the request is abandoned there and goes back to the queue for the next start.
+class EnrichmentInterrupted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // Classifies the exception being handled (call from a catch block).
 FailureHandling handle_failure(std::exception_ptr failure, SystemTime now);
 

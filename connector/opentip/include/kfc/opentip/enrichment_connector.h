@@ -10,6 +10,11 @@
 // broker is unavailable, or the key is rejected) the work is closed in error saying so, the request
 // is nacked with requeue=true, the consumer disconnects (so the broker does not hand it straight
 // back) and reconnects when the cool-down ends: the request waits at the head of the queue.
+//
+// A request is handled on its own thread while the consumer keeps the broker connection alive, so a
+// long one (rate limit, Retry-After) is not handed out twice. A stop request (SIGTERM) abandons the
+// request at its next wait; it goes back to the queue and its work is closed saying so.
+// Playbooks: the connector registers as not playbook compatible; a playbook request is refused.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -26,7 +31,8 @@ struct EnrichmentEnvironment {
   std::function<bool()> should_stop;              // e.g. SIGTERM received; checked between requests
   opencti::TransportFactory opencti_transport;    // default: libcurl with opencti.ssl_verify
   std::function<std::unique_ptr<http::Transport>()> opentip_transport;  // default: libcurl
-  std::chrono::milliseconds poll_interval{1000};  // how often should_stop is checked while idle
+  std::chrono::milliseconds poll_interval{1000};  // how often should_stop is checked while idle or waiting
+  int heartbeat_seconds = 10;                     // the listen queue's AMQP heartbeat (pycti: 10 s)
   std::chrono::milliseconds ping_interval{40000};
   std::chrono::milliseconds reconnect_delay{10000};  // after losing the broker
 };

@@ -5,6 +5,8 @@
 //
 //   ListenQueue queue(registration.mq, registration.listen);
 //   while (auto request = queue.next(1s)) { ...; queue.ack(request->delivery_tag); }
+//
+// Not thread-safe: one thread owns the queue (the handling of a request may run on another).
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -39,6 +41,11 @@ class ListenQueue {
 
   // The next request, or nullopt when none arrived within `timeout`. Throws ListenQueueError.
   std::optional<Delivery> next(std::chrono::milliseconds timeout);
+  // Services the connection without waiting (sends and checks heartbeats) while a request is being
+  // handled on another thread: a long request must not look like a dead consumer to the broker, which
+  // would close the connection and hand the request out again. Throws ListenQueueError when the
+  // broker closed the connection or cancelled the consumer.
+  void keep_alive();
   void ack(std::uint64_t delivery_tag);
   // Puts the request back at the head of the queue (basic.nack requeue=true).
   void requeue(std::uint64_t delivery_tag);

@@ -18,8 +18,8 @@ struct ProcessOptions {
   bool print_summary = false;           // a summary of each run on stderr (the demo)
 };
 
-// Runs until stopped (or once); returns the exit status: 0 when the last run succeeded or was
-// stopped by a signal, 1 when it failed, 2 when the process could not start (bad settings,
+// Runs until stopped (or once); returns the exit status: 0 when the last run succeeded, or the
+// process was stopped by a signal (a scheduled process: whatever its last run did), 1 when it failed, 2 when the process could not start (bad settings,
 // OpenCTI unreachable at start, metrics port taken).
 int run_process(const Settings& settings, const ProcessOptions& options, Clock& clock, StopSignal& stop);
 

@@ -4,11 +4,16 @@
 // push_routing with delivery_mode 2 and content_encoding utf-8, heartbeat 10 s, TLS per MQ_USE_SSL_*.
 //
 // Publisher confirms are pipelined: up to `window` messages are in flight; a bundle's ticket is
-// confirmed once every one of its messages is acked. Nacked and returned (unroutable) messages are
-// published again after `retry_delay`; a lost connection (broker restart, network cut, heartbeat
-// timeout, channel error) reconnects with backoff and republishes every unconfirmed message in order.
-// Only when reconnecting keeps failing `max_reconnect_attempts` times does send/flush throw
-// DeliveryError — and then nothing unconfirmed counts as delivered.
+// confirmed once every one of its messages is acked. Dependency order holds as pycti's (which waits
+// for each confirm) even when the broker refuses a message: a message of a higher dependency rank
+// (a later ticket, or a higher nb_deps within a bundle) is published only once every message of a
+// lower rank is confirmed — one round trip per rank, not per message. Nacked and returned
+// (unroutable) messages are published again after `retry_delay`; a lost connection (broker restart,
+// network cut, heartbeat timeout, channel error) reconnects with backoff and republishes every
+// unconfirmed message in order. send/flush throw DeliveryError — and then nothing unconfirmed counts
+// as delivered — when reconnecting fails `max_reconnect_attempts` times in a row, when the broker
+// keeps refusing/returning for `max_republish_rounds` rounds without confirming anything, or when
+// `should_stop` says the process is stopping while the sink waits or retries.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -39,6 +44,9 @@ struct AmqpSinkOptions {
   std::chrono::milliseconds reconnect_initial{1000};  // backoff doubles up to reconnect_max
   std::chrono::milliseconds reconnect_max{30000};
   int max_reconnect_attempts = 10;
+  int max_republish_rounds = 300;                     // nack/return rounds without any confirm (~5 min at 1 s)
+  bool preserve_dependency_order = true;              // false: pipeline across ranks too (faster, order not kept on nack)
+  std::function<bool()> should_stop;                 // a stop request ends waiting and retrying (DeliveryError)
 };
 
 // Called with (work id, number of messages) before a bundle's messages are published.

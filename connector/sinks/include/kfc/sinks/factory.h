@@ -1,6 +1,7 @@
 #pragma once
 // Builds the sink the settings ask for: connector.output (opencti | directory | stdout) and, for
 // opencti, connector.queue_protocol (amqp | api). `session` is required for output opencti.
+#include <functional>
 #include <memory>
 #include <ostream>
 
@@ -18,6 +19,7 @@ struct SinkEnvironment {
   bool dry_run = false;                        // forces the stdout sink
   LineWriter dry_run_lines = write_compact_lines;
   AmqpMessageMode amqp_mode = AmqpMessageMode::PerObject;
+  std::function<bool()> should_stop;           // the process is stopping: the AMQP sink stops retrying
 };
 
 // Throws std::invalid_argument naming the setting when the combination cannot work (e.g. output
