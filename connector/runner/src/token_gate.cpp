@@ -47,6 +47,7 @@ TokenVerdict TokenGate::check(SystemTime now) {
   } else if (status.state == TokenState::Unknown && !unknown_expiry_noticed_) {
     unknown_expiry_noticed_ = true;
     spdlog::info("{}", status.message);
+    verdict.notice = status.message;
   }
   return verdict;
 }

@@ -73,6 +73,18 @@ TEST(TokenGate, AnExpiringTokenWarnsEveryRunAndRemindsAtTheThresholds) {
   EXPECT_EQ(last.warning->find(kSecret), std::string::npos);
 }
 
+TEST(TokenGate, ATokenWithoutExpiryDateGetsAOneTimeNotice) {
+  TokenGate gate(inline_token(std::nullopt), 30);
+  const auto first = gate.check(kNow);
+  EXPECT_TRUE(first.usable);
+  ASSERT_TRUE(first.notice);
+  EXPECT_NE(first.notice->find("kaspersky.api_token has no expiry date: expiry cannot be tracked"), std::string::npos)
+      << *first.notice;
+  EXPECT_NE(first.notice->find("kaspersky.api_token_expires_at"), std::string::npos) << *first.notice;
+  EXPECT_EQ(first.notice->find(kSecret), std::string::npos);
+  EXPECT_FALSE(gate.check(kNow + Days{1}).notice);  // once per process
+}
+
 TEST(TokenGate, APlaceholderTokenIsNotUsable) {
   TokenGate gate(inline_token(std::nullopt, "ChangeMe"), 30);
   const auto verdict = gate.check(kNow);

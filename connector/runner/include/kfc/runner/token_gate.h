@@ -17,6 +17,7 @@ struct TokenVerdict {
   std::string error;                    // set when !usable: what happened and what to do
   std::optional<std::string> warning;   // set when this check logged an expiry warning
   bool reminder = false;                // the warning crosses a threshold (window, 7 days, 1 day)
+  std::optional<std::string> notice;    // set when this check logged the one-time "expiry cannot be tracked"
   std::optional<long> days_left;
 };
 
