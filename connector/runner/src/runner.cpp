@@ -155,7 +155,7 @@ RunReport Runner::Impl::run() {
   last_progress = report.started;
   mapper.begin_run();
   batcher = std::make_unique<batching::Batcher>(
-      [this](rapidjson::Document& feed, rapidjson::Document& out) { mapper.transform(feed, out); },
+      [this](rapidjson::Document& feed, rapidjson::Document& out) { mapper.transform(feed, out, out.GetAllocator()); },
       // A dry run cuts batches like the reference (100 feed objects each) so its lines can be diffed
       // with the Python connector's dry run; real runs send bundles bounded to 1000 objects.
       batching::BatcherOptions{.sizing = parts.dry_run ? batching::BundleSizing::SourceBatches
