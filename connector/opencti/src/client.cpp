@@ -1,4 +1,5 @@
 #include "kfc/opencti/client.h"
+#include "kfc/config/values.h"
 
 #include <charconv>
 #include <ctime>
@@ -195,14 +196,7 @@ ConnectorIdentity identity_from(const ConnectorSettings& connector) {
   return identity;
 }
 
-std::string format_info_datetime(SystemTime time) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
+std::string format_info_datetime(SystemTime time) { return format_timestamp(time); }
 
 OpenCtiClient::OpenCtiClient(GraphqlOptions options, std::unique_ptr<http::Transport> transport, const Clock& clock)
     : graphql_(std::move(options), std::move(transport), clock) {}

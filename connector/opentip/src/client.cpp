@@ -1,4 +1,5 @@
 #include "kfc/opentip/client.h"
+#include "kfc/config/values.h"
 
 #include <curl/curl.h>
 #include <spdlog/spdlog.h>
@@ -13,15 +14,6 @@ namespace {
 
 constexpr std::string_view kServer = "the Kaspersky Threat Intelligence Portal (OpenTIP)";
 constexpr std::string_view kKeyName = "opentip.api_key";
-
-std::string utc_text(SystemTime t) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
 
 // Retry-After as delta-seconds or as an HTTP date (RFC 9110 §10.2.3, both forms are allowed); a date
 // in the past means "now". Anything else is ignored and our own backoff applies.
@@ -144,7 +136,7 @@ void Client::on_quota_exceeded() {
   blocked_until_ = until;
   if (cache_ != nullptr) cache_->set_quota_blocked_until(until);
   throw QuotaExceededError(
-      "OpenTIP quota or request limit exceeded (HTTP 403) — no more OpenTIP requests until " + utc_text(until) +
+      "OpenTIP quota or request limit exceeded (HTTP 403) — no more OpenTIP requests until " + format_timestamp(until) +
           " (opentip.quota_cooldown); lower opentip.max_requests_per_minute or wait for the daily quota to reset",
       until);
 }
@@ -157,7 +149,7 @@ void Client::check_quota_block() {
   }
   if (blocked_until_ && clock_.now() < *blocked_until_) {
     throw QuotaExceededError("OpenTIP quota exceeded earlier — no request is sent until " +
-                                 utc_text(*blocked_until_) + " (opentip.quota_cooldown)",
+                                 format_timestamp(*blocked_until_) + " (opentip.quota_cooldown)",
                              *blocked_until_);
   }
 }
