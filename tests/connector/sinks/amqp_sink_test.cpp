@@ -11,46 +11,17 @@
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/tcp_proxy.h"
 #include "kfc/sinks/amqp_sink.h"
+#include "stage_bundles.h"
 
 namespace kfc::sinks {
 namespace {
 
 using fixtures::AmqpTestBroker;
 using fixtures::WorkerExpectations;
-
-constexpr char kApplicant[] = "user--2b7c0e3e-applicant";
-
-std::string random_id() {
-  static std::mt19937_64 random{std::random_device{}()};
-  return "kfc-test-" + std::to_string(random());
-}
-
-// A Kaspersky-like stage: author, n indicators authored by it, one relationship per indicator.
-stix::Bundle stage(int indicators, const std::string& tag = "a") {
-  stix::Bundle bundle;
-  bundle.id = "bundle--" + tag;
-  auto& alloc = bundle.objects.GetAllocator();
-  auto object = [&](const std::string& type, const std::string& id) {
-    rapidjson::Value value(rapidjson::kObjectType);
-    value.AddMember("type", rapidjson::Value(type.c_str(), alloc), alloc);
-    value.AddMember("id", rapidjson::Value(id.c_str(), alloc), alloc);
-    return value;
-  };
-  bundle.objects.PushBack(object("identity", "identity--" + tag), alloc);
-  for (int i = 0; i < indicators; ++i) {
-    auto indicator = object("indicator", "indicator--" + tag + "-" + std::to_string(i));
-    indicator.AddMember("created_by_ref", rapidjson::Value(("identity--" + tag).c_str(), alloc), alloc);
-    indicator.AddMember("name", "caf\xc3\xa9 \xe2\x82\xac", alloc);
-    bundle.objects.PushBack(indicator, alloc);
-  }
-  for (int i = 0; i < indicators; ++i) {
-    auto relationship = object("relationship", "relationship--" + tag + "-" + std::to_string(i));
-    relationship.AddMember("source_ref", rapidjson::Value(("indicator--" + tag + "-" + std::to_string(i)).c_str(), alloc), alloc);
-    relationship.AddMember("target_ref", rapidjson::Value(("identity--" + tag).c_str(), alloc), alloc);
-    bundle.objects.PushBack(relationship, alloc);
-  }
-  return bundle;
-}
+using test_bundles::ids_of;
+using test_bundles::kApplicant;
+using test_bundles::random_id;
+using test_bundles::stage;
 
 // Objects with no references: one dependency rank, so every message is published before any confirm.
 stix::Bundle independent(int count, const std::string& tag) {
@@ -84,12 +55,6 @@ void expect_dependency_order(const std::vector<fixtures::WorkerMessage>& message
     EXPECT_LT(at["identity--" + tag], at[indicator]) << indicator;
     EXPECT_LT(at[indicator], at[relationship]) << relationship;
   }
-}
-
-std::set<std::string> ids_of(const stix::Bundle& bundle) {
-  std::set<std::string> ids;
-  for (const auto& object : bundle.objects.GetArray()) ids.insert(object["id"].GetString());
-  return ids;
 }
 
 class AmqpSinkTest : public ::testing::Test {
