@@ -10,6 +10,7 @@
 #include <ctime>
 #include <map>
 
+#include "kfc/json/untrusted.h"
 #include "kfc/opentip/errors.h"
 #include "kfc/opentip/query.h"
 
@@ -359,9 +360,10 @@ EnrichmentOptions enrichment_options(const OpenTipSettings& settings) {
 
 EnrichmentRequest parse_enrichment_request(std::string_view body) {
   Document document;
-  document.Parse(body.data(), body.size());
-  if (document.HasParseError() || !document.IsObject()) {
-    throw EnrichmentRefused("enrichment request is not a JSON object; dropped");
+  const auto parsed = json::parse(document, body);
+  if (!parsed || !document.IsObject()) {
+    throw EnrichmentRefused("enrichment request is not a JSON object" +
+                            (parsed ? std::string() : " (" + parsed.error().message + ")") + "; dropped");
   }
   const Value* internal = object_member(document, "internal");
   const Value* event = object_member(document, "event");

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "kfc/json/untrusted.h"
 #include "kfc/opencti/graphql.h"
 
 namespace kfc::opentip {
@@ -93,9 +94,10 @@ EntityObjects read_entity_objects(opencti::OpenCtiClient& api, const std::string
   auto& allocator = out.objects.GetAllocator();
   rapidjson::Document stix(&allocator);
   const std::string exported = string_member(observable, "toStix");
-  stix.Parse(exported.c_str(), exported.size());
-  if (stix.HasParseError() || !stix.IsObject() || string_member(stix, "id").empty()) {
-    throw EnrichmentRefused("OpenCTI exported the entity " + entity_id + " as something other than a STIX object");
+  const auto parsed = json::parse(stix, exported);
+  if (!parsed || !stix.IsObject() || string_member(stix, "id").empty()) {
+    throw EnrichmentRefused("OpenCTI exported the entity " + entity_id + " as something other than a STIX object" +
+                            (parsed ? std::string() : " (" + parsed.error().message + ")"));
   }
   out.stix_id = string_member(stix, "id");
   out.objects.PushBack(Value(stix, allocator), allocator);

@@ -1,13 +1,14 @@
 #include "kfc/runner/state.h"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <spdlog/fmt/fmt.h>
 
 #include <charconv>
 #include <cmath>
+
+#include "kfc/json/untrusted.h"
 
 namespace kfc::runner {
 namespace {
@@ -90,11 +91,8 @@ std::expected<ConnectorState, std::string> parse_state(std::string_view json) {
   ConnectorState state;
   if (text.empty() || text == "null") return state;
   rapidjson::Document document;
-  document.Parse(text.data(), text.size());
-  if (document.HasParseError()) {
-    return std::unexpected(fmt::format("connector state is not valid JSON ({} at offset {})",
-                                       rapidjson::GetParseError_En(document.GetParseError()),
-                                       document.GetErrorOffset()));
+  if (const auto parsed = json::parse(document, text); !parsed) {
+    return std::unexpected(fmt::format("connector state is not valid JSON ({})", parsed.error().message));
   }
   if (document.IsNull()) return state;
   if (!document.IsObject()) return std::unexpected("connector state is not a JSON object");

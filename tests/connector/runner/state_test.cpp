@@ -51,9 +51,10 @@ TEST(State, RoundTripsCursorsAndKeepsOtherKeys) {
 }
 
 TEST(State, BadInputIsAnErrorThatSaysWhatIsWrong) {
-  struct Case { std::string_view json, expected; };
+  struct Case { std::string json; std::string_view expected; };
   for (const auto& [json, expected] : std::initializer_list<Case>{
            {"{not json", "not valid JSON"},
+           {std::string(1'000'000, '[') + std::string(1'000'000, ']'), "nested deeper than 64 levels"},
            {"[1]", "not a JSON object"},
            {R"({"last_added": "yesterday"})", "'last_added' is not a number: 'yesterday'"},
            {R"({"last_added": -5})", "out of range"},
