@@ -25,6 +25,7 @@ constexpr std::array<Family, static_cast<std::size_t>(Metric::kCount)> kFamilies
     {"kfc_pages_total", "counter", "collection", "TAXII pages read"},
     {"kfc_retries_total", "counter", "", "Requests retried after a transient failure"},
     {"kfc_errors_total", "counter", "kind", "Errors by kind"},
+    {"kfc_bad_input_total", "counter", "kind", "Feed objects and references repaired or dropped, by kind"},
     {"kfc_runs_total", "counter", "outcome", "Runs by outcome"},
     {"kfc_run_duration_seconds", "gauge", "", "Duration of the last run"},
     {"kfc_last_success_timestamp_seconds", "gauge", "", "End of the last successful run (epoch seconds)"},

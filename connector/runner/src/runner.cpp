@@ -35,13 +35,22 @@ class WorkCancelled : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The work's final message ends with what each collection gave (read in full or not).
+// "2 created_by_ref_dropped, 1 feed_object_repaired" ("" when nothing was).
+std::string bad_input_text(const RunReport& report) {
+  std::string text;
+  for (const auto& [kind, count] : report.bad_input) text += fmt::format("{}{} {}", text.empty() ? "" : ", ", count, kind);
+  return text;
+}
+
+// The work's final message ends with what each collection gave (read in full or not), and what was
+// repaired or dropped on the way.
 std::string per_collection(const RunReport& report) {
   std::string text;
   for (const auto& c : report.collections) {
     text += fmt::format("; {}: {} feed objects{}", c.id, c.feed_objects,
                         c.error ? " (stopped by an error)" : c.completed ? "" : " (not read to the end)");
   }
+  if (!report.bad_input.empty()) text += "; repaired or dropped (see the log): " + bad_input_text(report);
   return text;
 }
 
@@ -114,6 +123,12 @@ struct Runner::Impl {
 
   void metric_add(Metric m, double n, std::string_view label = {}) {
     if (parts.metrics) parts.metrics->add(m, n, label);
+  }
+  // Something repaired or dropped instead of stopping the run (already logged where it happened).
+  void bad_input(const std::string& kind, std::uint64_t n) {
+    if (n == 0) return;
+    report.bad_input[kind] += n;
+    metric_add(Metric::BadInput, static_cast<double>(n), kind);
   }
   // Counts the error by kind (metrics: errors by kind) and ends the run: nothing after it is committed.
   [[noreturn]] void abort_run(std::string_view kind, const std::string& message) {
@@ -308,6 +323,11 @@ void Runner::Impl::read_collection(const taxii::Collection& collection) {
     progress.error = error.what();
     report.errors.push_back(error.what());
     metric_add(Metric::Errors, 1, "token_rejected");
+  } catch (const taxii::UnreadableResponseError& error) {
+    // The collection stops before the page: its cursor stays where the confirmed pages left it.
+    progress.error = error.what();
+    report.errors.push_back(fmt::format("collection {}: {}", collection.id, error.what()));
+    metric_add(Metric::Errors, 1, "unreadable_page");
   } catch (const RunAborted&) {
     throw;
   } catch (const WorkCancelled&) {
@@ -337,6 +357,8 @@ bool Runner::Impl::on_page(const taxii::Collection& collection, CollectionReport
   }
   checkpoints.page_read(collection.id, objects_read,
                         page.resume_after ? std::optional<SystemTime>(to_system(*page.resume_after)) : std::nullopt);
+  bad_input("feed_object_skipped", page.skipped);
+  bad_input("feed_object_repaired", page.repaired);
   progress.pages += 1;
   progress.feed_objects += page.objects.size();
   report.feed_objects += page.objects.size();
@@ -365,6 +387,7 @@ void Runner::Impl::drain() {
 }
 
 void Runner::Impl::send(batching::Batch batch) {
+  for (const auto& [kind, count] : batch.references.by_kind()) bad_input(kind, count);
   std::optional<sinks::Ticket> last;
   std::uint64_t objects = 0;
   for (const auto& stage : batch.stages) {
@@ -446,6 +469,9 @@ void Runner::Impl::finish_delivery() {
 
 void Runner::Impl::conclude() {
   report.ended = clock.now();
+  if (!report.bad_input.empty()) {
+    spdlog::warn("This run repaired or dropped instead of stopping: {}", bad_input_text(report));
+  }
   const bool interrupted = stop.requested();
   if (report.work_cancelled) {
     // Workers drop messages of a deleted work: nothing this run delivered can count as imported.
@@ -521,6 +547,10 @@ std::string format_summary(const RunReport& report) {
   }
   text += "Objects sent, by type (each bundle carries its own copy of shared objects such as the author):\n";
   for (const auto& [type, count] : report.objects_by_type) text += fmt::format("  {:<16} {:>7}\n", type, count);
+  if (!report.bad_input.empty()) {
+    text += "Repaired or dropped instead of stopping the run (each logged once):\n";
+    for (const auto& [kind, count] : report.bad_input) text += fmt::format("  {:<38} {:>7}\n", kind, count);
+  }
   for (const auto& error : report.errors) text += "Error: " + error + "\n";
   return text;
 }

@@ -344,5 +344,131 @@ TEST_F(RunLoop, ALongRunLogsProgressPerCollection) {
   EXPECT_EQ(text.find(kToken), std::string::npos);
 }
 
+// A page that arrives but cannot be parsed ends its collection as *unreadable* (not "unreachable"),
+// in the report, the work message and a metric; the cursor stays before it, so the next run reads
+// it again and, once the server sends it whole, delivers it.
+TEST_F(RunLoop, AnUnreadablePageStopsItsCollectionBeforeItAndIsReadAgainNextRun) {
+  const auto feed = collection(1, "TAXII_A_Data_Feed", 30, kNow - 2h);
+  server->add_collection(feed);
+  server->add_collection(collection(2, "TAXII_B_Data_Feed", 5, kNow - 2h));
+  server->inject({.kind = testing::FaultKind::TruncatedJson, .path_contains = "/TAXII_A_Data_Feed/objects/",
+                  .skip = 2, .times = -1});
+  start();
+  const auto first = run();
+  EXPECT_EQ(first.outcome, RunOutcome::Failed);
+  ASSERT_FALSE(first.errors.empty());
+  const std::string error = first.errors.front();
+  EXPECT_NE(error.find("unreadably"), std::string::npos) << error;
+  EXPECT_NE(error.find("/collections/TAXII_A_Data_Feed/objects/"), std::string::npos) << error;
+  EXPECT_NE(error.find("invalid JSON at byte"), std::string::npos) << error;
+  EXPECT_NE(error.find("Content-Type: application/taxii+json"), std::string::npos) << error;
+  EXPECT_EQ(error.find("raise kaspersky.max_attempts"), std::string::npos) << error;
+  EXPECT_EQ(metrics.value(Metric::Errors, "unreadable_page"), 1);
+  EXPECT_EQ(delivered().size(), 20u + 5u);  // two pages of A, and all of B: the other collection went on
+  // The cursor does not pass the unreadable page: its first object is later than the cursor.
+  const auto cursor = saved().cursors.at("TAXII_A_Data_Feed");
+  EXPECT_LT(cursor, feed.objects[20].date_added);
+
+  server->clear_faults();
+  const auto second = run();
+  ASSERT_EQ(second.outcome, RunOutcome::Succeeded) << format_summary(second);
+  std::set<std::string> all;
+  for (const auto& object : feed.objects) all.insert(object.id);
+  for (const auto& id : all) EXPECT_TRUE(delivered().contains(id)) << id;
+}
+
+// One lone surrogate and one invalid UTF-8 byte among good objects: every object is delivered, the
+// bad text as U+FFFD, counted in the report (and so in the summary) and in the metrics.
+TEST_F(RunLoop, InvalidUnicodeIsRepairedAndEveryObjectDelivered) {
+  auto feed = collection(1, "TAXII_A_Data_Feed", 12, kNow - 2h);
+  auto poison = [](testing::FixtureObject& object, const std::string& text) {
+    const std::string key = R"("description":")";
+    object.json.insert(object.json.find(key) + key.size(), text);
+  };
+  poison(feed.objects[3], "lone \\ud800;");
+  poison(feed.objects[7], "bad \xff;");
+  server->add_collection(feed);
+  start();
+  const auto report = run();
+  ASSERT_EQ(report.outcome, RunOutcome::Succeeded) << format_summary(report);
+  EXPECT_EQ(delivered().size(), 12u);
+  EXPECT_EQ(report.bad_input.at("feed_object_repaired"), 2u);
+  EXPECT_EQ(metrics.value(Metric::BadInput, "feed_object_repaired"), 2);
+  EXPECT_NE(format_summary(report).find("feed_object_repaired"), std::string::npos);
+  std::size_t replaced = 0;
+  for (const auto& file : fs::directory_iterator(directory / "bundles")) {
+    std::ifstream in(file.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (std::size_t at = text.find("\xEF\xBF\xBD"); at != std::string::npos; at = text.find("\xEF\xBF\xBD", at + 1)) {
+      ++replaced;
+    }
+  }
+  EXPECT_GE(replaced, 2u);  // (the description may be copied onto the relationships too)
+}
+
+// The feed objects the reference connector dies on: an orphan created_by_ref, a report naming an
+// object nobody sent, a relationship to a missing object, and a report naming an indicator by its
+// feed id. The run succeeds, every indicator is delivered, the repairs are counted.
+TEST_F(RunLoop, DanglingReferencesAreRepairedAndTheRunSucceeds) {
+  auto feed = collection(1, "TAXII_A_Data_Feed", 6, kNow - 2h);
+  const auto at = feed.objects.back().date_added;
+  const std::string indicator_feed_id = feed.objects[1].id;
+  auto add = [&](const std::string& id, const std::string& type, const std::string& json) {
+    feed.objects.push_back({at, id, type, "2027-01-15T06:00:01.000Z", "2.1", json});
+  };
+  add("malware--00000000-0000-4000-8000-000000000001", "malware",
+      R"({"type":"malware","spec_version":"2.1","id":"malware--00000000-0000-4000-8000-000000000001","name":"Orphan",)"
+      R"("is_family":true,"created_by_ref":"identity--00000000-0000-4000-8000-00000000dead"})");
+  add("report--00000000-0000-4000-8000-000000000002", "report",
+      R"({"type":"report","spec_version":"2.1","id":"report--00000000-0000-4000-8000-000000000002","name":"R",)"
+      R"("published":"2027-01-15T06:00:00.000Z","object_refs":["malware--00000000-0000-4000-8000-000000000001",)"
+      R"("indicator--00000000-0000-4000-8000-00000000dead"]})");
+  add("relationship--00000000-0000-4000-8000-000000000003", "relationship",
+      R"({"type":"relationship","spec_version":"2.1","id":"relationship--00000000-0000-4000-8000-000000000003",)"
+      R"("relationship_type":"indicates","source_ref":")" + indicator_feed_id +
+          R"(","target_ref":"malware--00000000-0000-4000-8000-00000000dead"})");
+  add("report--00000000-0000-4000-8000-000000000004", "report",
+      R"({"type":"report","spec_version":"2.1","id":"report--00000000-0000-4000-8000-000000000004","name":"By feed id",)"
+      R"("published":"2027-01-15T06:00:00.000Z","object_refs":[")" + indicator_feed_id + R"("]})");
+  server->add_collection(feed);
+  std::ostringstream logs;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(logs)));
+  start();
+  const auto report = run();
+  spdlog::set_default_logger(previous);
+
+  ASSERT_EQ(report.outcome, RunOutcome::Succeeded) << format_summary(report) << logs.str();
+  EXPECT_EQ(delivered().size(), 6u);  // every indicator
+  EXPECT_EQ(report.bad_input.at("created_by_ref_dropped"), 1u);
+  EXPECT_EQ(report.bad_input.at("object_ref_dropped"), 1u);
+  EXPECT_EQ(report.bad_input.at("relationship_without_end_dropped"), 1u);
+  EXPECT_EQ(report.bad_input.at("reference_rewritten_to_normalised_id"), 2u);  // the relationship's source too
+  const std::string summary = format_summary(report);
+  EXPECT_NE(summary.find("created_by_ref_dropped"), std::string::npos) << summary;
+  const std::string log = logs.str();
+  EXPECT_NE(log.find("object malware--00000000-0000-4000-8000-000000000001: dropped created_by_ref"), std::string::npos) << log;
+  EXPECT_NE(log.find("repaired or dropped instead of stopping"), std::string::npos) << log;
+
+  // The report by feed id now names the indicator's normalised id, which was delivered.
+  std::string by_feed_id, normalised;
+  for (const auto& file : fs::directory_iterator(directory / "bundles")) {
+    std::ifstream in(file.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    rapidjson::Document bundle;
+    bundle.Parse(text.c_str());
+    for (const auto& object : bundle["objects"].GetArray()) {
+      const std::string id = object["id"].GetString();
+      if (id == "report--00000000-0000-4000-8000-000000000004") by_feed_id = object["object_refs"][0].GetString();
+      if (object.HasMember("x_opencti_stix_ids") && object["x_opencti_stix_ids"][0].GetString() == indicator_feed_id) {
+        normalised = id;
+      }
+    }
+  }
+  EXPECT_FALSE(normalised.empty());
+  EXPECT_EQ(by_feed_id, normalised);
+}
+
 }  // namespace
 }  // namespace kfc::runner

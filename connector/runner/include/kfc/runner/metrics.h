@@ -18,7 +18,8 @@ enum class Metric {
   ObjectsDelivered,   // counter: STIX objects the sink confirmed
   Pages,              // counter{collection}: TAXII pages read
   Retries,            // counter: TAXII/OpenCTI requests retried
-  Errors,             // counter{kind}: token_rejected, token_expired, taxii, sink, mapping, state, run
+  Errors,             // counter{kind}: token_rejected, token_expired, taxii, unreadable_page, sink, mapping, state, run
+  BadInput,           // counter{kind}: feed objects or references repaired or dropped, by kind
   Runs,               // counter{outcome}: succeeded, failed, interrupted
   RunDuration,        // gauge: seconds the last run took
   LastSuccess,        // gauge: epoch seconds of the end of the last successful run
