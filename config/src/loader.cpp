@@ -487,6 +487,7 @@ const std::vector<KeyDef>& key_defs() {
                                   {"TLP:CLEAR", "TLP:WHITE", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"}));
     d.push_back(text_key("opentip.zone_scores", [](Settings& s) -> auto& { return s.opentip.zone_scores; }));
     d.push_back(text_key("opentip.enrichment_scope", [](Settings& s) -> auto& { return s.opentip.enrichment_scope; }));
+    d.push_back(integer_key("opentip.max_delivery_attempts", [](Settings& s) -> auto& { return s.opentip.max_delivery_attempts; }, 1, 100));
     // tokens
     d.push_back(integer_key("tokens.expiry_warning_days", [](Settings& s) -> auto& { return s.tokens.expiry_warning_days; }, 0, 365));
     return d;

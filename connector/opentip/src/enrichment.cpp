@@ -580,7 +580,7 @@ FailureHandling handle_failure(std::exception_ptr failure, SystemTime now) {
             std::string(error.what()) + " — the request is kept on the queue and retried then", error.until()};
   } catch (const ServiceUnavailableError& error) {
     return {Disposition::RequeueLater, std::string(error.what()) + " — the request is kept on the queue and retried",
-            now + kUnavailablePause};
+            now + kUnavailablePause, /*spends_attempt=*/true};
   } catch (const TokenError& error) {
     return {Disposition::RequeueLater,
             std::string(error.what()) + " — requests are kept on the queue until opentip.api_key works again",

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <spdlog/fmt/fmt.h>
+
 #include <algorithm>
 
 #include "kfc/json/untrusted.h"
@@ -119,7 +121,7 @@ EnrichmentWorker::EnrichmentWorker(opencti::OpenCtiClient& api, std::string conn
       options_(std::move(options)),
       clock_(clock) {}
 
-RequestOutcome EnrichmentWorker::handle(std::string_view message_body) {
+RequestOutcome EnrichmentWorker::handle(std::string_view message_body, Attempt attempt_number) {
   EnrichmentRequest request;
   try {
     request = parse_enrichment_request(message_body);
@@ -128,35 +130,58 @@ RequestOutcome EnrichmentWorker::handle(std::string_view message_body) {
     return {Disposition::Ack, true, error.what(), std::nullopt};
   }
   std::string work_id = request.work_id;
+  RequestOutcome outcome = attempt(request, work_id);
+  if (outcome.disposition == Disposition::RequeueLater && outcome.spends_attempt) {
+    if (attempt_number.number >= attempt_number.max) {
+      outcome = {Disposition::Ack, true,
+                 fmt::format("{} — given up after {} attempts (opentip.max_delivery_attempts)", outcome.work_message,
+                             attempt_number.number),
+                 std::nullopt};
+    } else {
+      outcome.work_message += fmt::format(" (attempt {} of {})", attempt_number.number, attempt_number.max);
+    }
+  }
+  if (outcome.disposition == Disposition::RequeueLater) {
+    spdlog::warn("Enrichment of {} postponed: {}", request.entity_id, outcome.work_message);
+  } else if (outcome.in_error) {
+    spdlog::error("Enrichment of {} failed: {}", request.entity_id, outcome.work_message);
+  } else {
+    spdlog::info("Enrichment of {} done (work {}): {}", request.entity_id, work_id, outcome.work_message);
+  }
+  if (!work_id.empty()) close_work(work_id, outcome.work_message, outcome.in_error);
+  return outcome;
+}
+
+RequestOutcome EnrichmentWorker::attempt(const EnrichmentRequest& request, std::string& work_id) {
   try {
     // pycti reports on the work the platform created with the request; one arriving without a work
     // (an older platform, a hand-made message) gets its own, so every request shows in the UI.
     if (work_id.empty()) work_id = api_.add_work(connector_id_, "Kaspersky OpenTIP enrichment of " + request.entity_id);
     api_.to_received(work_id, "Connector ready to process the operation");
-    std::string summary = enrich(request, work_id);
-    spdlog::info("Enrichment of {} done (work {}): {}", request.entity_id, work_id, summary);
-    close_work(work_id, summary, false);
-    return {Disposition::Ack, false, summary, std::nullopt};
+    return {Disposition::Ack, false, enrich(request, work_id), std::nullopt};
   } catch (const opencti::OpenCtiUnavailableError& error) {
-    std::string message = std::string(error.what()) + " — the request is kept on the queue and retried";
-    spdlog::warn("Enrichment of {} postponed: {}", request.entity_id, message);
-    if (!work_id.empty()) close_work(work_id, message, true);
-    return requeue(message, clock_.now() + kPlatformPause);
+    return requeue(std::string(error.what()) + " — the request is kept on the queue and retried",
+                   clock_.now() + kPlatformPause);
   } catch (const sinks::DeliveryError& error) {
-    std::string message = std::string(error.what()) + " — the result was not confirmed; the request is kept on the queue";
-    spdlog::warn("Enrichment of {} postponed: {}", request.entity_id, message);
-    close_work(work_id, message, true);
-    return requeue(message, clock_.now() + kPlatformPause);
+    return requeue(std::string(error.what()) + " — the result was not confirmed; the request is kept on the queue",
+                   clock_.now() + kPlatformPause);
   } catch (...) {
     FailureHandling failure = handle_failure(std::current_exception(), clock_.now());
-    if (failure.disposition == Disposition::RequeueLater) {
-      spdlog::warn("Enrichment of {} postponed: {}", request.entity_id, failure.work_message);
-    } else {
-      spdlog::error("Enrichment of {} failed: {}", request.entity_id, failure.work_message);
-    }
-    if (!work_id.empty()) close_work(work_id, failure.work_message, true);
-    return {failure.disposition, true, failure.work_message, failure.retry_not_before};
+    return {failure.disposition, true, failure.work_message, failure.retry_not_before, failure.spends_attempt};
   }
+}
+
+RequestOutcome EnrichmentWorker::give_up(std::string_view message_body, int attempts, const std::string& last_failure) {
+  const std::string message = fmt::format("Enrichment abandoned after {} attempts (opentip.max_delivery_attempts): {}",
+                                          attempts, last_failure);
+  try {
+    const EnrichmentRequest request = parse_enrichment_request(message_body);
+    spdlog::error("Enrichment of {} not tried again: {}", request.entity_id, message);
+    if (!request.work_id.empty()) close_work(request.work_id, message, true);
+  } catch (const EnrichmentRefused& error) {
+    spdlog::error("Enrichment request dropped: {}", error.what());
+  }
+  return {Disposition::Ack, true, message, std::nullopt};
 }
 
 std::string EnrichmentWorker::enrich(const EnrichmentRequest& request, const std::string& work_id) {
