@@ -310,5 +310,68 @@ TEST_F(EndToEnd, DirectoryOutputWritesBundlesAndAStateFile) {
   for (const auto& value : second_windows) EXPECT_GT(value, first_window);
 }
 
+// The feed objects the reference connector dies on (an orphan created_by_ref, a report naming an
+// object nobody sent, a relationship to a missing object, a report naming an indicator by its feed
+// id) and two objects with text that is not valid Unicode: the run exits 0, every indicator reaches
+// the broker, and what was repaired or dropped is counted in the log and in the run summary.
+TEST_F(EndToEnd, BadFeedObjectsAreRepairedOrDroppedAndTheRunSucceeds) {
+  auto collections = feed(12, days_ago(2));
+  auto& objects = collections[0].objects;
+  const auto at = objects.back().date_added;
+  const std::string feed_id = objects[4].id;
+  auto add = [&](const std::string& id, const std::string& type, const std::string& json) {
+    objects.push_back({at, id, type, "", "2.1", json});
+  };
+  add("malware--00000000-0000-4000-8000-0000000000a1", "malware",
+      R"({"type":"malware","spec_version":"2.1","id":"malware--00000000-0000-4000-8000-0000000000a1","name":"Orphan",)"
+      R"("is_family":true,"created_by_ref":"identity--00000000-0000-4000-8000-00000000dead"})");
+  add("report--00000000-0000-4000-8000-0000000000a2", "report",
+      R"({"type":"report","spec_version":"2.1","id":"report--00000000-0000-4000-8000-0000000000a2","name":"R",)"
+      R"("published":"2026-01-01T00:00:00.000Z","object_refs":["malware--00000000-0000-4000-8000-0000000000a1",)"
+      R"("indicator--00000000-0000-4000-8000-00000000dead"]})");
+  add("relationship--00000000-0000-4000-8000-0000000000a3", "relationship",
+      R"({"type":"relationship","spec_version":"2.1","id":"relationship--00000000-0000-4000-8000-0000000000a3",)"
+      R"("relationship_type":"indicates","source_ref":"malware--00000000-0000-4000-8000-0000000000a1",)"
+      R"("target_ref":"malware--00000000-0000-4000-8000-00000000dead"})");
+  add("report--00000000-0000-4000-8000-0000000000a4", "report",
+      R"({"type":"report","spec_version":"2.1","id":"report--00000000-0000-4000-8000-0000000000a4","name":"By feed id",)"
+      R"("published":"2026-01-01T00:00:00.000Z","object_refs":[")" + feed_id + R"("]})");
+  auto poison = [](testing::FixtureObject& object, const std::string& text) {
+    const std::string key = R"("description":")";
+    object.json.insert(object.json.find(key) + key.size(), text);
+  };
+  poison(collections[1].objects[2], "lone \\ud800;");
+  poison(collections[1].objects[5], "bad \xff;");
+  serve(collections);
+
+  auto process = start({"run", "--once", "--summary"});
+  const auto status = process->wait(60s);
+  const std::string log = process->err();
+  ASSERT_TRUE(status.has_value()) << log;
+  EXPECT_EQ(*status, 0) << log;
+  std::set<std::string> indicators;
+  for (const auto& c : collections) {
+    for (const auto& o : c.objects) {
+      if (o.type == "indicator") indicators.insert(o.id);
+    }
+  }
+  EXPECT_EQ(take_delivered(), indicators);  // every indicator
+  // In the log: once per object, and the run's totals.
+  EXPECT_NE(log.find("object malware--00000000-0000-4000-8000-0000000000a1: dropped created_by_ref"), std::string::npos) << log;
+  EXPECT_NE(log.find("delivered repaired: 1 invalid Unicode sequence(s) replaced by U+FFFD"), std::string::npos) << log;
+  EXPECT_NE(log.find("This run repaired or dropped instead of stopping:"), std::string::npos) << log;
+  // In the run summary.
+  const auto summary = log.substr(log.find("Repaired or dropped instead of stopping the run"));
+  for (const char* kind : {"created_by_ref_dropped", "object_ref_dropped", "relationship_without_end_dropped",
+                           "reference_rewritten_to_normalised_id", "feed_object_repaired"}) {
+    EXPECT_NE(summary.find(kind), std::string::npos) << kind << " missing from the summary:\n" << summary;
+  }
+  // And in the work the platform shows.
+  const auto work = opencti_->work(opencti_->last_work_id());
+  ASSERT_TRUE(work.has_value());
+  EXPECT_FALSE(work->in_error);
+  EXPECT_NE(work->processed_message.value_or("").find("repaired or dropped"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kfc::e2e
