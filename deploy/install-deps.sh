@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs every build, test and benchmark dependency from Debian 12 packages. Idempotent.
+# With arguments, installs those packages instead (tests/fuzz/run.sh: the clang toolchain).
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,7 @@ packages=(
   librabbitmq-dev libssl-dev libcli11-dev libcpp-httplib-dev
   rabbitmq-server curl ca-certificates python3
 )
+if (($#)); then packages=("$@"); fi
 
 missing=()
 for package in "${packages[@]}"; do

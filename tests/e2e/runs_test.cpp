@@ -3,6 +3,7 @@
 
 #include "e2e_fixture.h"
 #include "kfc/runner/state.h"
+#include "kfc/testing/bad_feed_objects.h"
 
 namespace kfc::e2e {
 namespace {
@@ -317,31 +318,11 @@ TEST_F(EndToEnd, DirectoryOutputWritesBundlesAndAStateFile) {
 TEST_F(EndToEnd, BadFeedObjectsAreRepairedOrDroppedAndTheRunSucceeds) {
   auto collections = feed(12, days_ago(2));
   auto& objects = collections[0].objects;
-  const auto at = objects.back().date_added;
-  const std::string feed_id = objects[4].id;
-  auto add = [&](const std::string& id, const std::string& type, const std::string& json) {
-    objects.push_back({at, id, type, "", "2.1", json});
-  };
-  add("malware--00000000-0000-4000-8000-0000000000a1", "malware",
-      R"({"type":"malware","spec_version":"2.1","id":"malware--00000000-0000-4000-8000-0000000000a1","name":"Orphan",)"
-      R"("is_family":true,"created_by_ref":"identity--00000000-0000-4000-8000-00000000dead"})");
-  add("report--00000000-0000-4000-8000-0000000000a2", "report",
-      R"({"type":"report","spec_version":"2.1","id":"report--00000000-0000-4000-8000-0000000000a2","name":"R",)"
-      R"("published":"2026-01-01T00:00:00.000Z","object_refs":["malware--00000000-0000-4000-8000-0000000000a1",)"
-      R"("indicator--00000000-0000-4000-8000-00000000dead"]})");
-  add("relationship--00000000-0000-4000-8000-0000000000a3", "relationship",
-      R"({"type":"relationship","spec_version":"2.1","id":"relationship--00000000-0000-4000-8000-0000000000a3",)"
-      R"("relationship_type":"indicates","source_ref":"malware--00000000-0000-4000-8000-0000000000a1",)"
-      R"("target_ref":"malware--00000000-0000-4000-8000-00000000dead"})");
-  add("report--00000000-0000-4000-8000-0000000000a4", "report",
-      R"({"type":"report","spec_version":"2.1","id":"report--00000000-0000-4000-8000-0000000000a4","name":"By feed id",)"
-      R"("published":"2026-01-01T00:00:00.000Z","object_refs":[")" + feed_id + R"("]})");
-  auto poison = [](testing::FixtureObject& object, const std::string& text) {
-    const std::string key = R"("description":")";
-    object.json.insert(object.json.find(key) + key.size(), text);
-  };
-  poison(collections[1].objects[2], "lone \\ud800;");
-  poison(collections[1].objects[5], "bad \xff;");
+  for (auto& object : testing::dangling_reference_objects(objects.back().date_added, objects[4].id)) {
+    objects.push_back(std::move(object));
+  }
+  testing::prepend_to_description(collections[1].objects[2], "lone \\ud800;");
+  testing::prepend_to_description(collections[1].objects[5], "bad \xff;");
   serve(collections);
 
   auto process = start({"run", "--once", "--summary"});

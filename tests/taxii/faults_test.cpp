@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "harness.h"
+#include "kfc/testing/bad_feed_objects.h"
 
 namespace kfc::taxii::test {
 namespace {
@@ -210,12 +211,8 @@ TEST(TaxiiFaults, NonJsonAnswersAreUnreadableNotUnavailable) {
 TEST(TaxiiFaults, InvalidUnicodeInOneObjectIsRepairedThereOnly) {
   Harness h({.max_page_size = 4});
   auto feed = generate_collection("feed", "Feed", 10, kStart);
-  auto poison = [](testing::FixtureObject& object, const std::string& text) {
-    const std::string key = R"("description":")";
-    object.json.insert(object.json.find(key) + key.size(), text);
-  };
-  poison(feed.objects[2], "lone \\ud800 surrogate;");
-  poison(feed.objects[5], "bad \xff byte;");
+  testing::prepend_to_description(feed.objects[2], "lone \\ud800 surrogate;");
+  testing::prepend_to_description(feed.objects[5], "bad \xff byte;");
   h.server.add_collection(feed);
   h.start();
   auto client = h.client();

@@ -18,15 +18,8 @@
 namespace kfc::batching {
 namespace {
 
-std::string_view string_of(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
-
-// The object's id, or an empty view when it has none usable for de-duplication.
-std::string_view id_of(const rapidjson::Value& object) {
-  if (!object.IsObject()) return {};
-  const auto member = object.FindMember("id");
-  if (member == object.MemberEnd() || !member->value.IsString()) return {};
-  return string_of(member->value);
-}
+using detail::id_of;
+using detail::string_of;
 
 bool is_report(const rapidjson::Value& object) {
   const auto type = object.FindMember("type");
@@ -79,12 +72,12 @@ std::vector<std::pair<std::string, std::uint64_t>> ReferenceRepairs::by_kind() c
   auto add = [&](const char* kind, std::uint64_t count) {
     if (count > 0) kinds.emplace_back(kind, count);
   };
-  add("references rewritten to a normalised id", rewritten);
-  add("created_by_ref dropped", dropped_created_by);
-  add("object_refs dropped", dropped_object_refs);
-  add("objects dropped for want of object_refs", dropped_without_refs);
-  add("relationships dropped for a missing source or target", dropped_relationships);
-  add("objects dropped for want of an id", dropped_without_id);
+  add("reference_rewritten_to_normalised_id", rewritten);
+  add("created_by_ref_dropped", dropped_created_by);
+  add("object_ref_dropped", dropped_object_refs);
+  add("object_without_refs_dropped", dropped_without_refs);
+  add("relationship_without_end_dropped", dropped_relationships);
+  add("object_without_id_dropped", dropped_without_id);
   return kinds;
 }
 

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "references.h"
+
 namespace kfc::batching::detail {
 namespace {
 
@@ -16,14 +18,6 @@ std::uint64_t hash_of(std::string_view id) {
   return h == 0 ? 1 : h;
 }
 
-std::string_view string_of(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
-
-std::string_view id_of(const rapidjson::Value& object) {
-  if (!object.IsObject()) return {};
-  const auto member = object.FindMember("id");
-  if (member == object.MemberEnd() || !member->value.IsString()) return {};
-  return string_of(member->value);
-}
 
 std::string describe(const rapidjson::Value& ref) {
   if (ref.IsString()) return std::string(string_of(ref));

@@ -15,7 +15,7 @@
 namespace kfc::batching {
 namespace {
 
-std::string_view string_of(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+using detail::string_of;
 
 // How a reference value is quoted in an error: a string as is (Python f-string), anything else as JSON.
 std::string describe(const rapidjson::Value& v) {

@@ -14,11 +14,13 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "batcher_test_support.h"
 #include "kfc/batching/stages.h"
 
 namespace {
 
 using namespace kfc::batching;
+using namespace kfc::batching::test;
 using rapidjson::Document;
 using rapidjson::Value;
 
@@ -128,30 +130,6 @@ void sized_clusters(Document& feed_objects, Document& out) {
       out.PushBack(object, a);
     }
   }
-}
-
-Document parse(const std::string& text) {
-  Document document;
-  document.Parse(text.c_str(), text.size());
-  EXPECT_FALSE(document.HasParseError()) << text;
-  return document;
-}
-
-std::vector<Batch> drain(Batcher& batcher) {
-  std::vector<Batch> batches;
-  while (batcher.has_ready()) batches.push_back(batcher.take());
-  return batches;
-}
-
-std::vector<Batch> run(Batcher& batcher, const std::vector<std::string>& feed) {
-  std::vector<Batch> batches;
-  for (const auto& text : feed) {
-    batcher.push(parse(text));
-    for (auto& batch : drain(batcher)) batches.push_back(std::move(batch));
-  }
-  batcher.finish();
-  for (auto& batch : drain(batcher)) batches.push_back(std::move(batch));
-  return batches;
 }
 
 std::vector<std::size_t> batch_sizes(const std::vector<Batch>& batches) {

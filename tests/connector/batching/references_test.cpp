@@ -13,11 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "batcher_test_support.h"
 #include "kfc/batching/batcher.h"
 
 namespace {
 
 using namespace kfc::batching;
+using namespace kfc::batching::test;
 using rapidjson::Document;
 using rapidjson::Value;
 using ::testing::HasSubstr;
@@ -40,30 +42,11 @@ void normalising(Document& feed_objects, Document& out) {
   }
 }
 
-Document parse(const std::string& text) {
-  Document document;
-  document.Parse(text.c_str(), text.size());
-  EXPECT_FALSE(document.HasParseError()) << text;
-  return document;
-}
-
 std::string compact(const Value& value) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   value.Accept(writer);
   return buffer.GetString();
-}
-
-// Pushes the feed objects, draining ready batches as the run loop does.
-std::vector<Batch> run(Batcher& batcher, const std::vector<std::string>& feed) {
-  std::vector<Batch> batches;
-  for (const auto& text : feed) {
-    batcher.push(parse(text));
-    while (batcher.has_ready()) batches.push_back(batcher.take());
-  }
-  batcher.finish();
-  while (batcher.has_ready()) batches.push_back(batcher.take());
-  return batches;
 }
 
 // Every object of every batch, compact, by id.

