@@ -90,7 +90,7 @@ struct ReferenceRepairs {
 
   ReferenceRepairs& operator+=(const ReferenceRepairs& other);
   bool any() const;
-  // Each count with its kind, e.g. {"created_by_ref dropped", 2}; kinds with 0 are left out.
+  // Each count with its kind, e.g. {"created_by_ref_dropped", 2}; kinds with 0 are left out.
   std::vector<std::pair<std::string, std::uint64_t>> by_kind() const;
 };
 
