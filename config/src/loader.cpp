@@ -15,6 +15,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "kfc/config/pem.h"
+#include "kfc/config/regex.h"
 #include "kfc/config/values.h"
 
 extern char** environ;
@@ -69,6 +70,9 @@ struct KeyDef {
   std::function<std::string(const Settings&)> show;
   bool list = false;       // accepts a YAML list (or a comma-separated string)
   bool handled_apart = false;  // token keys: read together by load_token()
+  // The taxii2 connector's samples fill unused keys with 'ChangeMe': such a value is an error only
+  // where the setting is in use (validate_taxii2), not for every key.
+  bool placeholder_when_used = false;
 };
 
 template <typename Accessor>
@@ -313,6 +317,37 @@ KeyDef list_key(std::string key, Accessor access) {
   return def;
 }
 
+// A comma-separated list kept verbatim (no trimming): taxii2.characters_to_replace_in_label may replace
+// blanks, as the taxii2 connector's plain split allows.
+template <typename Accessor>
+KeyDef verbatim_list_key(std::string key, Accessor access) {
+  KeyDef def{key, nullptr, [access](const Settings& s) { return fmt::format("{}", fmt::join(field_of(access, s), ",")); },
+             true};
+  def.apply = [access](Settings& s, const std::string& value, const RawValue& raw, Problems&) {
+    if (raw.list) {
+      access(s) = *raw.list;
+      return;
+    }
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (start <= value.size()) {
+      const auto comma = value.find(',', start);
+      std::string item = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!item.empty()) items.push_back(std::move(item));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    access(s) = items;
+  };
+  return def;
+}
+
+// A setting of the taxii2 connector: 'ChangeMe' is checked only where it is used.
+KeyDef taxii2(KeyDef def) {
+  def.placeholder_when_used = true;
+  return def;
+}
+
 template <typename Accessor>
 KeyDef optional_secret_key(std::string key, Accessor access) {
   return {key, [access](Settings& s, const std::string& value, const RawValue&, Problems&) { access(s) = Secret{value}; },
@@ -358,6 +393,7 @@ struct TokenKeys {
   std::string key;
   std::string server;
   std::function<TokenPtr&(Settings&)> access;
+  SecretKind kind = SecretKind::ApiToken;
 };
 
 const std::vector<TokenKeys>& token_keys() {
@@ -367,6 +403,11 @@ const std::vector<TokenKeys>& token_keys() {
       {"opentip.api_key", "the Kaspersky Threat Intelligence Portal API (OpenTIP)",
        [](Settings& s) -> TokenPtr& { return s.opentip.api_key; }},
       {"opencti.token", "OpenCTI", [](Settings& s) -> TokenPtr& { return s.opencti.token; }},
+      // The generic TAXII mode: a Basic password, a Bearer token, an API-key header's value.
+      {"taxii2.password", "the TAXII server", [](Settings& s) -> TokenPtr& { return s.taxii2.password; },
+       SecretKind::Password},
+      {"taxii2.token", "the TAXII server", [](Settings& s) -> TokenPtr& { return s.taxii2.token; }},
+      {"taxii2.apikey_value", "the TAXII server", [](Settings& s) -> TokenPtr& { return s.taxii2.apikey_value; }},
   };
   return keys;
 }
@@ -463,6 +504,67 @@ const std::vector<KeyDef>& key_defs() {
     d.push_back(integer_key("kaspersky.page_limit", [](Settings& s) -> auto& { return s.kaspersky.page_limit; }, 0, 100000));
     d.push_back(integer_key("kaspersky.max_attempts", [](Settings& s) -> auto& { return s.kaspersky.max_attempts; }, 1, 100));
     d.push_back(megabytes_key("kaspersky.max_response_mb", [](Settings& s) -> auto& { return s.kaspersky.max_response_bytes; }, 1, 4096));
+    // taxii2: the generic TAXII mode, with the keys of OpenCTI's taxii2 connector
+    d.push_back(url_key("taxii2.discovery_url", [](Settings& s) -> auto& { return s.taxii2.discovery_url; }));
+    d.push_back(taxii2(optional_bool_key("taxii2.v21", [](Settings& s) -> auto& { return s.taxii2.v21; })));
+    d.push_back(taxii2(text_key("taxii2.username", [](Settings& s) -> auto& { return s.taxii2.username; })));
+    add_tokens("taxii2.password");
+    d.push_back(taxii2(bool_key("taxii2.use_token", [](Settings& s) -> auto& { return s.taxii2.use_token; })));
+    add_tokens("taxii2.token");
+    d.push_back(taxii2(bool_key("taxii2.use_apikey", [](Settings& s) -> auto& { return s.taxii2.use_apikey; })));
+    d.push_back(taxii2(text_key("taxii2.apikey_key", [](Settings& s) -> auto& { return s.taxii2.apikey_key; })));
+    add_tokens("taxii2.apikey_value");
+    d.push_back(taxii2(bool_key("taxii2.use_cert", [](Settings& s) -> auto& { return s.taxii2.use_cert; })));
+    d.push_back(taxii2(text_key("taxii2.cert_path", [](Settings& s) -> auto& { return s.taxii2.cert_path; })));
+    d.push_back(taxii2(text_key("taxii2.key_path", [](Settings& s) -> auto& { return s.taxii2.key_path; })));
+    d.push_back(taxii2(bool_key("taxii2.verify_ssl", [](Settings& s) -> auto& { return s.taxii2.verify_ssl; })));
+    d.push_back(taxii2(text_key("taxii2.ca_file", [](Settings& s) -> auto& { return s.taxii2.ca_file; })));
+    d.push_back(taxii2(bool_key("taxii2.allow_insecure_http", [](Settings& s) -> auto& { return s.taxii2.allow_insecure_http; })));
+    d.push_back(taxii2(seconds_key("taxii2.connection_timeout", [](Settings& s) -> auto& { return s.taxii2.connection_timeout; }, 1, 3600)));
+    d.push_back(taxii2(integer_key("taxii2.max_attempts", [](Settings& s) -> auto& { return s.taxii2.max_attempts; }, 1, 100)));
+    d.push_back(taxii2(megabytes_key("taxii2.max_response_mb", [](Settings& s) -> auto& { return s.taxii2.max_response_bytes; }, 1, 4096)));
+    d.push_back(taxii2(list_key("taxii2.collections", [](Settings& s) -> auto& { return s.taxii2.collections; })));
+    d.push_back(taxii2(integer_key("taxii2.initial_history", [](Settings& s) -> auto& { return s.taxii2.initial_history_hours; }, 0, 100LL * 365 * 24)));
+    d.push_back(taxii2(integer_key("taxii2.interval", [](Settings& s) -> auto& { return s.taxii2.interval_hours; }, 1, 365LL * 24)));
+    d.push_back(taxii2(bool_key("taxii2.create_indicators", [](Settings& s) -> auto& { return s.taxii2.create_indicators; })));
+    d.push_back(taxii2(bool_key("taxii2.create_observables", [](Settings& s) -> auto& { return s.taxii2.create_observables; })));
+    d.push_back(taxii2(bool_key("taxii2.add_custom_label", [](Settings& s) -> auto& { return s.taxii2.add_custom_label; })));
+    d.push_back(taxii2(text_key("taxii2.custom_label", [](Settings& s) -> auto& { return s.taxii2.custom_label; })));
+    d.push_back(taxii2(bool_key("taxii2.force_pattern_as_name", [](Settings& s) -> auto& { return s.taxii2.force_pattern_as_name; })));
+    d.push_back(taxii2(text_key("taxii2.force_multiple_pattern_name", [](Settings& s) -> auto& { return s.taxii2.force_multiple_pattern_name; })));
+    d.push_back(taxii2(bool_key("taxii2.stix_custom_property_to_label", [](Settings& s) -> auto& { return s.taxii2.stix_custom_property_to_label; })));
+    d.push_back(taxii2(text_key("taxii2.stix_custom_property", [](Settings& s) -> auto& { return s.taxii2.stix_custom_property; })));
+    d.push_back(taxii2(bool_key("taxii2.enable_url_query_limit", [](Settings& s) -> auto& { return s.taxii2.enable_url_query_limit; })));
+    d.push_back(taxii2(integer_key("taxii2.url_query_limit", [](Settings& s) -> auto& { return s.taxii2.url_query_limit; }, 1, 100000)));
+    d.push_back(taxii2(bool_key("taxii2.determine_x_opencti_score_by_label", [](Settings& s) -> auto& { return s.taxii2.determine_x_opencti_score_by_label; })));
+    d.push_back(taxii2(integer_key("taxii2.default_x_opencti_score", [](Settings& s) -> auto& { return s.taxii2.default_x_opencti_score; }, 0, 100)));
+    d.push_back(taxii2(list_key("taxii2.indicator_high_score_labels", [](Settings& s) -> auto& { return s.taxii2.indicator_high_score_labels; })));
+    d.push_back(taxii2(integer_key("taxii2.indicator_high_score", [](Settings& s) -> auto& { return s.taxii2.indicator_high_score; }, 0, 100)));
+    d.push_back(taxii2(list_key("taxii2.indicator_medium_score_labels", [](Settings& s) -> auto& { return s.taxii2.indicator_medium_score_labels; })));
+    d.push_back(taxii2(integer_key("taxii2.indicator_medium_score", [](Settings& s) -> auto& { return s.taxii2.indicator_medium_score; }, 0, 100)));
+    d.push_back(taxii2(list_key("taxii2.indicator_low_score_labels", [](Settings& s) -> auto& { return s.taxii2.indicator_low_score_labels; })));
+    d.push_back(taxii2(integer_key("taxii2.indicator_low_score", [](Settings& s) -> auto& { return s.taxii2.indicator_low_score; }, 0, 100)));
+    d.push_back(taxii2(bool_key("taxii2.set_indicator_as_detection", [](Settings& s) -> auto& { return s.taxii2.set_indicator_as_detection; })));
+    d.push_back(taxii2(bool_key("taxii2.create_author", [](Settings& s) -> auto& { return s.taxii2.create_author; })));
+    d.push_back(taxii2(text_key("taxii2.author_name", [](Settings& s) -> auto& { return s.taxii2.author_name; })));
+    d.push_back(taxii2(text_key("taxii2.author_description", [](Settings& s) -> auto& { return s.taxii2.author_description; })));
+    d.push_back(taxii2(text_key("taxii2.author_reliability", [](Settings& s) -> auto& { return s.taxii2.author_reliability; })));
+    d.push_back(taxii2(bool_key("taxii2.exclude_specific_labels", [](Settings& s) -> auto& { return s.taxii2.exclude_specific_labels; })));
+    d.push_back(taxii2(list_key("taxii2.labels_to_exclude", [](Settings& s) -> auto& { return s.taxii2.labels_to_exclude; })));
+    d.push_back(taxii2(bool_key("taxii2.replace_characters_in_label", [](Settings& s) -> auto& { return s.taxii2.replace_characters_in_label; })));
+    d.push_back(taxii2(verbatim_list_key("taxii2.characters_to_replace_in_label", [](Settings& s) -> auto& { return s.taxii2.characters_to_replace_in_label; })));
+    d.push_back(taxii2(bool_key("taxii2.ignore_pattern_types", [](Settings& s) -> auto& { return s.taxii2.ignore_pattern_types; })));
+    d.push_back(taxii2(list_key("taxii2.pattern_types_to_ignore", [](Settings& s) -> auto& { return s.taxii2.pattern_types_to_ignore; })));
+    d.push_back(taxii2(bool_key("taxii2.ignore_object_types", [](Settings& s) -> auto& { return s.taxii2.ignore_object_types; })));
+    d.push_back(taxii2(list_key("taxii2.object_types_to_ignore", [](Settings& s) -> auto& { return s.taxii2.object_types_to_ignore; })));
+    d.push_back(taxii2(bool_key("taxii2.ignore_specific_patterns", [](Settings& s) -> auto& { return s.taxii2.ignore_specific_patterns; })));
+    d.push_back(taxii2(list_key("taxii2.patterns_to_ignore", [](Settings& s) -> auto& { return s.taxii2.patterns_to_ignore; })));
+    d.push_back(taxii2(bool_key("taxii2.ignore_specific_notes", [](Settings& s) -> auto& { return s.taxii2.ignore_specific_notes; })));
+    d.push_back(taxii2(list_key("taxii2.notes_to_ignore", [](Settings& s) -> auto& { return s.taxii2.notes_to_ignore; })));
+    d.push_back(taxii2(bool_key("taxii2.save_original_indicator_id_to_note", [](Settings& s) -> auto& { return s.taxii2.save_original_indicator_id_to_note; })));
+    d.push_back(taxii2(text_key("taxii2.save_original_indicator_id_abstract", [](Settings& s) -> auto& { return s.taxii2.save_original_indicator_id_abstract; })));
+    d.push_back(taxii2(bool_key("taxii2.change_report_status", [](Settings& s) -> auto& { return s.taxii2.change_report_status; })));
+    d.push_back(taxii2(text_key("taxii2.change_report_status_x_opencti_workflow_id", [](Settings& s) -> auto& { return s.taxii2.change_report_status_x_opencti_workflow_id; })));
     // mq
     d.push_back(optional_text_key("mq.host", [](Settings& s) -> auto& { return s.mq.host; }));
     d.push_back(optional_integer_key("mq.port", [](Settings& s) -> auto& { return s.mq.port; }, 1, 65535));
@@ -562,9 +664,10 @@ class Sources {
   void warn_unknown_environment(Problems& problems) const {
     std::vector<std::string> env_names;
     for (const auto& key : known_keys()) env_names.push_back(env_name_for(key));
-    static const std::vector<std::string> prefixes{"OPENCTI_", "CONNECTOR_", "KASPERSKY_", "MQ_", "OPENTIP_", "TOKENS_"};
+    static const std::vector<std::string> prefixes{"OPENCTI_", "CONNECTOR_", "KASPERSKY_", "MQ_", "OPENTIP_", "TOKENS_",
+                                                   "TAXII2_"};
     // Sections no other program uses: anything unknown there is a mistake.
-    static const std::vector<std::string> owned{"KASPERSKY_", "OPENTIP_", "TOKENS_"};
+    static const std::vector<std::string> owned{"KASPERSKY_", "OPENTIP_", "TOKENS_", "TAXII2_"};
     for (const auto& [name, value] : environment_) {
       const bool ours = std::any_of(prefixes.begin(), prefixes.end(), [&](const auto& p) { return name.starts_with(p); });
       if (!ours || std::find(env_names.begin(), env_names.end(), name) != env_names.end()) continue;
@@ -642,6 +745,7 @@ TokenPtr load_token(const TokenKeys& token, const Sources& sources, Settings& se
   spec.key = token.key;
   spec.env_name = env_name_for(token.key);
   spec.server = token.server;
+  spec.kind = token.kind;
   spec.expires_at = read_token_date(sources, token.key + "_expires_at", settings, problems);
   spec.issued_at = read_token_date(sources, token.key + "_issued_at", settings, problems);
   if (spec.expires_at && spec.issued_at && *spec.expires_at > *spec.issued_at + kTokenMaxValidity + std::chrono::hours{24}) {
@@ -676,6 +780,15 @@ TokenPtr load_token(const TokenKeys& token, const Sources& sources, Settings& se
     problems.error(fmt::format("{} (from {})", error.what(), file->origin));
     spec.origin = TokenOrigin::Unset;
     return std::make_shared<Token>(spec);
+  }
+}
+
+// The generic TAXII mode registers under the taxii2 connector's defaults unless told otherwise.
+void apply_mode_defaults(Settings& settings) {
+  if (!settings.taxii2.enabled()) return;
+  if (settings.origins["connector.name"] == "default") settings.connector.name = "TAXII2";
+  if (settings.origins["connector.scope"] == "default") {
+    settings.connector.scope = "ipv4-addr,ipv6-addr,vulnerability,domain,url,file-sha256,file-md5,file-sha1";
   }
 }
 
@@ -785,6 +898,196 @@ void check_mq_tls(const Settings& settings, Problems& problems) {
   }
 }
 
+// A key of the taxii2 section whose value is still the samples' 'ChangeMe' while its setting is used.
+bool taxii2_placeholder(const Settings& settings, const std::string& key, const std::string& value,
+                        Problems& problems) {
+  if (!is_placeholder(value)) return false;
+  problems.key_error(key, fmt::format("{} is the placeholder 'ChangeMe' (from {}) — {}", key, origin_of(settings, key),
+                                      set_hint(key)));
+  return true;
+}
+
+void require_taxii2_text(const Settings& settings, const std::string& key, const std::string& value,
+                         const std::string& because, Problems& problems) {
+  if (value.empty()) {
+    problems.key_error(key, fmt::format("{} is not set but {} — {}", key, because, set_hint(key)));
+  } else {
+    taxii2_placeholder(settings, key, value, problems);
+  }
+}
+
+void require_taxii2_list(const Settings& settings, const std::string& key, const std::vector<std::string>& values,
+                         const std::string& because, Problems& problems) {
+  if (values.empty()) {
+    problems.key_error(key, fmt::format("{} is empty but {} — {}", key, because, set_hint(key)));
+    return;
+  }
+  for (const auto& value : values) {
+    if (taxii2_placeholder(settings, key, value, problems)) return;
+  }
+}
+
+void check_readable_file(const Settings& settings, const std::string& key, const std::string& path, Problems& problems) {
+  if (path.empty() || problems.already_reported(key)) return;
+  std::ifstream in(path);
+  if (!in || std::filesystem::is_directory(path)) {
+    problems.key_error(key, fmt::format("{} names {}, which cannot be read (from {}) — give the path of a PEM file",
+                                        key, path, origin_of(settings, key)));
+  }
+}
+
+void check_taxii2_auth(const Settings& settings, Problems& problems) {
+  const Taxii2Settings& t = settings.taxii2;
+  if (t.use_token && t.use_apikey) {
+    problems.warning("taxii2.use_token and taxii2.use_apikey are both true: the Bearer token is used (as the taxii2 "
+                     "connector does) — set one of them to false");
+  }
+  switch (t.auth()) {
+    case Taxii2Auth::Bearer:
+      check_required_token(settings, t.token, problems);
+      break;
+    case Taxii2Auth::ApiKey:
+      require_taxii2_text(settings, "taxii2.apikey_key", t.apikey_key, "taxii2.use_apikey is true (the header name)",
+                          problems);
+      if (!t.apikey_key.empty() && !is_placeholder(t.apikey_key) && !is_header_name(t.apikey_key)) {
+        problems.key_error("taxii2.apikey_key",
+                           fmt::format("taxii2.apikey_key is '{}', not an HTTP header name (from {}) — e.g. X-API-Key",
+                                       t.apikey_key, origin_of(settings, "taxii2.apikey_key")));
+      }
+      check_required_token(settings, t.apikey_value, problems);
+      break;
+    case Taxii2Auth::Basic:
+      require_taxii2_text(settings, "taxii2.username", t.username, "a Basic password is given", problems);
+      check_required_token(settings, t.password, problems);
+      break;
+    case Taxii2Auth::None:
+      break;
+  }
+  if (t.use_cert && t.cert_path.empty()) {
+    problems.key_error("taxii2.cert_path", fmt::format("taxii2.use_cert is true (from {}) but taxii2.cert_path is not "
+                                                       "set — {}",
+                                                       origin_of(settings, "taxii2.use_cert"), set_hint("taxii2.cert_path")));
+  }
+  if (!t.key_path.empty() && t.cert_path.empty()) {
+    problems.key_error("taxii2.key_path", fmt::format("taxii2.key_path is set (from {}) without taxii2.cert_path — "
+                                                      "{}, or unset taxii2.key_path",
+                                                      origin_of(settings, "taxii2.key_path"), set_hint("taxii2.cert_path")));
+  }
+  check_readable_file(settings, "taxii2.cert_path", t.cert_path, problems);
+  check_readable_file(settings, "taxii2.key_path", t.key_path, problems);
+  check_readable_file(settings, "taxii2.ca_file", t.ca_file, problems);
+}
+
+void check_taxii2_collections(const Settings& settings, Problems& problems) {
+  const auto& collections = settings.taxii2.collections;
+  if (collections.empty()) {
+    problems.key_error("taxii2.collections",
+                       fmt::format("taxii2.collections is empty (from {}) — use *.* for every collection of every API "
+                                   "root, or api_root.collection entries",
+                                   origin_of(settings, "taxii2.collections")));
+  }
+  for (const auto& entry : collections) {
+    if (entry.find('.') == std::string::npos || entry.front() == '.' || entry.back() == '.') {
+      problems.key_error("taxii2.collections",
+                         fmt::format("taxii2.collections entry '{}' is not api_root.collection (from {}) — e.g. "
+                                     "*.* (everything), api1.* (every collection of API root api1) or "
+                                     "api1.My Feed (a collection's title or id; dots in titles are fine)",
+                                     entry, origin_of(settings, "taxii2.collections")));
+    }
+  }
+}
+
+// Settings that need a companion value when switched on, and the label rules.
+void check_taxii2_features(const Settings& settings, Problems& problems) {
+  const Taxii2Settings& t = settings.taxii2;
+  if (t.add_custom_label) {
+    require_taxii2_text(settings, "taxii2.custom_label", t.custom_label, "taxii2.add_custom_label is true", problems);
+  }
+  if (t.stix_custom_property_to_label) {
+    require_taxii2_text(settings, "taxii2.stix_custom_property", t.stix_custom_property,
+                        "taxii2.stix_custom_property_to_label is true", problems);
+  }
+  if (t.force_pattern_as_name) {
+    taxii2_placeholder(settings, "taxii2.force_multiple_pattern_name", t.force_multiple_pattern_name, problems);
+  }
+  if (t.create_author) {
+    require_taxii2_text(settings, "taxii2.author_name", t.author_name, "taxii2.create_author is true", problems);
+    taxii2_placeholder(settings, "taxii2.author_description", t.author_description, problems);
+    taxii2_placeholder(settings, "taxii2.author_reliability", t.author_reliability, problems);
+  }
+  if (t.change_report_status) {
+    require_taxii2_text(settings, "taxii2.change_report_status_x_opencti_workflow_id",
+                        t.change_report_status_x_opencti_workflow_id, "taxii2.change_report_status is true", problems);
+  }
+  if (t.save_original_indicator_id_to_note) {
+    taxii2_placeholder(settings, "taxii2.save_original_indicator_id_abstract", t.save_original_indicator_id_abstract,
+                       problems);
+  }
+  const std::pair<bool, std::pair<const char*, const std::vector<std::string>*>> lists[] = {
+      {t.ignore_pattern_types, {"taxii2.pattern_types_to_ignore", &t.pattern_types_to_ignore}},
+      {t.ignore_object_types, {"taxii2.object_types_to_ignore", &t.object_types_to_ignore}},
+      {t.ignore_specific_patterns, {"taxii2.patterns_to_ignore", &t.patterns_to_ignore}},
+      {t.ignore_specific_notes, {"taxii2.notes_to_ignore", &t.notes_to_ignore}},
+  };
+  for (const auto& [on, list] : lists) {
+    if (on) require_taxii2_list(settings, list.first, *list.second, "the setting that uses it is true", problems);
+  }
+  if (t.exclude_specific_labels) {
+    require_taxii2_list(settings, "taxii2.labels_to_exclude", t.labels_to_exclude,
+                        "taxii2.exclude_specific_labels is true", problems);
+    for (const auto& pattern : t.labels_to_exclude) {
+      if (auto error = regex_error(pattern)) {
+        problems.key_error("taxii2.labels_to_exclude",
+                           fmt::format("taxii2.labels_to_exclude has '{}', not a valid regular expression: {} (from {})",
+                                       pattern, *error, origin_of(settings, "taxii2.labels_to_exclude")));
+      }
+    }
+  }
+  if (t.replace_characters_in_label) {
+    require_taxii2_list(settings, "taxii2.characters_to_replace_in_label", t.characters_to_replace_in_label,
+                        "taxii2.replace_characters_in_label is true", problems);
+    for (const auto& rule : t.characters_to_replace_in_label) {
+      const auto colon = rule.find(':');
+      if (colon == std::string::npos || colon == 0 || rule.find(':', colon + 1) != std::string::npos) {
+        problems.key_error("taxii2.characters_to_replace_in_label",
+                           fmt::format("taxii2.characters_to_replace_in_label has '{}', not find:replace (from {}) — "
+                                       "e.g. \"_: ,/:-\" (replace _ with a blank and / with -)",
+                                       rule, origin_of(settings, "taxii2.characters_to_replace_in_label")));
+      }
+    }
+  }
+}
+
+void validate_taxii2(const Settings& settings, Problems& problems) {
+  const Taxii2Settings& t = settings.taxii2;
+  if (!t.enabled()) {
+    for (const auto& [key, origin] : settings.origins) {
+      if (key.starts_with("taxii2.") && origin != "default") {
+        problems.warning(fmt::format("{} is set (from {}) but taxii2.discovery_url is not: the generic TAXII mode is "
+                                     "off, the Kaspersky feeds are read", key, origin));
+        break;
+      }
+    }
+    return;
+  }
+  std::string scheme;
+  check_url(settings, "taxii2.discovery_url", t.discovery_url, true, problems, &scheme);
+  if (scheme == "http" && !t.allow_insecure_http) {
+    problems.key_error("taxii2.discovery_url",
+                       fmt::format("taxii2.discovery_url uses plain http (from {}): credentials and feed data would "
+                                   "travel unencrypted and could be altered — use https, or set "
+                                   "taxii2.allow_insecure_http: true (TAXII2_ALLOW_INSECURE_HTTP) for a server you "
+                                   "trust on a private network",
+                                   origin_of(settings, "taxii2.discovery_url")));
+  } else if (scheme == "http") {
+    problems.warning("taxii2.discovery_url uses plain http (taxii2.allow_insecure_http is true): credentials and feed "
+                     "data travel unencrypted");
+  }
+  check_taxii2_auth(settings, problems);
+  check_taxii2_collections(settings, problems);
+  check_taxii2_features(settings, problems);
+}
+
 void validate(const Settings& settings, Problems& problems) {
   const auto& connector = settings.connector;
   if (problems.already_reported("connector.id")) {
@@ -828,7 +1131,11 @@ void validate(const Settings& settings, Problems& problems) {
     problems.warning("kaspersky.api_root uses plain http (kaspersky.allow_insecure_http is true): use it only with a "
                      "local test server");
   }
-  check_required_token(settings, settings.kaspersky.api_token, problems);
+  if (settings.taxii2.enabled()) {
+    check_optional_token(settings, settings.kaspersky.api_token, problems);  // Kaspersky's server is not read
+  } else {
+    check_required_token(settings, settings.kaspersky.api_token, problems);
+  }
   if (!settings.kaspersky.ca_file.empty() && !std::ifstream(settings.kaspersky.ca_file)) {
     problems.error(fmt::format("kaspersky.ca_file {} cannot be read (from {}) — give the path of a PEM CA bundle",
                                settings.kaspersky.ca_file, origin_of(settings, "kaspersky.ca_file")));
@@ -864,6 +1171,7 @@ void validate(const Settings& settings, Problems& problems) {
   }
   check_optional_token(settings, settings.opentip.api_key, problems);
   check_zone_scores(settings, problems);
+  validate_taxii2(settings, problems);
 }
 
 }  // namespace
@@ -941,7 +1249,7 @@ LoadResult load_settings(const LoadRequest& request) {
     const auto raw = sources.find(def.key);
     if (!raw) continue;
     settings.origins[def.key] = raw->origin;
-    if (is_placeholder(*raw->scalar)) {
+    if (is_placeholder(*raw->scalar) && !def.placeholder_when_used) {
       problems.key_error(def.key, fmt::format("{} is the placeholder 'ChangeMe' (from {}) — {}", def.key, raw->origin,
                                  raw->from_env ? fix_hint(def.key, *raw) : set_hint(def.key)));
       continue;
@@ -952,6 +1260,7 @@ LoadResult load_settings(const LoadRequest& request) {
   }
   for (const auto& token : token_keys()) token.access(settings) = load_token(token, sources, settings, problems);
   for (const auto& key : known_keys()) settings.origins.try_emplace(key, "default");
+  apply_mode_defaults(settings);
 
   validate(settings, problems);
   result.errors = std::move(problems.errors);
@@ -984,6 +1293,8 @@ std::vector<TokenReport> token_reports(const Settings& settings, SystemTime now)
   std::vector<TokenReport> reports;
   for (const auto& keys : token_keys()) {
     const TokenPtr& token = keys.access(const_cast<Settings&>(settings));
+    // A generic TAXII secret matters only as the one its mode sends.
+    if (keys.key.starts_with("taxii2.") && (!token || token != settings.taxii2.active_secret())) continue;
     TokenReport report;
     report.key = keys.key;
     report.configured = token && token->origin() != TokenOrigin::Unset;

@@ -70,10 +70,10 @@ http::Response Exchange::get(const std::string& url, std::string_view accept, Re
   } catch (const http::TransportError& error) {
     if (error.kind() == http::FailureKind::TooLarge) {
       throw ResponseTooLargeError(shown_url, std::string(error.what()) + " — raise " + options_.response_cap_key +
-                                                 " or lower kaspersky.page_limit");
+                                                 " or lower " + options_.page_limit_key);
     }
     if (!error.transient()) {
-      throw TaxiiError(shown_url, std::string(error.what()) + " — check kaspersky.ssl_verify and kaspersky.ca_file");
+      throw TaxiiError(shown_url, std::string(error.what()) + " — check " + options_.tls_keys);
     }
     throw RetryableFailure(error.what());
   }
