@@ -294,48 +294,30 @@ KeyDef duration_key(std::string key) {
           }};
 }
 
+enum class ListItems { Trimmed, Verbatim };
+
+// A YAML list, or a comma-separated string. The reference splits on ',' without trimming; blanks
+// around a collection id or title pattern are a mistake, so items are trimmed unless Verbatim
+// (taxii2.characters_to_replace_in_label may replace blanks, as the taxii2 connector's split allows).
 template <typename Accessor>
-KeyDef list_key(std::string key, Accessor access) {
+KeyDef list_key(std::string key, Accessor access, ListItems items_are = ListItems::Trimmed) {
   KeyDef def{key, nullptr, [access](const Settings& s) { return fmt::format("{}", fmt::join(field_of(access, s), ",")); },
              true};
-  def.apply = [access](Settings& s, const std::string& value, const RawValue& raw, Problems&) {
+  def.apply = [access, items_are](Settings& s, const std::string& value, const RawValue& raw, Problems&) {
     if (raw.list) {
       access(s) = *raw.list;
       return;
     }
-    // The reference splits a string on ',' without trimming; surrounding blanks never belong to a
-    // collection id or title pattern, so they are trimmed here.
     std::vector<std::string> items;
     std::stringstream stream(value);
     for (std::string item; std::getline(stream, item, ',');) {
+      if (items_are == ListItems::Verbatim) {
+        if (!item.empty()) items.push_back(item);
+        continue;
+      }
       const auto first = item.find_first_not_of(" \t");
       const auto last = item.find_last_not_of(" \t");
       if (first != std::string::npos) items.push_back(item.substr(first, last - first + 1));
-    }
-    access(s) = items;
-  };
-  return def;
-}
-
-// A comma-separated list kept verbatim (no trimming): taxii2.characters_to_replace_in_label may replace
-// blanks, as the taxii2 connector's plain split allows.
-template <typename Accessor>
-KeyDef verbatim_list_key(std::string key, Accessor access) {
-  KeyDef def{key, nullptr, [access](const Settings& s) { return fmt::format("{}", fmt::join(field_of(access, s), ",")); },
-             true};
-  def.apply = [access](Settings& s, const std::string& value, const RawValue& raw, Problems&) {
-    if (raw.list) {
-      access(s) = *raw.list;
-      return;
-    }
-    std::vector<std::string> items;
-    std::size_t start = 0;
-    while (start <= value.size()) {
-      const auto comma = value.find(',', start);
-      std::string item = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (!item.empty()) items.push_back(std::move(item));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
     }
     access(s) = items;
   };
@@ -552,7 +534,7 @@ const std::vector<KeyDef>& key_defs() {
     d.push_back(taxii2(bool_key("taxii2.exclude_specific_labels", [](Settings& s) -> auto& { return s.taxii2.exclude_specific_labels; })));
     d.push_back(taxii2(list_key("taxii2.labels_to_exclude", [](Settings& s) -> auto& { return s.taxii2.labels_to_exclude; })));
     d.push_back(taxii2(bool_key("taxii2.replace_characters_in_label", [](Settings& s) -> auto& { return s.taxii2.replace_characters_in_label; })));
-    d.push_back(taxii2(verbatim_list_key("taxii2.characters_to_replace_in_label", [](Settings& s) -> auto& { return s.taxii2.characters_to_replace_in_label; })));
+    d.push_back(taxii2(list_key("taxii2.characters_to_replace_in_label", [](Settings& s) -> auto& { return s.taxii2.characters_to_replace_in_label; }, ListItems::Verbatim)));
     d.push_back(taxii2(bool_key("taxii2.ignore_pattern_types", [](Settings& s) -> auto& { return s.taxii2.ignore_pattern_types; })));
     d.push_back(taxii2(list_key("taxii2.pattern_types_to_ignore", [](Settings& s) -> auto& { return s.taxii2.pattern_types_to_ignore; })));
     d.push_back(taxii2(bool_key("taxii2.ignore_object_types", [](Settings& s) -> auto& { return s.taxii2.ignore_object_types; })));
