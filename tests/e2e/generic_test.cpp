@@ -261,5 +261,26 @@ TEST_F(GenericEndToEnd, AWrongBearerTokenIsRejectedClearlyAndTheWorkSaysSo) {
   EXPECT_EQ(work->processed_message->find("a-wrong-bearer-token-123"), std::string::npos);
 }
 
+TEST_F(GenericEndToEnd, TheCollectionsCommandListsEveryApiRootAndWhatIsSelected) {
+  testing::FixtureCollection other;
+  other.api_root = "archive";
+  other.id = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+  other.title = "Old v1.0";
+  auto feed = demo_feed();
+  feed.push_back(other);
+  serve_generic(feed);
+  auto env = generic_environment({{"TAXII2_COLLECTIONS", "feeds.*"}});
+  env.erase("CONNECTOR_ID");  // not needed to look at a server
+  ConnectorProcess process({"collections"}, env, directory_, "generic-collections");
+  ASSERT_EQ(process.wait(30s), 0) << process.err();
+  const std::string out = process.out();
+  EXPECT_NE(out.find("feeds." + feed[0].id), std::string::npos) << out;
+  EXPECT_NE(out.find("archive." + other.id), std::string::npos) << out;
+  EXPECT_NE(out.find("ACME Phishing & Malware Feed v2.1"), std::string::npos) << out;
+  EXPECT_NE(out.find("2 collection(s); 1 selected"), std::string::npos) << out;
+  EXPECT_EQ(out.find(kBearer), std::string::npos);
+  EXPECT_EQ(process.err().find(kBearer), std::string::npos);
+}
+
 }  // namespace
 }  // namespace kfc::e2e

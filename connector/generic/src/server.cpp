@@ -56,6 +56,9 @@ taxii::ClientOptions client_options(const Taxii2Settings& settings, const std::s
   options.attempts_key = "taxii2.max_attempts";
   options.page_limit_key = "taxii2.url_query_limit";
   options.tls_keys = "taxii2.verify_ssl, taxii2.ca_file and taxii2.cert_path";
+  options.credentials_hint =
+      "set taxii2.username and taxii2.password (Basic), taxii2.use_token and taxii2.token (Bearer), or "
+      "taxii2.use_apikey, taxii2.apikey_key and taxii2.apikey_value (API key)";
   return options;
 }
 

@@ -94,6 +94,8 @@ struct ClientOptions {
   std::string attempts_key = "kaspersky.max_attempts";
   std::string page_limit_key = "kaspersky.page_limit";
   std::string tls_keys = "kaspersky.ssl_verify and kaspersky.ca_file";
+  // What to do when the server wants credentials the client was given none of.
+  std::string credentials_hint = "configure the token";
 };
 
 // Filters of one read (TAXII 2.1 §3.4.1). Empty lists are not sent.

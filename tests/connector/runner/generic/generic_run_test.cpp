@@ -207,6 +207,8 @@ TEST_F(GenericRun, AServerThatWantsCredentialsTheConfigurationLacksSaysSo) {
   EXPECT_EQ(report.outcome, RunOutcome::Failed);
   ASSERT_FALSE(report.errors.empty());
   EXPECT_NE(report.errors.front().find("HTTP 401"), std::string::npos) << report.errors.front();
+  EXPECT_NE(report.errors.front().find("taxii2.use_token and taxii2.token (Bearer)"), std::string::npos)
+      << report.errors.front();
   EXPECT_LE(server->requests().size(), 1u);
 }
 
