@@ -6,7 +6,11 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <random>
+#include <set>
 #include <string>
+
+#include <spdlog/fmt/fmt.h>
 
 #include "kfc/stix/ids.h"
 
@@ -307,6 +311,88 @@ TEST_F(PassThroughTest, AnInvalidLabelExpressionIsAClearErrorNamingTheKey) {
   } catch (const std::invalid_argument& error) {
     EXPECT_NE(std::string(error.what()).find("taxii2.labels_to_exclude"), std::string::npos) << error.what();
   }
+}
+
+}  // namespace
+}  // namespace kfc::generic
+
+namespace kfc::generic {
+namespace {
+
+// Any JSON a server may send, with every setting on: the mapping never throws, never drops an
+// object no setting asks to drop, and what it sends are objects.
+TEST(PassThroughRandom, AnyObjectShapeIsMappedOrPassedThroughNeverThrown) {
+  Taxii2Settings s;
+  s.add_custom_label = true;
+  s.custom_label = "l";
+  s.stix_custom_property_to_label = true;
+  s.stix_custom_property = "x_p";
+  s.force_pattern_as_name = true;
+  s.determine_x_opencti_score_by_label = true;
+  s.indicator_high_score_labels = {"a"};
+  s.set_indicator_as_detection = true;
+  s.create_author = true;
+  s.author_name = "A";
+  s.exclude_specific_labels = true;
+  s.labels_to_exclude = {"^b"};
+  s.replace_characters_in_label = true;
+  s.characters_to_replace_in_label = {"c:d"};
+  s.save_original_indicator_id_to_note = true;
+  s.change_report_status = true;
+  s.change_report_status_x_opencti_workflow_id = "w";
+  ManualClock clock{kNow};
+  PassThrough pass_through(PassThroughOptions::from(s), clock);
+
+  std::mt19937 random(20261204);  // fixed seed: a failure is reproducible
+  const char* types[] = {"indicator", "report", "note", "ipv4-addr", "relationship", "x-custom", ""};
+  const char* fields[] = {"labels", "pattern", "content", "name", "x_p", "x_opencti_score", "pattern_type"};
+  auto random_value = [&](rapidjson::Document::AllocatorType& a) -> rapidjson::Value {
+    switch (random() % 6) {
+      case 0: return rapidjson::Value(static_cast<int>(random() % 100));
+      case 1: return rapidjson::Value("abc [x:y = 'z'] AND b", a);
+      case 2: {
+        rapidjson::Value list(rapidjson::kArrayType);
+        for (unsigned i = 0; i < random() % 4; ++i) list.PushBack(rapidjson::Value(i % 2 ? "a" : "bcc", a), a);
+        if (random() % 3 == 0) list.PushBack(rapidjson::Value(7), a);
+        return list;
+      }
+      case 3: return rapidjson::Value(rapidjson::kObjectType);
+      case 4: return rapidjson::Value(rapidjson::kNullType);
+      default: return rapidjson::Value(true);
+    }
+  };
+  for (int round = 0; round < 2000; ++round) {
+    rapidjson::Document batch(rapidjson::kArrayType);
+    auto& a = batch.GetAllocator();
+    const int size = 1 + static_cast<int>(random() % 5);
+    for (int i = 0; i < size; ++i) {
+      if (random() % 10 == 0) {  // not an object at all
+        batch.PushBack(rapidjson::Value("junk", a), a);
+        continue;
+      }
+      rapidjson::Value object(rapidjson::kObjectType);
+      object.AddMember("type", rapidjson::Value(types[random() % 7], a), a);
+      object.AddMember("id", rapidjson::Value(fmt::format("x--{}-{}", round, i).c_str(), a), a);
+      for (const char* field : fields) {
+        if (random() % 2) object.AddMember(rapidjson::StringRef(field), random_value(a), a);
+      }
+      batch.PushBack(object, a);
+    }
+    std::set<std::string> sent_in;
+    for (const auto& object : batch.GetArray()) {
+      if (object.IsObject()) sent_in.insert(object["id"].GetString());
+    }
+    rapidjson::Document out(rapidjson::kArrayType, &a);
+    ASSERT_NO_THROW(pass_through.transform(batch, out, a)) << "round " << round;
+    for (const auto& object : out.GetArray()) {
+      ASSERT_TRUE(object.IsObject()) << "round " << round;
+      sent_in.erase(object["id"].GetString());
+    }
+    EXPECT_TRUE(sent_in.empty()) << "round " << round << ": an object was lost";
+    EXPECT_LE(out.Size(), static_cast<rapidjson::SizeType>(3 * size)) << "round " << round;
+  }
+  EXPECT_GT(pass_through.stats().count(Skip::BadField), 0u);
+  EXPECT_GT(pass_through.stats().count(Skip::NotAnObject), 0u);
 }
 
 }  // namespace
