@@ -296,6 +296,10 @@ TEST_F(GenericRun, WildcardsSelectOverTwoApiRootsWithDotsInTitles) {
   for (const auto& c : report.collections) read.insert(c.id);
   EXPECT_EQ(read, (std::set<std::string>{"api1.c1", "api2.c3", "api2.c5"}));
   EXPECT_EQ(written_ids(), ids_of({collections[0], collections[2], collections[4]}));
+  // Metrics per collection, labelled api_root.collection like the summary.
+  EXPECT_EQ(metrics.value(Metric::ObjectsFetched, "api2.c3"), 4);
+  EXPECT_EQ(metrics.value(Metric::ObjectsFetched, "api1.c2"), 0);
+  EXPECT_EQ(metrics.value(Metric::ObjectsDelivered), 12);
   // Each collection keeps its own cursor, by API root.
   const auto state = state_file();
   EXPECT_TRUE(state["collections"].HasMember("api1.c1"));
