@@ -2,6 +2,9 @@
 // What every end-to-end test needs: a TAXII test server with Kaspersky-like collections, the
 // stand-in OpenCTI, a prepared push queue on the real broker, and the connector binary's environment.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <httplib.h>
 #include <rapidjson/document.h>
 #include <spdlog/fmt/fmt.h>
@@ -34,6 +37,19 @@ inline std::string random_uuid4() {
   const auto a = random(), b = random();
   return fmt::format("{:08x}-{:04x}-4{:03x}-{:x}{:03x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff,
                      8 + (b >> 62), (b >> 48) & 0xfff, b & 0xffffffffffffULL);
+}
+
+// A TCP port free on 127.0.0.1 right now.
+inline int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
 }
 
 inline taxii::Timestamp days_ago(int days) {

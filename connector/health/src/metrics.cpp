@@ -1,4 +1,6 @@
-#include "kfc/runner/metrics.h"
+#include "kfc/health/metrics.h"
+
+#include "kfc/health/health.h"
 
 #include <httplib.h>
 #include <spdlog/fmt/fmt.h>
@@ -8,7 +10,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace kfc::runner {
+namespace kfc::health {
 namespace {
 
 struct Family {
@@ -30,7 +32,36 @@ constexpr std::array<Family, static_cast<std::size_t>(Metric::kCount)> kFamilies
     {"kfc_last_success_timestamp_seconds", "gauge", "", "End of the last successful run (epoch seconds)"},
     {"kfc_token_days_left", "gauge", "token", "Whole days until the token expires (negative once expired)"},
     {"kfc_queue_buffering", "gauge", "", "1 while the OpenCTI queue is over connector.queue_threshold"},
+    {"kfc_taxii_requests_total", "counter", "", "HTTP requests sent to the TAXII server (retries included)"},
+    {"kfc_taxii_bytes_total", "counter", "", "Response bytes received from the TAXII server"},
+    {"kfc_taxii_objects_skipped_total", "counter", "", "Malformed TAXII objects skipped"},
+    {"kfc_taxii_duplicates_dropped_total", "counter", "", "Re-read TAXII objects dropped at a resume boundary"},
+    {"kfc_mapping_problems_total", "counter", "kind", "Bad input the mapping survived, by kind"},
+    {"kfc_sink_bundles_total", "counter", "", "Bundles handed to the output"},
+    {"kfc_sink_messages_total", "counter", "event", "Output messages: published, confirmed, nacked, returned, republished"},
+    {"kfc_sink_reconnects_total", "counter", "", "RabbitMQ reconnections"},
+    {"kfc_enrichment_requests_total", "counter", "outcome", "Enrichment requests by outcome"},
+    {"kfc_opentip_requests_total", "counter", "", "HTTP requests sent to OpenTIP"},
+    {"kfc_opentip_quota_blocked", "gauge", "", "1 while the OpenTIP quota is exhausted"},
+    {"kfc_opentip_quota_resume_timestamp_seconds", "gauge", "", "When OpenTIP requests resume (epoch seconds, 0: not blocked)"},
+    {"kfc_healthy", "gauge", "", "1 while /healthz answers 200"},
+    {"kfc_platform_last_answer_timestamp_seconds", "gauge", "", "OpenCTI's last answer (epoch seconds)"},
+    {"bundles_sent_total", "counter", "", "Number of bundles sent"},
+    {"records_sent_total", "counter", "", "Number of records (objects per bundle) sent"},
+    {"runs_total", "counter", "", "Number of run"},
+    {"ping_api_total", "counter", "", "Number of pings to the API"},
+    {"ping_api_errors_total", "counter", "", "Number of errors when pinging the API"},
+    {"errors_total", "counter", "", "Number of errors"},
+    {"state", "gauge", "state", "State of connector"},
 }};
+
+std::string join_name(const std::string& name_space, const std::string& subsystem) {
+  std::string prefix;
+  for (const auto* part : {&name_space, &subsystem}) {
+    if (!part->empty()) prefix += *part + "_";
+  }
+  return prefix;
+}
 
 const Family& family(Metric metric) { return kFamilies[static_cast<std::size_t>(metric)]; }
 
@@ -54,6 +85,17 @@ std::string number(double value) {
 
 }  // namespace
 
+Metrics::Metrics(std::string name_space, std::string subsystem) : prefix_(join_name(name_space, subsystem)) {}
+
+std::string Metrics::name(Metric metric) const { return prefix_ + std::string(family(metric).name); }
+
+void Metrics::set_state(std::string_view state) {
+  std::lock_guard lock(mutex_);
+  for (std::string_view each : {"idle", "running", "stopped"}) {
+    values_[{Metric::PyctiState, std::string(each)}] = each == state ? 1 : 0;
+  }
+}
+
 void Metrics::add(Metric metric, double amount, std::string_view label) {
   std::lock_guard lock(mutex_);
   values_[{metric, std::string(label)}] += amount;
@@ -76,17 +118,18 @@ std::string Metrics::render() const {
   for (std::size_t i = 0; i < kFamilies.size(); ++i) {
     const auto metric = static_cast<Metric>(i);
     const Family& f = family(metric);
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", f.name, f.help, f.name, f.type);
+    const std::string full = prefix_ + std::string(f.name);
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", full, f.help, full, f.type);
     bool any = false;
     for (auto it = values_.lower_bound({metric, ""}); it != values_.end() && it->first.first == metric; ++it) {
       any = true;
       if (f.label.empty() || it->first.second.empty()) {
-        out += fmt::format("{} {}\n", f.name, number(it->second));
+        out += fmt::format("{} {}\n", full, number(it->second));
       } else {
-        out += fmt::format("{}{{{}=\"{}\"}} {}\n", f.name, f.label, escape_label(it->first.second), number(it->second));
+        out += fmt::format("{}{{{}=\"{}\"}} {}\n", full, f.label, escape_label(it->first.second), number(it->second));
       }
     }
-    if (!any && f.label.empty()) out += fmt::format("{} 0\n", f.name);
+    if (!any && f.label.empty()) out += fmt::format("{} 0\n", full);
   }
   return out;
 }
@@ -98,19 +141,20 @@ struct MetricsServer::Impl {
   std::atomic<bool> finished{false};
 };
 
-MetricsServer::MetricsServer(const Metrics& metrics, const std::string& address, int port)
+MetricsServer::MetricsServer(const Metrics* metrics, const Health& health, const std::string& address, int port,
+                             std::string_view port_key)
     : impl_(std::make_unique<Impl>()) {
-  impl_->server.Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& response) {
-    response.set_content(metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
-  });
-  // Alive while the process runs (a feed or platform outage is not a reason to restart it); the
-  // body says how the runs went, for people and probes that want more.
-  impl_->server.Get("/healthz", [&metrics](const httplib::Request&, httplib::Response& response) {
-    response.set_content(
-        fmt::format(R"({{"status":"ok","runs_succeeded":{},"runs_failed":{},"last_success_timestamp":{}}})",
-                    number(metrics.value(Metric::Runs, "succeeded")), number(metrics.value(Metric::Runs, "failed")),
-                    number(metrics.value(Metric::LastSuccess))) + "\n",
-        "application/json");
+  if (metrics) {
+    impl_->server.Get("/metrics", [metrics, &health](const httplib::Request&, httplib::Response& response) {
+      health.verdict();  // refreshes the health gauge
+      response.set_content(metrics->render(), "text/plain; version=0.0.4; charset=utf-8");
+    });
+  }
+  // 200 while healthy, 503 with the reasons otherwise (health.h says what healthy means).
+  impl_->server.Get("/healthz", [&health](const httplib::Request&, httplib::Response& response) {
+    const Verdict verdict = health.verdict();
+    response.status = verdict.healthy ? 200 : 503;
+    response.set_content(verdict.json + "\n", "application/json");
   });
   // httplib's default also sets SO_REUSEPORT, which would let a second process share the port
   // silently; a metrics port in use must be an error.
@@ -121,8 +165,9 @@ MetricsServer::MetricsServer(const Metrics& metrics, const std::string& address,
   impl_->port = port == 0 ? impl_->server.bind_to_any_port(address) : (impl_->server.bind_to_port(address, port) ? port : -1);
   if (impl_->port <= 0) {
     throw std::runtime_error(fmt::format(
-        "cannot serve metrics on {}:{} — choose a free port (connector.metrics_port) or another address "
-        "(connector.metrics_address), or set connector.expose_metrics to false", address, port));
+        "cannot serve {} on {}:{} — choose a free port ({}) or another address (connector.metrics_address){}",
+        metrics ? "metrics" : "health", address, port, port_key,
+        metrics ? ", or set connector.expose_metrics to false" : ", or set connector.health_port to 0"));
   }
   impl_->thread = std::thread([this] {
     impl_->server.listen_after_bind();
@@ -139,4 +184,4 @@ MetricsServer::~MetricsServer() {
 
 int MetricsServer::port() const { return impl_->port; }
 
-}  // namespace kfc::runner
+}  // namespace kfc::health

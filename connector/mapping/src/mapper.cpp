@@ -23,6 +23,7 @@
 #include "kfc/stix/pystr.h"
 #include "locations.h"
 #include "pattern.h"
+#include "tlp.h"
 #include "timestamps.h"
 
 namespace kfc::mapping {
@@ -134,6 +135,7 @@ struct Mapper::Impl {
   const Clock& clock;
   const LocationRegistry& locations = LocationRegistry::instance();
   rapidjson::Document author;
+  rapidjson::Document tlp_marking;  // kaspersky.tlp_level; null when none
   std::vector<std::string> malicious_variants;
   std::array<std::vector<std::string>, 3> level_labels;  // high, medium, low
   std::string feed_title;                                // collect(): cache of the last title
@@ -150,6 +152,7 @@ struct Mapper::Impl {
       level_labels[i] = variants("threat_score:kaspersky:" + std::string(levels[i]),
                                  "kaspersky:threat_score:" + std::string(levels[i]));
     build_author();
+    detail::build_tlp_marking(opt.tlp_level, tlp_marking);
   }
 
   std::vector<std::string> variants(std::string legacy, std::string modern) const {
@@ -837,6 +840,8 @@ struct Mapper::Impl {
     score_memo = {};  // memory of an earlier call may have been reused
     Batch b{out, allocator, format_created(clock.now()), {}, {}, {}};
     b.add(json::copy_value(author, b.a), kAuthorId);
+    const bool marked = tlp_marking.IsObject();
+    if (marked) b.add(json::copy_value(tlp_marking, b.a), json::view(tlp_marking["id"]));
     if (source_batch.IsArray()) {
       out.Reserve(source_batch.Size() * 2 + 1, b.a);
       for (const auto& s : source_batch.GetArray()) {
@@ -859,6 +864,9 @@ struct Mapper::Impl {
     for (const ReportState& r : b.reports)
       if (r.placed) out[static_cast<rapidjson::SizeType>(r.position)] = report_object(b, r);
     for (auto& o : out.GetArray()) post_process(o, b.a);
+    if (marked) {
+      for (auto& o : out.GetArray()) detail::add_marking(o, json::view(tlp_marking["id"]), kAuthorId, b.a);
+    }
     stats.output_objects += out.Size();
   }
 
@@ -987,5 +995,9 @@ void Mapper::begin_run() {
 const rapidjson::Value& Mapper::author() const { return impl_->author; }
 
 const MappingStats& Mapper::stats() const { return impl_->stats; }
+
+const rapidjson::Value* Mapper::tlp_marking() const {
+  return impl_->tlp_marking.IsObject() ? &impl_->tlp_marking : nullptr;
+}
 
 }  // namespace kfc::mapping

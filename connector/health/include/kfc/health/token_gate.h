@@ -1,5 +1,5 @@
 #pragma once
-// Token checks before each run: a file-backed token is re-read (rotation without restart), then
+// Token checks before each use (a feed run, an enrichment request): a file-backed token is re-read (rotation without restart), then
 // checked. An expired or unusable token stops its source for this run with an error that says when
 // it expired and where to request a new one; an expiring one logs a warning with the days left on
 // every run, marked as a reminder when it crosses the warning window, 7 and 1 days; a token without
@@ -8,9 +8,10 @@
 #include <string>
 
 #include "kfc/config/token.h"
-#include "kfc/runner/metrics.h"
+#include "kfc/health/health.h"
+#include "kfc/health/metrics.h"
 
-namespace kfc::runner {
+namespace kfc::health {
 
 struct TokenVerdict {
   bool usable = true;
@@ -23,7 +24,8 @@ struct TokenVerdict {
 
 class TokenGate {
  public:
-  TokenGate(TokenPtr token, int warning_days, Metrics* metrics = nullptr);
+  // `metrics` gets the days left, `health` whether the token has expired (both optional).
+  TokenGate(TokenPtr token, int warning_days, Metrics* metrics = nullptr, Health* health = nullptr);
   TokenVerdict check(SystemTime now);
 
  private:
@@ -32,8 +34,9 @@ class TokenGate {
   TokenPtr token_;
   int warning_days_;
   Metrics* metrics_;
+  Health* health_;
   std::optional<long> reminded_at_;  // the threshold last reminded about
   bool unknown_expiry_noticed_ = false;
 };
 
-}  // namespace kfc::runner
+}  // namespace kfc::health

@@ -37,6 +37,9 @@ struct MappingOptions {
   bool create_observables = true;             // kaspersky.create_observables
   // §9.4: pycti < 6.4 threat-actor ids ({"name"} only). Off = pycti >= 6.4 (the default target).
   bool legacy_threat_actor_ids = false;
+  // kaspersky.tlp_level: none (no marking, the reference's output) or the TLP marking every created
+  // object gets, the marking definition itself in every bundle.
+  std::string tlp_level = "none";
 
   static MappingOptions from(const Settings& settings);
 };
@@ -127,6 +130,10 @@ class Mapper {
   static constexpr std::string_view kAuthorId = "identity--04d070e4-451d-54f4-a42e-c64431074504";
 
   const MappingStats& stats() const;
+
+  // The TLP marking definition every created object references (kaspersky.tlp_level), or nullptr
+  // for none. transform() puts it beside the author; senders add it to bundles that lack it.
+  const rapidjson::Value* tlp_marking() const;
 
  private:
   struct Impl;

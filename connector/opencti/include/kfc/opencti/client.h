@@ -71,6 +71,19 @@ struct PingAnswer {
   std::optional<std::string> state;
 };
 
+// A playbook step that asked for an enrichment (the request's internal.playbook), and where its
+// result goes: playbookStepExecution with the bundle the step produced.
+struct PlaybookStep {
+  std::string execution_id;
+  std::string event_id;
+  std::string execution_start;   // when the connector started the step (ISO-8601 UTC)
+  std::string playbook_id;
+  std::string data_instance_id;
+  std::string step_id;
+  std::string previous_step_id;
+  std::string previous_bundle;   // the bundle the step received, as JSON text
+};
+
 struct QueueDetails {
   std::int64_t messages_number = 0;
   double messages_size_bytes = 0;
@@ -111,6 +124,9 @@ class OpenCtiClient {
   // stixBundlePush(connectorId, bundle, work_id): the whole bundle JSON in one call (queue_protocol api).
   void push_bundle(const std::string& connector_id, const std::string& bundle_json,
                    const std::optional<std::string>& work_id);
+
+  // playbookStepExecution: hands `bundle_json` to the playbook's next steps (instead of importing it).
+  void playbook_step_execution(const PlaybookStep& step, const std::string& bundle_json);
 
   // Which of `ids` exist in OpenCTI (as id, standard_id or in x_opencti_stix_ids): chunks of 200 in
   // the given order, each paged through pageInfo (description_mode create_only, feed-mapping §6.3).

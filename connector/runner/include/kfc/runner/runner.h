@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kfc/config/settings.h"
+#include "kfc/health/health.h"
 #include "kfc/runner/metrics.h"
 #include "kfc/runner/scheduler.h"
 #include "kfc/runner/state_store.h"
@@ -68,6 +69,7 @@ struct RunnerParts {
   StateStore* state = nullptr;
   opencti::OpenCtiSession* session = nullptr;  // work tracking and reset detection (output opencti)
   Metrics* metrics = nullptr;                  // optional
+  health::Health* health = nullptr;            // optional: runs and token expiry
   bool dry_run = false;                        // no work, no state written
 };
 
