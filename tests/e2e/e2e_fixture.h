@@ -2,9 +2,6 @@
 // What every end-to-end test needs: a TAXII test server with Kaspersky-like collections, the
 // stand-in OpenCTI, a prepared push queue on the real broker, and the connector binary's environment.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <httplib.h>
 #include <rapidjson/document.h>
 #include <spdlog/fmt/fmt.h>
@@ -20,6 +17,7 @@
 
 #include "connector_process.h"
 #include "kfc/fixtures/amqp_consumer.h"
+#include "kfc/fixtures/tcp_proxy.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/runner/state.h"
 #include "kfc/testing/taxii_test_server.h"
@@ -40,17 +38,7 @@ inline std::string random_uuid4() {
 }
 
 // A TCP port free on 127.0.0.1 right now.
-inline int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+inline int free_port() { return fixtures::free_tcp_port(); }
 
 inline taxii::Timestamp days_ago(int days) {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) - std::chrono::days{days};

@@ -15,12 +15,10 @@
 #include "kfc/fixtures/amqp_consumer.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/opentip_server.h"
+#include "kfc/fixtures/tcp_proxy.h"
 #include "kfc/opentip/enrichment_connector.h"
 
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <fstream>
 
@@ -588,17 +586,7 @@ void EnrichCommand::expect_enrichment_round_trip(const std::string& command,
 
 // ---- automatic enrichment, playbooks, drafts, organisations, key rotation, metrics and health ----
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+int free_port() { return kfc::fixtures::free_tcp_port(); }
 
 std::string http_get(int port, const std::string& path, int* status = nullptr) {
   httplib::Client client("127.0.0.1", port);

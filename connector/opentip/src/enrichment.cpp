@@ -512,22 +512,6 @@ void share_with(stix::Bundle& bundle, const std::vector<std::string>& organizati
   }
 }
 
-std::string bundle_json(const stix::Bundle& bundle) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.StartObject();
-  writer.Key("type");
-  writer.String("bundle");
-  writer.Key("id");
-  writer.String(bundle.id.c_str(), static_cast<rapidjson::SizeType>(bundle.id.size()));
-  writer.Key("spec_version");
-  writer.String("2.1");
-  writer.Key("objects");
-  bundle.objects.Accept(writer);
-  writer.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
-}
-
 std::string zone_label(Zone zone) { return "opentip:" + lower(to_string(zone)); }
 
 std::string category_label(std::string_view category) {

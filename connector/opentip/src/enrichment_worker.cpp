@@ -8,6 +8,7 @@
 
 #include "kfc/opencti/graphql.h"
 #include "kfc/sinks/sink_metrics.h"
+#include "kfc/sinks/splitter.h"
 
 namespace kfc::opentip {
 namespace {
@@ -232,7 +233,7 @@ std::string EnrichmentWorker::enrich_for_playbook(const EnrichmentRequest& reque
     summary = std::string(refused.what()) + "; the playbook bundle goes on unchanged";
   }
   share_with(bundle, granted_refs(*find_object(request.playbook_objects, request.entity_id)));
-  api_.playbook_step_execution(step, bundle_json(bundle));
+  api_.playbook_step_execution(step, sinks::whole_bundle_json(bundle));
   return summary + " (playbook step " + step.step_id + ")";
 }
 

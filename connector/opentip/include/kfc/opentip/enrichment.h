@@ -108,9 +108,6 @@ std::vector<std::string> granted_refs(const rapidjson::Value& entity);
 // OpenCTI extension's granted_refs when the object has that extension, else x_opencti_granted_refs.
 void share_with(stix::Bundle& bundle, const std::vector<std::string>& organizations);
 
-// The bundle as JSON text ({"type": "bundle", "id", "spec_version", "objects"}).
-std::string bundle_json(const stix::Bundle& bundle);
-
 // Labels this enrichment gives: "opentip:red" for the zone, "phishing" for CATEGORY_PHISHING.
 std::string zone_label(Zone zone);
 std::string category_label(std::string_view category);
