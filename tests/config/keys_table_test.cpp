@@ -20,7 +20,7 @@ struct KeyRow {
   const char* sample_value;       // a valid value to give through the file and the environment
 };
 
-// Written from issue #2, feed-mapping.md §2 and opencti-protocol.md §5 — not from the loader.
+// Written from issue #2 and the reference connector's documentation — not from the loader.
 const KeyRow kRows[] = {
     {"opencti.url", "OPENCTI_URL", "", "https://opencti.example.org"},
     {"opencti.token", "OPENCTI_TOKEN", "", "opencti-token-0123456789abcdef"},

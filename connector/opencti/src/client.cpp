@@ -11,7 +11,7 @@ namespace {
 
 using rapidjson::Value;
 
-// Query texts as pycti sends them (spec/opencti-protocol.md).
+// Query texts as pycti sends them (connector/opencti/README.md).
 constexpr std::string_view kHealthCheck = R"(query healthCheck { about { version } })";
 
 constexpr std::string_view kRegister = R"(mutation RegisterConnector($input: RegisterConnectorInput) {

@@ -1,5 +1,5 @@
 #pragma once
-// One connector run (feed-mapping.md §8.1, at least once): check the token, load the state, open an
+// One connector run (connector/runner/README.md, "A run"; at least once): check the token, load the state, open an
 // OpenCTI work, read every selected collection from its cursor page by page, map, batch, hand the
 // stages to the sink, move each collection's cursor only past what the sink confirmed, close the
 // work with a summary. The process around it (schedule, signals, metrics, OpenCTI session) is

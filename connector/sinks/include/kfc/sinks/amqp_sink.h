@@ -1,5 +1,5 @@
 #pragma once
-// OpenCTI over RabbitMQ, as pycti publishes (spec/opencti-protocol.md §3): split per object (or one
+// OpenCTI over RabbitMQ, as pycti publishes (connector/sinks/README.md): split per object (or one
 // whole-bundle message), addExpectations before publishing, basic.publish to push_exchange /
 // push_routing with delivery_mode 2 and content_encoding utf-8, heartbeat 10 s, TLS per MQ_USE_SSL_*.
 //
