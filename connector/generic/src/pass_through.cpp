@@ -92,6 +92,20 @@ std::vector<std::string> lowered(const std::vector<std::string>& labels) {
 
 }  // namespace
 
+std::string_view to_string(Skip kind) {
+  switch (kind) {
+    case Skip::IgnoredPatternType: return "ignored_pattern_type";
+    case Skip::IgnoredObjectType: return "ignored_object_type";
+    case Skip::IgnoredPattern: return "ignored_pattern";
+    case Skip::IgnoredNote: return "ignored_note";
+    case Skip::NotAnObject: return "not_an_object";
+    case Skip::BadField: return "bad_field";
+    case Skip::RegexLimit: return "regex_limit";
+    case Skip::kCount: break;
+  }
+  return "unknown";
+}
+
 PassThroughOptions PassThroughOptions::from(const Taxii2Settings& s) {
   PassThroughOptions o;
   o.create_indicators = s.create_indicators;

@@ -92,6 +92,12 @@ taxii::Client& TaxiiServer::client_for(const std::string& api_root_url) {
   return *client;
 }
 
+taxii::ReadStats TaxiiServer::stats() const {
+  taxii::ReadStats total = discovery_->stats();
+  for (const auto& [url, client] : roots_) total += client->stats();
+  return total;
+}
+
 std::vector<TaxiiServer::Listed> TaxiiServer::list_all() {
   std::vector<Listed> listed;
   const taxii::Discovery discovery = discovery_->discover();

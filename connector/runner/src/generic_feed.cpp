@@ -59,6 +59,19 @@ class GenericFeed final : public Feed {
 
   void before_staging(rapidjson::Document&, mapping::ExistingIds*) override {}
 
+  const rapidjson::Value* stage_marking() const override { return nullptr; }  // the server's markings stay
+
+  taxii::ReadStats read_stats() const override { return server_.stats(); }
+
+  void export_mapping_stats(Metrics& metrics) const override {
+    const auto& stats = pass_through_.stats();
+    for (std::size_t kind = 0; kind < stats.skips.size(); ++kind) {
+      if (stats.skips[kind] == 0) continue;
+      metrics.set(Metric::MappingProblems, static_cast<double>(stats.skips[kind]),
+                  generic::to_string(static_cast<generic::Skip>(kind)));
+    }
+  }
+
  private:
   const Settings& settings_;
   generic::TaxiiServer server_;

@@ -53,6 +53,19 @@ class KasperskyFeed final : public Feed {
     mapper_.apply_description_policy(objects, existing);
   }
 
+  const rapidjson::Value* stage_marking() const override { return mapper_.tlp_marking(); }
+
+  taxii::ReadStats read_stats() const override { return client_.stats(); }
+
+  void export_mapping_stats(Metrics& metrics) const override {
+    const auto& mapping = mapper_.stats();
+    for (std::size_t kind = 0; kind < mapping.problems.size(); ++kind) {
+      if (mapping.problems[kind] == 0) continue;
+      metrics.set(Metric::MappingProblems, static_cast<double>(mapping.problems[kind]),
+                  mapping::to_string(static_cast<mapping::Problem>(kind)));
+    }
+  }
+
  private:
   const Settings& settings_;
   taxii::Client& client_;

@@ -14,6 +14,7 @@
 #include "kfc/runner/feed.h"
 #include "kfc/runner/token_gate.h"
 #include "kfc/sinks/sink.h"
+#include "kfc/sinks/sink_metrics.h"
 #include "kfc/taxii/client.h"
 
 namespace kfc::runner {
@@ -78,10 +79,10 @@ struct Runner::Impl {
         store(*p.state),
         session(p.dry_run ? nullptr : p.session) {
     for (const auto& token : feed.source_tokens()) {
-      token_gates.emplace_back(token, settings.tokens.expiry_warning_days, p.metrics);
+      token_gates.emplace_back(token, settings.tokens.expiry_warning_days, p.metrics, p.health);
     }
     if (session && settings.opencti.token) {
-      opencti_token_gate.emplace(settings.opencti.token, settings.tokens.expiry_warning_days, p.metrics);
+      opencti_token_gate.emplace(settings.opencti.token, settings.tokens.expiry_warning_days, p.metrics, p.health);
     }
     if (session && settings.connector.description_mode == DescriptionMode::CreateOnly) {
       existing_ids = std::make_unique<PlatformIds>(*session);
@@ -115,7 +116,21 @@ struct Runner::Impl {
   SystemTime last_progress{};
 
   void metric_add(Metric m, double n, std::string_view label = {}) {
-    if (parts.metrics) parts.metrics->add(m, n, label);
+    if (!parts.metrics) return;
+    parts.metrics->add(m, n, label);
+    if (m == Metric::Errors) parts.metrics->add(Metric::PyctiErrors, n);
+  }
+  // The modules' own counts (TAXII client, mapping, sink), as metrics.
+  void export_stats() {
+    if (!parts.metrics) return;
+    Metrics& m = *parts.metrics;
+    const taxii::ReadStats read = feed.read_stats();
+    m.set(Metric::TaxiiRequests, static_cast<double>(read.requests));
+    m.set(Metric::TaxiiBytes, static_cast<double>(read.bytes));
+    m.set(Metric::TaxiiSkipped, static_cast<double>(read.skipped));
+    m.set(Metric::TaxiiDuplicates, static_cast<double>(read.duplicates));
+    feed.export_mapping_stats(m);
+    sinks::export_stats(sink.stats(), m);
   }
   // Counts the error by kind (metrics: errors by kind) and ends the run: nothing after it is committed.
   [[noreturn]] void abort_run(std::string_view kind, const std::string& message) {
@@ -149,6 +164,8 @@ RunReport Runner::run_once() { return impl_->run(); }
 RunReport Runner::Impl::run() {
   report = RunReport{};
   report.started = clock.now();
+  if (parts.health) parts.health->run_started();
+  if (parts.metrics) parts.metrics->set_state("running");
   checkpoints = Checkpoints{};
   objects_read = objects_batched = 0;
   unconfirmed.clear();
@@ -345,6 +362,7 @@ bool Runner::Impl::on_page(const FeedCollection& source, CollectionReport& progr
   metric_add(Metric::Pages, 1, source.label);
   metric_add(Metric::ObjectsFetched, static_cast<double>(page.objects.size()), source.label);
   commit();
+  export_stats();
   const auto now = clock.now();
   if (now - last_progress >= kProgressEvery) {
     const double seconds = std::chrono::duration<double>(now - report.started).count();
@@ -366,11 +384,29 @@ void Runner::Impl::drain() {
   }
 }
 
+namespace {
+
+// kaspersky.tlp_level: every bundle carries the marking definition its objects reference (the
+// batch's first stage has it from the mapping; later stages get a copy).
+void with_marking(stix::Bundle& stage, const rapidjson::Value* marking) {
+  if (marking == nullptr || stage.size() == 0) return;
+  const auto& id = (*marking)["id"];
+  for (const auto& object : stage.objects.GetArray()) {
+    if (object.IsObject() && object.HasMember("id") && object["id"] == id) return;
+  }
+  stage.objects.PushBack(rapidjson::Value(*marking, stage.objects.GetAllocator()), stage.objects.GetAllocator());
+  // In front: it depends on nothing, and readers meet it before the objects referencing it.
+  for (rapidjson::SizeType i = stage.objects.Size() - 1; i > 0; --i) stage.objects[i].Swap(stage.objects[i - 1]);
+}
+
+}  // namespace
+
 void Runner::Impl::send(batching::Batch batch) {
   std::optional<sinks::Ticket> last;
   std::uint64_t objects = 0;
-  for (const auto& stage : batch.stages) {
+  for (auto& stage : batch.stages) {
     if (stage.size() == 0) continue;
+    with_marking(stage, feed.stage_marking());
     last = sink.send(stage);
     objects += stage.size();
     for (const auto& object : stage.objects.GetArray()) {
@@ -496,7 +532,15 @@ void Runner::Impl::conclude() {
     }
   }
   const auto seconds = std::chrono::duration<double>(report.ended - report.started).count();
+  if (parts.health) {
+    // A run stopped by a signal did not fail: the process is ending.
+    parts.health->run_finished(report.outcome != RunOutcome::Failed,
+                               report.errors.empty() ? std::string() : report.errors.front());
+  }
+  export_stats();
   if (parts.metrics) {
+    parts.metrics->add(Metric::PyctiRuns);
+    parts.metrics->set_state("idle");
     parts.metrics->set(Metric::RunDuration, seconds);
     parts.metrics->add(Metric::Runs, 1,
                        report.outcome == RunOutcome::Succeeded ? "succeeded"

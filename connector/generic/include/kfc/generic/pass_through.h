@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -63,6 +64,9 @@ enum class Skip : std::uint8_t {
   RegexLimit,          // a label regular expression hit its match limit: the label was kept
   kCount
 };
+
+// "ignored_pattern_type", "bad_field", ... (metric labels).
+std::string_view to_string(Skip kind);
 
 struct PassThroughStats {
   std::uint64_t objects_in = 0;

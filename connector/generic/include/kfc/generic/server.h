@@ -46,6 +46,8 @@ class TaxiiServer {
     bool selected = false;  // matched and readable: it is read
   };
   std::vector<Listed> list_all();
+  // Totals over every request of this server's clients.
+  taxii::ReadStats stats() const;
 
  private:
   taxii::Client& client_for(const std::string& api_root_url);

@@ -13,6 +13,7 @@
 
 #include "kfc/config/clock.h"
 #include "kfc/config/settings.h"
+#include "kfc/runner/metrics.h"
 #include "kfc/taxii/client.h"
 
 namespace kfc::mapping {
@@ -55,6 +56,12 @@ class Feed {
   virtual void transform(rapidjson::Document& feed_objects, rapidjson::Document& out) = 0;
   // After the batch's watermark was read, before staging (Kaspersky's description policy).
   virtual void before_staging(rapidjson::Document& objects, mapping::ExistingIds* existing) = 0;
+  // A marking object every stage carries (kaspersky.tlp_level), or null.
+  virtual const rapidjson::Value* stage_marking() const = 0;
+
+  // For metrics: the TAXII clients' totals, and the mapping's own counts (problems by kind).
+  virtual taxii::ReadStats read_stats() const = 0;
+  virtual void export_mapping_stats(Metrics& metrics) const = 0;
 };
 
 // Kaspersky's feeds read through `client` (the kaspersky.* settings).
