@@ -365,11 +365,11 @@ void Runner::Impl::drain() {
 }
 
 void Runner::Impl::send(batching::Batch batch) {
-  std::optional<sinks::Ticket> last;
+  // One hand-over per batch: the sink announces the batch's expectations once and publishes its
+  // stages back to back while this thread maps the next batch.
+  const std::optional<sinks::Ticket> last = sink.send_all(batch.stages);
   std::uint64_t objects = 0;
   for (const auto& stage : batch.stages) {
-    if (stage.size() == 0) continue;
-    last = sink.send(stage);
     objects += stage.size();
     for (const auto& object : stage.objects.GetArray()) {
       if (object.IsObject() && object.HasMember("type") && object["type"].IsString()) {
