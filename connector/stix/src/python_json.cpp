@@ -67,19 +67,34 @@ char32_t next_code_point(std::string_view s, std::size_t& i) {
   return cp;
 }
 
+// Length of the longest prefix of s[0, n) that json.dumps (ensure_ascii) copies unchanged: printable
+// ASCII other than '"' and '\\'. Eight bytes at a time, as detail::plain_prefix: a byte below 0x20,
+// a byte with the high bit set (non-ASCII), DEL, '"' or '\\' ends the prefix.
+std::size_t printable_ascii_prefix(const char* s, std::size_t n) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t x;
+    std::memcpy(&x, s + i, 8);
+    const std::uint64_t quote = x ^ (kOnes * '"'), backslash = x ^ (kOnes * '\\'), del = x ^ (kOnes * 0x7F);
+    const std::uint64_t hit = ((x - kOnes * 0x20) & ~x) | x | ((quote - kOnes) & ~quote) |
+                              ((backslash - kOnes) & ~backslash) | ((del - kOnes) & ~del);
+    if (hit & kHigh) break;
+  }
+  for (; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') break;
+  }
+  return i;
+}
+
 void append_python_string(std::string_view s, std::string& out) {
   out.push_back('"');
   std::size_t i = 0;
   while (i < s.size()) {
-    // Fast path: a run of printable ASCII needs no escaping.
-    std::size_t run = i;
-    while (run < s.size()) {
-      const unsigned char c = static_cast<unsigned char>(s[run]);
-      if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') break;
-      ++run;
-    }
-    out.append(s.data() + i, run - i);
-    i = run;
+    const std::size_t run = printable_ascii_prefix(s.data() + i, s.size() - i);
+    out.append(s.data() + i, run);
+    i += run;
     if (i >= s.size()) break;
     const unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
@@ -95,6 +110,13 @@ void append_python_string(std::string_view s, std::string& out) {
     append_code_point_escaped(next_code_point(s, i), out);
   }
   out.push_back('"');
+}
+
+template <typename Integer>
+void append_integer(Integer value, std::string& out) {
+  char buffer[24];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, result.ptr);
 }
 
 // Python repr(float): the shortest digits that round-trip (std::to_chars gives the same digits as
@@ -161,8 +183,8 @@ void append_python_value(const rapidjson::Value& v, std::string& out) {
     case rapidjson::kTrueType: out += "true"; return;
     case rapidjson::kStringType: append_python_string(string_of(v), out); return;
     case rapidjson::kNumberType:
-      if (v.IsInt64()) out += std::to_string(v.GetInt64());
-      else if (v.IsUint64()) out += std::to_string(v.GetUint64());
+      if (v.IsInt64()) append_integer(v.GetInt64(), out);
+      else if (v.IsUint64()) append_integer(v.GetUint64(), out);
       else append_python_float(v.GetDouble(), out);
       return;
     case rapidjson::kArrayType: {
