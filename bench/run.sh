@@ -82,8 +82,9 @@ start_server() {
   "$tools/kfc-bench-taxii" --data "$1" --first-request-file "$scratch/first" >"$scratch/port" &
   server_pid=$!
   pids+=("$server_pid")
-  for _ in $(seq 100); do [ -s "$scratch/port" ] && break; sleep 0.05; done
+  for _ in $(seq 600); do [ -s "$scratch/port" ] && break; sleep 0.05; done
   port=$(head -1 "$scratch/port")
+  [ -n "$port" ] || { echo "bench/run.sh: the static TAXII server did not start" >&2; exit 1; }
 }
 stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
 
@@ -177,7 +178,8 @@ for size in "${sizes[@]}"; do
   "$tools/kfc-bench-opencti" --connector-id "$connector_id" >"$scratch/opencti" &
   opencti_pid=$!
   pids+=("$opencti_pid")
-  for _ in $(seq 200); do [ "$(wc -l <"$scratch/opencti")" -ge 4 ] && break; sleep 0.05; done
+  for _ in $(seq 600); do [ "$(wc -l <"$scratch/opencti")" -ge 4 ] && break; sleep 0.05; done
+  [ "$(wc -l <"$scratch/opencti")" -ge 4 ] || { echo "bench/run.sh: the stand-in OpenCTI did not start" >&2; exit 1; }
   { read -r opencti_port; read -r queue; read -r exchange; read -r routing; } <"$scratch/opencti"
   "$tools/kfc-bench-amqp" drain --queue "$queue" --save "$scratch/messages.bin" --save-max 100000 \
     --count-file "$scratch/drained" &

@@ -1,5 +1,6 @@
 #include "kfc/stix/python_json.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -221,10 +222,46 @@ void append_python_value(const rapidjson::Value& v, std::string& out) {
   }
 }
 
+// A cheap summary of a key: equal keys have equal fingerprints (length and up to 8 leading bytes).
+std::uint64_t key_fingerprint(std::string_view key) {
+  std::uint64_t head = 0;
+  std::memcpy(&head, key.data(), std::min<std::size_t>(key.size(), 7));
+  return head ^ (static_cast<std::uint64_t>(key.size()) << 56);
+}
+
+// Python's dict keeps a repeated key at its first position with its last value. Objects rarely
+// repeat a key: fingerprints rule that out without comparing the keys themselves.
+bool has_repeated_key(const rapidjson::Value& object) {
+  constexpr rapidjson::SizeType kMaxFingerprinted = 64;
+  const rapidjson::SizeType count = object.MemberCount();
+  if (count < 2) return false;
+  if (count > kMaxFingerprinted) return true;  // take the general path
+  std::uint64_t prints[kMaxFingerprinted];
+  rapidjson::SizeType n = 0;
+  for (auto member = object.MemberBegin(); member != object.MemberEnd(); ++member) {
+    const std::uint64_t print = key_fingerprint(string_of(member->name));
+    for (rapidjson::SizeType k = 0; k < n; ++k)
+      if (prints[k] == print) return true;  // maybe: the general path compares the keys
+    prints[n++] = print;
+  }
+  return false;
+}
+
 void append_python_object(const rapidjson::Value& object, std::string& out) {
   out.push_back('{');
   const auto begin = object.MemberBegin(), end = object.MemberEnd();
   bool first = true;
+  if (!has_repeated_key(object)) {
+    for (auto member = begin; member != end; ++member) {
+      if (!first) out += ", ";
+      first = false;
+      append_python_string(string_of(member->name), out);
+      out += ": ";
+      append_python_value(member->value, out);
+    }
+    out.push_back('}');
+    return;
+  }
   for (auto member = begin; member != end; ++member) {
     const std::string_view key = string_of(member->name);
     // A repeated key was already written at its first position (with its last value).
