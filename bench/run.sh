@@ -78,7 +78,7 @@ calc() { awk "BEGIN { printf \"%s\", $1 }"; }
 
 # start_server FEED: the static TAXII server; sets $port and records its first request in $scratch/first.
 start_server() {
-  rm -f "$scratch/first"
+  rm -f "$scratch/first" "$scratch/port"  # (a stale port file would be read before the new one is written)
   "$tools/kfc-bench-taxii" --data "$1" --first-request-file "$scratch/first" >"$scratch/port" &
   server_pid=$!
   pids+=("$server_pid")
@@ -175,11 +175,12 @@ for size in "${sizes[@]}"; do
   rm -rf "$scratch/bundles"
 
   log "$size: RabbitMQ via the stand-in OpenCTI"
+  rm -f "$scratch/opencti"
   "$tools/kfc-bench-opencti" --connector-id "$connector_id" >"$scratch/opencti" &
   opencti_pid=$!
   pids+=("$opencti_pid")
-  for _ in $(seq 600); do [ "$(wc -l <"$scratch/opencti")" -ge 4 ] && break; sleep 0.05; done
-  [ "$(wc -l <"$scratch/opencti")" -ge 4 ] || { echo "bench/run.sh: the stand-in OpenCTI did not start" >&2; exit 1; }
+  for _ in $(seq 600); do [ "$(wc -l <"$scratch/opencti" 2>/dev/null || echo 0)" -ge 4 ] && break; sleep 0.05; done
+  [ "$(wc -l <"$scratch/opencti" 2>/dev/null || echo 0)" -ge 4 ] || { echo "bench/run.sh: the stand-in OpenCTI did not start" >&2; exit 1; }
   { read -r opencti_port; read -r queue; read -r exchange; read -r routing; } <"$scratch/opencti"
   "$tools/kfc-bench-amqp" drain --queue "$queue" --save "$scratch/messages.bin" --save-max 100000 \
     --count-file "$scratch/drained" &

@@ -41,7 +41,7 @@ struct AmqpSinkOptions {
   AmqpMessageMode mode = AmqpMessageMode::PerObject;
   int heartbeat_seconds = 10;
   std::size_t window = 1000;            // unconfirmed messages in flight at most
-  std::size_t max_retained = 5000;      // messages of unconfirmed bundles held for republishing: send()
+  std::size_t max_retained = 2500;      // messages of unconfirmed bundles held for republishing: send()
                                         // blocks beyond (a bigger bundle alone is still taken)
   std::chrono::milliseconds connect_timeout{30000};
   std::chrono::milliseconds confirm_timeout{120000};  // broker silent that long with messages in flight: reconnect
