@@ -22,7 +22,8 @@
 #
 # Options: --size N (repeatable), --out FILE, --work DIR (feeds and scratch, default /tmp/kfc-bench),
 # --build-dir DIR (default build/bench, a Release build), --no-build (use the binaries in --build-dir),
-# --update-readme. Needs RabbitMQ on 127.0.0.1:5672 (started here with tests/rabbitmq.sh when absent);
+# --update-readme, --only fetch,dry,directory,rabbitmq (a subset of the runs, for a quick look; the
+# README table is a full run). Needs RabbitMQ on 127.0.0.1:5672 (started here with tests/rabbitmq.sh when absent);
 # in a shared machine run it inside the caller's network namespace.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +34,7 @@ work=${KFC_BENCH_WORK:-/tmp/kfc-bench}
 build="$root/build/bench"
 do_build=1
 update_readme=0
+only=fetch,dry,directory,rabbitmq
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) sizes+=("$2"); shift 2 ;;
@@ -41,6 +43,7 @@ while [ $# -gt 0 ]; do
     --build-dir) build=$2; shift 2 ;;
     --no-build) do_build=0; shift ;;
     --update-readme) update_readme=1; shift ;;
+    --only) only=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -48,6 +51,7 @@ done
 [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
 
 log() { echo "bench: $*" >&2; }
+wanted() { [[ ",$only," == *",$1,"* ]]; }
 
 if [ "$do_build" = 1 ]; then
   command -v cmake >/dev/null && command -v ninja >/dev/null && command -v curl >/dev/null || "$root/deploy/install-deps.sh"
@@ -124,7 +128,7 @@ row() {  # size run wall cpu indicators objects rss_kb fetch_pct broker_pct
   local obj_per_s=$([ "$6" = "–" ] && echo "–" || calc "$6 / $3")
   rows+=("| $1 | $2 | $(printf %.2f "$3") | $(printf %.2f "$4") | $(printf %.0f "$ind_per_cpu") | $([ "$obj_per_s" = "–" ] && echo "–" || printf %.0f "$obj_per_s") | $(printf %.1f "$(calc "$7 / 1024")") | $8 | $9 |")
 }
-pct() { printf '%.0f %%' "$(calc "100 * $1 / $2")"; }
+pct() { [ "$1" = 0 ] || [ "$2" = 0 ] && echo "–" || printf '%.0f %%' "$(calc "100 * $1 / $2")"; }
 
 for size in "${sizes[@]}"; do
   feed="$work/feed-$size"
@@ -134,7 +138,9 @@ for size in "${sizes[@]}"; do
   fi
   pages=$(value pages "$feed/feed.tsv")
   connector_id=$(cat /proc/sys/kernel/random/uuid)
+  curl_wall=0
 
+  if wanted fetch; then
   log "$size: fetch limit (curl, one keep-alive connection)"
   start_server "$feed"
   : >"$scratch/curl.cfg"
@@ -152,12 +158,16 @@ for size in "${sizes[@]}"; do
   row "$size" "fetch limit: curl, $pages pages" "$curl_wall" "$(value cpu_s "$scratch/curl.tsv")" "$size" "–" \
     "$(value maxrss_kb "$scratch/curl.tsv")" "100 %" "–"
 
+  fi
+  if wanted fetch; then
   log "$size: fetch only (the connector's TAXII client)"
   run_measured fetch "$feed" "$tools/kfc-bench-fetch"
   wall=$(value wall_s "$scratch/fetch.tsv")
   row "$size" "fetch only" "$wall" "$(value cpu_s "$scratch/fetch.tsv")" "$size" "–" \
     "$(value maxrss_kb "$scratch/fetch.tsv")" "$(pct "$curl_wall" "$wall")" "–"
 
+  fi
+  if wanted dry; then
   log "$size: dry run"
   run_measured dry "$feed" "$connector" run --once --dry-run
   wall=$(value wall_s "$scratch/dry.tsv")
@@ -165,6 +175,8 @@ for size in "${sizes[@]}"; do
     "$(value maxrss_kb "$scratch/dry.tsv")" "$(pct "$curl_wall" "$wall")" "–"
   : >"$scratch/dry.out"
 
+  fi
+  if wanted directory; then
   log "$size: directory output"
   rm -rf "$scratch/bundles" && mkdir -p "$scratch/bundles"
   run_measured directory "$feed" env CONNECTOR_OUTPUT=directory CONNECTOR_OUTPUT_DIR="$scratch/bundles" \
@@ -174,6 +186,8 @@ for size in "${sizes[@]}"; do
     "$(objects_sent "$scratch/directory.err")" "$(value maxrss_kb "$scratch/directory.tsv")" "$(pct "$curl_wall" "$wall")" "–"
   rm -rf "$scratch/bundles"
 
+  fi
+  if wanted rabbitmq; then
   log "$size: RabbitMQ via the stand-in OpenCTI"
   rm -f "$scratch/opencti"
   "$tools/kfc-bench-opencti" --connector-id "$connector_id" >"$scratch/opencti" &
@@ -209,8 +223,11 @@ for size in "${sizes[@]}"; do
   row "$size" "broker limit: minimal publisher" "$publisher_wall" "$(value cpu_s "$scratch/publisher.tsv")" "$size" "–" \
     "$(value maxrss_kb "$scratch/publisher.tsv")" "–" "100 %"
   rm -f "$scratch/messages.bin"
+  fi
 
-  cold_lines+=("| $size | $(printf %.1f "$(cat "$scratch/dry.cold")") | $(printf %.1f "$(cat "$scratch/directory.cold")") | $(printf %.1f "$(cat "$scratch/rabbitmq.cold")") |")
+  cold() { [ -s "$scratch/$1.cold" ] && printf %.1f "$(cat "$scratch/$1.cold")" || echo "–"; }
+  cold_lines+=("| $size | $(cold dry) | $(cold directory) | $(cold rabbitmq) |")
+  rm -f "$scratch"/*.cold
 done
 
 {
