@@ -123,10 +123,10 @@ objects_sent() { grep -oE '(sent|queued) [0-9]+ objects' "$1" | tail -1 | grep -
 
 rows=()
 cold_lines=()
-row() {  # size run wall cpu indicators objects rss_kb fetch_pct broker_pct
-  local ind_per_cpu=$(calc "$5 / ($4 > 0 ? $4 : 1e-9)")
+row() {  # size run wall cpu indicators("–" for the limit rows) objects rss_kb fetch_pct broker_pct
+  local ind_per_cpu=$([ "$5" = "–" ] && echo "–" || calc "$5 / ($4 > 0 ? $4 : 1e-9)")
   local obj_per_s=$([ "$6" = "–" ] && echo "–" || calc "$6 / $3")
-  rows+=("| $1 | $2 | $(printf %.2f "$3") | $(printf %.2f "$4") | $(printf %.0f "$ind_per_cpu") | $([ "$obj_per_s" = "–" ] && echo "–" || printf %.0f "$obj_per_s") | $(printf %.1f "$(calc "$7 / 1024")") | $8 | $9 |")
+  rows+=("| $1 | $2 | $(printf %.2f "$3") | $(printf %.2f "$4") | $([ "$ind_per_cpu" = "–" ] && echo "–" || printf %.0f "$ind_per_cpu") | $([ "$obj_per_s" = "–" ] && echo "–" || printf %.0f "$obj_per_s") | $(printf %.1f "$(calc "$7 / 1024")") | $8 | $9 |")
 }
 pct() { [ "$1" = 0 ] || [ "$2" = 0 ] && echo "–" || printf '%.0f %%' "$(calc "100 * $1 / $2")"; }
 
@@ -155,7 +155,7 @@ for size in "${sizes[@]}"; do
   "$tools/kfc-bench-measure" --out "$scratch/curl.tsv" -- curl -sf -u taxii:bench -K "$scratch/curl.cfg"
   stop_server
   curl_wall=$(value wall_s "$scratch/curl.tsv")
-  row "$size" "fetch limit: curl, $pages pages" "$curl_wall" "$(value cpu_s "$scratch/curl.tsv")" "$size" "–" \
+  row "$size" "fetch limit: curl, $pages pages" "$curl_wall" "$(value cpu_s "$scratch/curl.tsv")" "–" "–" \
     "$(value maxrss_kb "$scratch/curl.tsv")" "100 %" "–"
 
   fi
@@ -220,7 +220,7 @@ for size in "${sizes[@]}"; do
   row "$size" "RabbitMQ ($messages messages, $announcements addExpectations)" "$wall" \
     "$(value cpu_s "$scratch/rabbitmq.tsv")" "$size" "$(objects_sent "$scratch/rabbitmq.err")" \
     "$(value maxrss_kb "$scratch/rabbitmq.tsv")" "$(pct "$curl_wall" "$wall")" "$(pct "$ours_rate" "$broker_rate")"
-  row "$size" "broker limit: minimal publisher" "$publisher_wall" "$(value cpu_s "$scratch/publisher.tsv")" "$size" "–" \
+  row "$size" "broker limit: minimal publisher" "$publisher_wall" "$(value cpu_s "$scratch/publisher.tsv")" "–" "–" \
     "$(value maxrss_kb "$scratch/publisher.tsv")" "–" "100 %"
   rm -f "$scratch/messages.bin"
   fi
@@ -231,7 +231,7 @@ for size in "${sizes[@]}"; do
 done
 
 {
-  echo "Measured by \`bench/run.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Measured by \`bench/run.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load average at the end $(cut -d' ' -f1-3 /proc/loadavg), $(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build/CMakeCache.txt") build."
   echo "Indicators per CPU-second count the connector process's CPU (user + system); STIX objects per second"
   echo "are the objects the run sent divided by its wall time; % of fetch limit compares wall times with curl"
   echo "on the same pages; % of broker limit compares messages per second with the minimal publisher."
