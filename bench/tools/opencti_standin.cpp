@@ -3,13 +3,13 @@
 // does at registration, declares the push queue of --connector-id on the local RabbitMQ. Prints its
 // port and the push queue's name, exchange and routing key (one per line); runs until SIGINT/SIGTERM,
 // then prints how many addExpectations calls it answered.
-#include <csignal>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "kfc/fixtures/amqp_consumer.h"
 #include "kfc/fixtures/opencti_server.h"
+#include "stop_signals.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Stand-in OpenCTI platform for bench/run.sh"};
@@ -17,18 +17,13 @@ int main(int argc, char** argv) {
   app.add_option("--connector-id", connector_id)->required();
   CLI11_PARSE(app, argc, argv);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const kfc::bench::StopSignals stop;
   try {
     kfc::fixtures::AmqpTestBroker broker;
     const auto queue = broker.prepare_push_queue(connector_id);
     kfc::fixtures::OpenCtiServer platform;
     std::cout << platform.port() << "\n" << queue.queue << "\n" << queue.exchange << "\n" << queue.routing_key << std::endl;
-    int received = 0;
-    sigwait(&signals, &received);
+    stop.wait();
     std::cout << "addExpectations\t" << platform.count("addExpectations") << std::endl;
   } catch (const std::exception& error) {
     std::cerr << "kfc-bench-opencti: " << error.what() << "\n";

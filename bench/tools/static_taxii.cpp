@@ -10,7 +10,6 @@
 //
 // --first-request-file F: the wall-clock time of the first request, in microseconds since the epoch,
 // is written to F (bench/run.sh measures the connector's cold start with it).
-#include <csignal>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -23,6 +22,8 @@
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
+
+#include "stop_signals.h"
 
 namespace {
 
@@ -75,11 +76,7 @@ int main(int argc, char** argv) {
   app.add_option("--first-request-file", first_request_file, "where to write the first request's time (µs)");
   CLI11_PARSE(app, argc, argv);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const kfc::bench::StopSignals stop;
 
   const std::string collections = read_file(data + "/collections.json");
   if (collections.empty()) {
@@ -134,8 +131,7 @@ int main(int argc, char** argv) {
   }
   std::cout << bound << std::endl;
   std::thread serving([&] { server.listen_after_bind(); });
-  int received = 0;
-  sigwait(&signals, &received);
+  stop.wait();
   server.stop();
   serving.join();
   return 0;

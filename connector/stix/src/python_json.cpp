@@ -1,16 +1,11 @@
 #include "kfc/stix/python_json.h"
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
-
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -73,46 +68,11 @@ char32_t next_code_point(std::string_view s, std::size_t& i) {
   return cp;
 }
 
-// Bytes json.dumps (ensure_ascii) copies unchanged: printable ASCII other than '"' and '\\'.
-constexpr std::array<bool, 256> kPrintable = [] {
-  std::array<bool, 256> table{};
-  for (int c = 0x20; c < 0x7F; ++c) table[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
-  return table;
-}();
-
-// Length of the longest prefix of s[0, n) made of such bytes: 16 bytes per step with SSE2 (a signed
-// compare below 0x20 also catches every byte >= 0x80), then 8 at a time as detail::plain_prefix,
-// then byte by byte.
-std::size_t printable_ascii_prefix(const char* s, std::size_t n) {
-  std::size_t i = 0;
-#ifdef __SSE2__
-  const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
-                del = _mm_set1_epi8(0x7F);
-  for (; i + 16 <= n; i += 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
-    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, quote)),
-                                     _mm_or_si128(_mm_cmpeq_epi8(x, backslash), _mm_cmpeq_epi8(x, del)));
-    if (const int mask = _mm_movemask_epi8(hit)) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-  }
-#endif
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t x;
-    std::memcpy(&x, s + i, 8);
-    const std::uint64_t quote_bits = x ^ (kOnes * '"'), backslash_bits = x ^ (kOnes * '\\'), del_bits = x ^ (kOnes * 0x7F);
-    const std::uint64_t hit = ((x - kOnes * 0x20) & ~x) | x | ((quote_bits - kOnes) & ~quote_bits) |
-                              ((backslash_bits - kOnes) & ~backslash_bits) | ((del_bits - kOnes) & ~del_bits);
-    if (hit & kHigh) break;
-  }
-  while (i < n && kPrintable[static_cast<unsigned char>(s[i])]) ++i;
-  return i;
-}
-
 void append_python_string(std::string_view s, std::string& out) {
   out.push_back('"');
   std::size_t i = 0;
   while (i < s.size()) {
-    const std::size_t run = printable_ascii_prefix(s.data() + i, s.size() - i);
+    const std::size_t run = detail::printable_ascii_prefix(s.data() + i, s.size() - i);
     out.append(s.data() + i, run);
     i += run;
     if (i >= s.size()) break;

@@ -11,6 +11,7 @@
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/tcp_proxy.h"
 #include "kfc/sinks/amqp_sink.h"
+#include "local_broker.h"
 #include "stage_bundles.h"
 
 namespace kfc::sinks {
@@ -57,6 +58,18 @@ void expect_dependency_order(const std::vector<fixtures::WorkerMessage>& message
   }
 }
 
+// Waits (real time, up to `limit`) until the queue holds at least `depth` messages; returns the depth.
+std::uint32_t wait_for_depth(AmqpTestBroker& broker, const std::string& queue, std::uint32_t depth,
+                             std::chrono::seconds limit = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  std::uint32_t now = broker.depth(queue);
+  while (now < depth && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    now = broker.depth(queue);
+  }
+  return now;
+}
+
 class AmqpSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -67,15 +80,7 @@ class AmqpSinkTest : public ::testing::Test {
   }
 
   AmqpSinkOptions options() const {
-    AmqpSinkOptions options;
-    options.connection.host = "127.0.0.1";
-    options.connection.port = 5672;
-    options.connection.vhost = "/";
-    options.connection.user = "guest";
-    options.connection.pass = Secret("guest");
-    options.exchange = queue.exchange;
-    options.routing_key = queue.routing_key;
-    options.applicant_id = kApplicant;
+    AmqpSinkOptions options = test_broker::options_for(queue, kApplicant);
     options.window = 50;
     return options;
   }
@@ -401,11 +406,7 @@ TEST_F(AmqpSinkTest, EveryRankGoesOutBeforeAnyConfirmAndACutKeepsTheOrder) {
   broker->drain(queue.queue);
   network.hold_replies();
   sink->send(stage(4, "r"));  // 9 messages in three ranks
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (broker->depth(queue.queue) < 9u && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_EQ(broker->depth(queue.queue), 9u);  // every rank is out, no confirm came back
+  EXPECT_EQ(wait_for_depth(*broker, queue.queue, 9), 9u);  // every rank is out, no confirm came back
   EXPECT_EQ(sink->confirmed(), 1u);
   network.cut();
   sink->flush();
@@ -431,11 +432,7 @@ TEST_F(AmqpSinkTest, ANackedMessageIsRepublishedWithEveryLaterMessageThatMayDepe
   auto sink = make_amqp_sink(opts, {}, real_clock);
   sink->begin_run({});
   sink->send(bundle);  // author fits, indicator (~25 kB) does not, relationship fits
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (broker->depth(limited.queue) < 3u && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_GE(broker->depth(limited.queue), 3u);   // filler, author, relationship (again, if retried already)
+  ASSERT_GE(wait_for_depth(*broker, limited.queue, 3), 3u);  // filler, author, relationship (again, if retried)
   ASSERT_EQ(broker->take(limited.queue, 1).size(), 1u);  // the worker takes the filler: room again
   sink->flush();
   const auto stats = sink->stats();

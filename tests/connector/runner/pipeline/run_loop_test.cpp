@@ -15,8 +15,7 @@
 #include <set>
 #include <sstream>
 
-#include "kfc/fixtures/amqp_consumer.h"
-#include "kfc/sinks/amqp_sink.h"
+#include "../../sinks/local_broker.h"
 #include "kfc/sinks/other_sinks.h"
 #include "kfc/taxii/settings_client.h"
 #include "kfc/testing/taxii_test_server.h"
@@ -371,15 +370,7 @@ TEST_F(RunLoop, ASlowPageCostsNoReconnectAndNoDuplicate) {
   settings.kaspersky.connection_timeout = std::chrono::seconds(slow_page + 30);
   fixtures::AmqpTestBroker broker;
   const auto queue = broker.prepare_push_queue(fmt::format("kfc-slow-page-{}", ::getpid()));
-  sinks::AmqpSinkOptions options;
-  options.connection.host = "127.0.0.1";
-  options.connection.port = 5672;
-  options.connection.vhost = "/";
-  options.connection.user = "guest";
-  options.connection.pass = Secret("guest");
-  options.exchange = queue.exchange;
-  options.routing_key = queue.routing_key;
-  options.applicant_id = "user--slow-page";
+  sinks::AmqpSinkOptions options = sinks::test_broker::options_for(queue, "user--slow-page");
   options.heartbeat_seconds = heartbeat;
   auto sink = sinks::make_amqp_sink(options, {}, clock);
 
