@@ -239,7 +239,7 @@ class AmqpSink final : public Sink {
       std::unique_lock lock(mutex_);
       throw_if_failed(lock, "nothing more is sent");
     }
-    if (!io_thread_.joinable()) start_io_thread();  // send() without begin_run(): a run without context
+    if (!io_thread_.joinable()) begin_run(context_);  // send() without begin_run(), or after end_run()
     std::vector<std::vector<PublishLedger::NewMessage>> messages;
     std::size_t total = 0;
     std::size_t objects = 0;

@@ -119,6 +119,18 @@ TEST_F(AmqpSinkTest, EveryMessageIsWhatTheWorkerExpects) {
   EXPECT_EQ(broker->depth(queue.queue), 0u);
 }
 
+TEST_F(AmqpSinkTest, ASendAfterEndRunStartsAFreshRun) {
+  auto sink = make_amqp_sink(options(), {}, clock);
+  sink->begin_run({});
+  sink->send(stage(1, "one"));
+  sink->end_run();
+  EXPECT_EQ(sink->send(stage(1, "two")), 1u);  // tickets count from 1 again
+  sink->flush();
+  EXPECT_EQ(sink->confirmed(), 1u);
+  sink->end_run();
+  EXPECT_EQ(broker->take(queue.queue, 6).size(), 6u);
+}
+
 TEST_F(AmqpSinkTest, NoWorkIdWhenTheRunHasNoWork) {
   auto sink = make_amqp_sink(options(), {}, clock);
   sink->begin_run({});
