@@ -117,6 +117,11 @@ measure() {
   fi
 }
 run_measured() { local name=$1 feed=$2; shift 2; measure "$name" "$feed" "$tools/kfc-bench-measure" --out "$scratch/$name.tsv" -- "$@"; }
+# The dry run's objects go to /dev/null: writing gigabytes to a file would measure the disk.
+run_measured_quiet() {
+  local name=$1 feed=$2; shift 2
+  measure "$name" "$feed" "$tools/kfc-bench-measure" --out "$scratch/$name.tsv" --stdout /dev/null -- "$@"
+}
 
 # The number in the connector's last "sent/queued N objects" log line.
 objects_sent() { grep -oE '(sent|queued) [0-9]+ objects' "$1" | tail -1 | grep -oE '[0-9]+'; }
@@ -169,11 +174,10 @@ for size in "${sizes[@]}"; do
   fi
   if wanted dry; then
   log "$size: dry run"
-  run_measured dry "$feed" "$connector" run --once --dry-run
+  run_measured_quiet dry "$feed" "$connector" run --once --dry-run
   wall=$(value wall_s "$scratch/dry.tsv")
   row "$size" "dry run" "$wall" "$(value cpu_s "$scratch/dry.tsv")" "$size" "$(objects_sent "$scratch/dry.err")" \
     "$(value maxrss_kb "$scratch/dry.tsv")" "$(pct "$curl_wall" "$wall")" "–"
-  : >"$scratch/dry.out"
 
   fi
   if wanted directory; then
