@@ -290,7 +290,7 @@ class AmqpSink final : public Sink {
     std::vector<PublishLedger::NewMessage> messages;
     if (bundle.size() == 0) return messages;
     MessageFields fields{.applicant_id = options_.applicant_id, .action_sequence = 1, .update = context_.update,
-                         .work_id = context_.work_id};
+                         .work_id = context_.work_id, .draft_id = options_.draft_id};
     if (options_.mode == AmqpMessageMode::WholeBundle) {
       messages.push_back({0, queue_message(fields, whole_bundle_json(bundle))});
       return messages;

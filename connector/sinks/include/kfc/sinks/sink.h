@@ -42,11 +42,13 @@ struct SinkStats {
   std::uint64_t confirmed = 0;    // of those, confirmed
   std::uint64_t republished = 0;  // AMQP messages published again (nack, return, lost connection,
                                   // or a later message that may depend on one of those)
-  std::uint64_t reconnects = 0;
   std::uint64_t nacked = 0;       // AMQP messages the broker refused (basic.nack)
   std::uint64_t returned = 0;     // AMQP messages the broker returned as unroutable
+  std::uint64_t reconnects = 0;
   std::uint64_t in_flight = 0;    // now: messages published and not yet confirmed
   std::uint64_t announcements = 0;  // OpenCTI addExpectations calls made
+
+  SinkStats& operator+=(const SinkStats& other);
 };
 
 class Sink {
