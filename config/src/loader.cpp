@@ -16,6 +16,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "kfc/config/pem.h"
+#include "kfc/config/regex.h"
 #include "kfc/config/values.h"
 
 extern char** environ;
@@ -75,6 +76,9 @@ struct KeyDef {
   std::function<std::string(const Settings&)> show;
   bool list = false;       // accepts a YAML list (or a comma-separated string)
   bool handled_apart = false;  // token keys: read together by load_token()
+  // The taxii2 connector's samples fill unused keys with 'ChangeMe': such a value is an error only
+  // where the setting is in use (validate_taxii2), not for every key.
+  bool placeholder_when_used = false;
   KeyDoc docs{};
 
   KeyDef doc(std::string text) && {
@@ -344,27 +348,43 @@ KeyDef duration_key(std::string key) {
           }});
 }
 
+enum class ListItems { Trimmed, Verbatim };
+
+// A YAML list, or a comma-separated string. The reference splits on ',' without trimming; blanks
+// around a collection id or title pattern are a mistake, so items are trimmed unless Verbatim
+// (taxii2.characters_to_replace_in_label may replace blanks, as the taxii2 connector's split allows).
 template <typename Accessor>
-KeyDef list_key(std::string key, Accessor access) {
+KeyDef list_key(std::string key, Accessor access, ListItems items_are = ListItems::Trimmed) {
   KeyDef def{key, nullptr, [access](const Settings& s) { return fmt::format("{}", fmt::join(field_of(access, s), ",")); },
              true};
   def.docs.type = "array";
-  def.apply = [access](Settings& s, const std::string& value, const RawValue& raw, Problems&) {
+  def.apply = [access, items_are](Settings& s, const std::string& value, const RawValue& raw, Problems&) {
     if (raw.list) {
       access(s) = *raw.list;
       return;
     }
-    // The reference splits a string on ',' without trimming; surrounding blanks never belong to a
-    // collection id or title pattern, so they are trimmed here.
     std::vector<std::string> items;
     std::stringstream stream(value);
     for (std::string item; std::getline(stream, item, ',');) {
+      if (items_are == ListItems::Verbatim) {
+        if (!item.empty()) items.push_back(item);
+        continue;
+      }
       const auto first = item.find_first_not_of(" \t");
       const auto last = item.find_last_not_of(" \t");
       if (first != std::string::npos) items.push_back(item.substr(first, last - first + 1));
     }
     access(s) = items;
   };
+  return def;
+}
+
+// A setting of the generic TAXII mode (the taxii2 connector's): 'ChangeMe' is checked only where it
+// is used; documented as a feed key.
+KeyDef taxii2(KeyDef def, std::string description) {
+  def.placeholder_when_used = true;
+  def.docs.description = "Generic TAXII mode: " + std::move(description);
+  def.docs.use = KeyUse::Feed;
   return def;
 }
 
@@ -410,13 +430,14 @@ KeyDef headers_key(std::string key) {
           }};
 }
 
-// The three tokens: the value, a file holding it, and its expiry.
+// The tokens: the value, a file holding it, and its expiry.
 struct TokenKeys {
   std::string key;
   std::string server;
   std::function<TokenPtr&(Settings&)> access;
   std::string what;  // what the token is, for the generated documentation
   KeyUse use;
+  SecretKind kind = SecretKind::ApiToken;
 };
 
 const std::vector<TokenKeys>& token_keys() {
@@ -431,6 +452,14 @@ const std::vector<TokenKeys>& token_keys() {
        KeyUse::Enrichment},
       {"opencti.token", "OpenCTI", [](Settings& s) -> TokenPtr& { return s.opencti.token; },
        "The API token of the OpenCTI user the connector acts as.", KeyUse::Both},
+      // The generic TAXII mode: a Basic password, a Bearer token, an API-key header's value.
+      {"taxii2.password", "the TAXII server", [](Settings& s) -> TokenPtr& { return s.taxii2.password; },
+       "Generic TAXII mode: the Basic authentication password (with taxii2.username).", KeyUse::Feed,
+       SecretKind::Password},
+      {"taxii2.token", "the TAXII server", [](Settings& s) -> TokenPtr& { return s.taxii2.token; },
+       "Generic TAXII mode: the Bearer token (with taxii2.use_token).", KeyUse::Feed},
+      {"taxii2.apikey_value", "the TAXII server", [](Settings& s) -> TokenPtr& { return s.taxii2.apikey_value; },
+       "Generic TAXII mode: the API key sent in the header taxii2.apikey_key (with taxii2.use_apikey).", KeyUse::Feed},
   };
   return keys;
 }
@@ -465,7 +494,8 @@ std::vector<KeyDef> token_defs(const TokenKeys& token) {
            fmt::format("When {} was requested; its expiry is then taken as this date + 365 days.", token.key)),
   };
   defs[0].docs.secret = true;
-  defs[0].docs.required = token.use;
+  // A generic TAXII secret is needed only by the authentication that sends it.
+  defs[0].docs.required = token.key.starts_with("taxii2.") ? KeyUse::None : token.use;
   defs[0].docs.alternative = token.key + "_file";
   return defs;
 }
@@ -518,6 +548,125 @@ const std::vector<KeyDef>& key_defs() {
     d.push_back(integer_key("connector.threat_score_high", [](Settings& s) -> auto& { return s.connector.threat_score_high; }, 0, 100)
                     .doc("Score from which an indicator is labelled high.")
                     .used_by(feed));
+    // taxii2: the generic TAXII mode, with the keys of OpenCTI's taxii2 connector
+    d.push_back(url_key("taxii2.discovery_url", [](Settings& s) -> auto& { return s.taxii2.discovery_url; })
+                    .doc("Generic TAXII mode: The TAXII 2.0/2.1 server's discovery URL; setting it reads that server instead of Kaspersky's (drop-in for OpenCTI's taxii2 connector).")
+                    .used_by(KeyUse::Feed));
+    d.push_back(taxii2(optional_bool_key("taxii2.v21", [](Settings& s) -> auto& { return s.taxii2.v21; }),
+                       "TAXII 2.1 (true) or 2.0 (false); unset: detected per API root."));
+    d.push_back(taxii2(text_key("taxii2.username", [](Settings& s) -> auto& { return s.taxii2.username; }),
+                       "Basic authentication user (with taxii2.password)."));
+    add_tokens("taxii2.password");
+    d.push_back(taxii2(bool_key("taxii2.use_token", [](Settings& s) -> auto& { return s.taxii2.use_token; }),
+                       "Authenticate with the Bearer token taxii2.token."));
+    add_tokens("taxii2.token");
+    d.push_back(taxii2(bool_key("taxii2.use_apikey", [](Settings& s) -> auto& { return s.taxii2.use_apikey; }),
+                       "Authenticate with an API-key header (taxii2.apikey_key, taxii2.apikey_value)."));
+    d.push_back(taxii2(text_key("taxii2.apikey_key", [](Settings& s) -> auto& { return s.taxii2.apikey_key; }),
+                       "The API-key header's name, e.g. X-API-Key."));
+    add_tokens("taxii2.apikey_value");
+    d.push_back(taxii2(bool_key("taxii2.use_cert", [](Settings& s) -> auto& { return s.taxii2.use_cert; }),
+                       "Use a client certificate (mutual TLS): taxii2.cert_path."));
+    d.push_back(taxii2(text_key("taxii2.cert_path", [](Settings& s) -> auto& { return s.taxii2.cert_path; }),
+                       "Client certificate (PEM), with its key unless taxii2.key_path is set; turns mutual TLS on."));
+    d.push_back(taxii2(text_key("taxii2.key_path", [](Settings& s) -> auto& { return s.taxii2.key_path; }),
+                       "The client certificate's unencrypted PEM key, when in a file of its own."));
+    d.push_back(taxii2(bool_key("taxii2.verify_ssl", [](Settings& s) -> auto& { return s.taxii2.verify_ssl; }),
+                       "Verify the TAXII server's TLS certificate."));
+    d.push_back(taxii2(text_key("taxii2.ca_file", [](Settings& s) -> auto& { return s.taxii2.ca_file; }),
+                       "A CA bundle (PEM) to verify the TAXII server with."));
+    d.push_back(taxii2(bool_key("taxii2.allow_insecure_http", [](Settings& s) -> auto& { return s.taxii2.allow_insecure_http; }),
+                       "Allow an http:// discovery URL (credentials and data travel unencrypted)."));
+    d.push_back(taxii2(seconds_key("taxii2.connection_timeout", [](Settings& s) -> auto& { return s.taxii2.connection_timeout; }, 1, 3600),
+                       "Seconds to wait for the TAXII server."));
+    d.push_back(taxii2(integer_key("taxii2.max_attempts", [](Settings& s) -> auto& { return s.taxii2.max_attempts; }, 1, 100),
+                       "Tries per page before a collection fails."));
+    d.push_back(taxii2(megabytes_key("taxii2.max_response_mb", [](Settings& s) -> auto& { return s.taxii2.max_response_bytes; }, 1, 4096),
+                       "Largest TAXII response accepted, in MB."));
+    d.push_back(taxii2(list_key("taxii2.collections", [](Settings& s) -> auto& { return s.taxii2.collections; }),
+                       "Collections to read as api_root.collection (id, title or alias), wildcards on both sides; *.* for all."));
+    d.push_back(taxii2(integer_key("taxii2.initial_history", [](Settings& s) -> auto& { return s.taxii2.initial_history_hours; }, 0, 100LL * 365 * 24),
+                       "Hours of history read on the first run (0: everything)."));
+    d.push_back(taxii2(integer_key("taxii2.interval", [](Settings& s) -> auto& { return s.taxii2.interval_hours; }, 1, 365LL * 24),
+                       "Hours between two runs (unless connector.duration_period is set)."));
+    d.push_back(taxii2(bool_key("taxii2.create_indicators", [](Settings& s) -> auto& { return s.taxii2.create_indicators; }),
+                       "Let OpenCTI create indicators from the observables (x_opencti_create_indicators)."));
+    d.push_back(taxii2(bool_key("taxii2.create_observables", [](Settings& s) -> auto& { return s.taxii2.create_observables; }),
+                       "Let OpenCTI create observables from the indicators (x_opencti_create_observables)."));
+    d.push_back(taxii2(bool_key("taxii2.add_custom_label", [](Settings& s) -> auto& { return s.taxii2.add_custom_label; }),
+                       "Add taxii2.custom_label to every object that has labels."));
+    d.push_back(taxii2(text_key("taxii2.custom_label", [](Settings& s) -> auto& { return s.taxii2.custom_label; }),
+                       "The label added by taxii2.add_custom_label."));
+    d.push_back(taxii2(bool_key("taxii2.force_pattern_as_name", [](Settings& s) -> auto& { return s.taxii2.force_pattern_as_name; }),
+                       "Name each indicator after its pattern's value."));
+    d.push_back(taxii2(text_key("taxii2.force_multiple_pattern_name", [](Settings& s) -> auto& { return s.taxii2.force_multiple_pattern_name; }),
+                       "The name of indicators whose pattern combines comparisons (AND/OR)."));
+    d.push_back(taxii2(bool_key("taxii2.stix_custom_property_to_label", [](Settings& s) -> auto& { return s.taxii2.stix_custom_property_to_label; }),
+                       "Turn the value of taxii2.stix_custom_property into a label."));
+    d.push_back(taxii2(text_key("taxii2.stix_custom_property", [](Settings& s) -> auto& { return s.taxii2.stix_custom_property; }),
+                       "The custom STIX property whose value becomes a label."));
+    d.push_back(taxii2(bool_key("taxii2.enable_url_query_limit", [](Settings& s) -> auto& { return s.taxii2.enable_url_query_limit; }),
+                       "Send taxii2.url_query_limit as the TAXII limit (page size)."));
+    d.push_back(taxii2(integer_key("taxii2.url_query_limit", [](Settings& s) -> auto& { return s.taxii2.url_query_limit; }, 1, 100000),
+                       "Objects per TAXII page asked for."));
+    d.push_back(taxii2(bool_key("taxii2.determine_x_opencti_score_by_label", [](Settings& s) -> auto& { return s.taxii2.determine_x_opencti_score_by_label; }),
+                       "Set x_opencti_score from the labels (high, medium, low lists; default)."));
+    d.push_back(taxii2(integer_key("taxii2.default_x_opencti_score", [](Settings& s) -> auto& { return s.taxii2.default_x_opencti_score; }, 0, 100),
+                       "Score when no score label matches."));
+    d.push_back(taxii2(list_key("taxii2.indicator_high_score_labels", [](Settings& s) -> auto& { return s.taxii2.indicator_high_score_labels; }),
+                       "Labels giving the high score."));
+    d.push_back(taxii2(integer_key("taxii2.indicator_high_score", [](Settings& s) -> auto& { return s.taxii2.indicator_high_score; }, 0, 100),
+                       "The high score."));
+    d.push_back(taxii2(list_key("taxii2.indicator_medium_score_labels", [](Settings& s) -> auto& { return s.taxii2.indicator_medium_score_labels; }),
+                       "Labels giving the medium score."));
+    d.push_back(taxii2(integer_key("taxii2.indicator_medium_score", [](Settings& s) -> auto& { return s.taxii2.indicator_medium_score; }, 0, 100),
+                       "The medium score."));
+    d.push_back(taxii2(list_key("taxii2.indicator_low_score_labels", [](Settings& s) -> auto& { return s.taxii2.indicator_low_score_labels; }),
+                       "Labels giving the low score."));
+    d.push_back(taxii2(integer_key("taxii2.indicator_low_score", [](Settings& s) -> auto& { return s.taxii2.indicator_low_score; }, 0, 100),
+                       "The low score."));
+    d.push_back(taxii2(bool_key("taxii2.set_indicator_as_detection", [](Settings& s) -> auto& { return s.taxii2.set_indicator_as_detection; }),
+                       "Mark indicators for detection (x_opencti_detection)."));
+    d.push_back(taxii2(bool_key("taxii2.create_author", [](Settings& s) -> auto& { return s.taxii2.create_author; }),
+                       "Create an organization (taxii2.author_name) and make it every object's author."));
+    d.push_back(taxii2(text_key("taxii2.author_name", [](Settings& s) -> auto& { return s.taxii2.author_name; }),
+                       "The author organization's name."));
+    d.push_back(taxii2(text_key("taxii2.author_description", [](Settings& s) -> auto& { return s.taxii2.author_description; }),
+                       "The author organization's description."));
+    d.push_back(taxii2(text_key("taxii2.author_reliability", [](Settings& s) -> auto& { return s.taxii2.author_reliability; }),
+                       "The author's reliability, e.g. A - Completely reliable."));
+    d.push_back(taxii2(bool_key("taxii2.exclude_specific_labels", [](Settings& s) -> auto& { return s.taxii2.exclude_specific_labels; }),
+                       "Remove the labels matching taxii2.labels_to_exclude."));
+    d.push_back(taxii2(list_key("taxii2.labels_to_exclude", [](Settings& s) -> auto& { return s.taxii2.labels_to_exclude; }),
+                       "Regular expressions (Python/Perl syntax) of labels to remove."));
+    d.push_back(taxii2(bool_key("taxii2.replace_characters_in_label", [](Settings& s) -> auto& { return s.taxii2.replace_characters_in_label; }),
+                       "Replace characters in labels (taxii2.characters_to_replace_in_label)."));
+    d.push_back(taxii2(list_key("taxii2.characters_to_replace_in_label", [](Settings& s) -> auto& { return s.taxii2.characters_to_replace_in_label; }, ListItems::Verbatim),
+                       "find:replace pairs applied to labels, comma-separated, kept verbatim."));
+    d.push_back(taxii2(bool_key("taxii2.ignore_pattern_types", [](Settings& s) -> auto& { return s.taxii2.ignore_pattern_types; }),
+                       "Leave out indicators of the pattern types taxii2.pattern_types_to_ignore."));
+    d.push_back(taxii2(list_key("taxii2.pattern_types_to_ignore", [](Settings& s) -> auto& { return s.taxii2.pattern_types_to_ignore; }),
+                       "Pattern types to leave out, e.g. yara,sigma."));
+    d.push_back(taxii2(bool_key("taxii2.ignore_object_types", [](Settings& s) -> auto& { return s.taxii2.ignore_object_types; }),
+                       "Leave out objects of the types taxii2.object_types_to_ignore."));
+    d.push_back(taxii2(list_key("taxii2.object_types_to_ignore", [](Settings& s) -> auto& { return s.taxii2.object_types_to_ignore; }),
+                       "STIX object types to leave out, e.g. report,note."));
+    d.push_back(taxii2(bool_key("taxii2.ignore_specific_patterns", [](Settings& s) -> auto& { return s.taxii2.ignore_specific_patterns; }),
+                       "Leave out indicators whose pattern holds a text of taxii2.patterns_to_ignore."));
+    d.push_back(taxii2(list_key("taxii2.patterns_to_ignore", [](Settings& s) -> auto& { return s.taxii2.patterns_to_ignore; }),
+                       "Texts that make an indicator's pattern ignored."));
+    d.push_back(taxii2(bool_key("taxii2.ignore_specific_notes", [](Settings& s) -> auto& { return s.taxii2.ignore_specific_notes; }),
+                       "Leave out notes whose content holds a text of taxii2.notes_to_ignore."));
+    d.push_back(taxii2(list_key("taxii2.notes_to_ignore", [](Settings& s) -> auto& { return s.taxii2.notes_to_ignore; }),
+                       "Texts that make a note ignored."));
+    d.push_back(taxii2(bool_key("taxii2.save_original_indicator_id_to_note", [](Settings& s) -> auto& { return s.taxii2.save_original_indicator_id_to_note; }),
+                       "Keep each indicator's original id in a note."));
+    d.push_back(taxii2(text_key("taxii2.save_original_indicator_id_abstract", [](Settings& s) -> auto& { return s.taxii2.save_original_indicator_id_abstract; }),
+                       "The abstract of those notes."));
+    d.push_back(taxii2(bool_key("taxii2.change_report_status", [](Settings& s) -> auto& { return s.taxii2.change_report_status; }),
+                       "Give reports the workflow status taxii2.change_report_status_x_opencti_workflow_id."));
+    d.push_back(taxii2(text_key("taxii2.change_report_status_x_opencti_workflow_id", [](Settings& s) -> auto& { return s.taxii2.change_report_status_x_opencti_workflow_id; }),
+                       "The OpenCTI workflow status id given to reports."));
     d.push_back(integer_key("connector.threat_score_medium", [](Settings& s) -> auto& { return s.connector.threat_score_medium; }, 0, 100)
                     .doc("Score from which an indicator is labelled medium.")
                     .used_by(feed));
@@ -801,9 +950,10 @@ class Sources {
   void warn_unknown_environment(Problems& problems) const {
     std::vector<std::string> env_names;
     for (const auto& key : known_keys()) env_names.push_back(env_name_for(key));
-    static const std::vector<std::string> prefixes{"OPENCTI_", "CONNECTOR_", "KASPERSKY_", "MQ_", "OPENTIP_", "TOKENS_"};
+    static const std::vector<std::string> prefixes{"OPENCTI_", "CONNECTOR_", "KASPERSKY_", "MQ_", "OPENTIP_", "TOKENS_",
+                                                   "TAXII2_"};
     // Sections no other program uses: anything unknown there is a mistake.
-    static const std::vector<std::string> owned{"KASPERSKY_", "OPENTIP_", "TOKENS_"};
+    static const std::vector<std::string> owned{"KASPERSKY_", "OPENTIP_", "TOKENS_", "TAXII2_"};
     if (environment_.contains("QUEUE_PROTOCOL")) {
       problems.notice("QUEUE_PROTOCOL is pycti's old name of CONNECTOR_QUEUE_PROTOCOL and is not read; ignored — set "
                       "CONNECTOR_QUEUE_PROTOCOL");
@@ -893,6 +1043,7 @@ TokenPtr load_token(const TokenKeys& token, const Sources& sources, Settings& se
   spec.key = token.key;
   spec.env_name = env_name_for(token.key);
   spec.server = token.server;
+  spec.kind = token.kind;
   spec.expires_at = read_token_date(sources, token.key + "_expires_at", settings, problems);
   spec.issued_at = read_token_date(sources, token.key + "_issued_at", settings, problems);
   if (spec.expires_at && spec.issued_at && *spec.expires_at > *spec.issued_at + kTokenMaxValidity + std::chrono::hours{24}) {
@@ -927,6 +1078,15 @@ TokenPtr load_token(const TokenKeys& token, const Sources& sources, Settings& se
     problems.error(fmt::format("{} (from {})", error.what(), file->origin));
     spec.origin = TokenOrigin::Unset;
     return std::make_shared<Token>(spec);
+  }
+}
+
+// The generic TAXII mode registers under the taxii2 connector's defaults unless told otherwise.
+void apply_mode_defaults(Settings& settings) {
+  if (!settings.taxii2.enabled()) return;
+  if (settings.origins["connector.name"] == "default") settings.connector.name = "TAXII2";
+  if (settings.origins["connector.scope"] == "default") {
+    settings.connector.scope = "ipv4-addr,ipv6-addr,vulnerability,domain,url,file-sha256,file-md5,file-sha1";
   }
 }
 
@@ -1082,6 +1242,196 @@ void check_metric_prefix(const Settings& settings, Problems& problems) {
   }
 }
 
+// A key of the taxii2 section whose value is still the samples' 'ChangeMe' while its setting is used.
+bool taxii2_placeholder(const Settings& settings, const std::string& key, const std::string& value,
+                        Problems& problems) {
+  if (!is_placeholder(value)) return false;
+  problems.key_error(key, fmt::format("{} is the placeholder 'ChangeMe' (from {}) — {}", key, origin_of(settings, key),
+                                      set_hint(key)));
+  return true;
+}
+
+void require_taxii2_text(const Settings& settings, const std::string& key, const std::string& value,
+                         const std::string& because, Problems& problems) {
+  if (value.empty()) {
+    problems.key_error(key, fmt::format("{} is not set but {} — {}", key, because, set_hint(key)));
+  } else {
+    taxii2_placeholder(settings, key, value, problems);
+  }
+}
+
+void require_taxii2_list(const Settings& settings, const std::string& key, const std::vector<std::string>& values,
+                         const std::string& because, Problems& problems) {
+  if (values.empty()) {
+    problems.key_error(key, fmt::format("{} is empty but {} — {}", key, because, set_hint(key)));
+    return;
+  }
+  for (const auto& value : values) {
+    if (taxii2_placeholder(settings, key, value, problems)) return;
+  }
+}
+
+void check_readable_file(const Settings& settings, const std::string& key, const std::string& path, Problems& problems) {
+  if (path.empty() || problems.already_reported(key)) return;
+  std::ifstream in(path);
+  if (!in || std::filesystem::is_directory(path)) {
+    problems.key_error(key, fmt::format("{} names {}, which cannot be read (from {}) — give the path of a PEM file",
+                                        key, path, origin_of(settings, key)));
+  }
+}
+
+void check_taxii2_auth(const Settings& settings, Problems& problems) {
+  const Taxii2Settings& t = settings.taxii2;
+  if (t.use_token && t.use_apikey) {
+    problems.warning("taxii2.use_token and taxii2.use_apikey are both true: the Bearer token is used (as the taxii2 "
+                     "connector does) — set one of them to false");
+  }
+  switch (t.auth()) {
+    case Taxii2Auth::Bearer:
+      check_required_token(settings, t.token, problems);
+      break;
+    case Taxii2Auth::ApiKey:
+      require_taxii2_text(settings, "taxii2.apikey_key", t.apikey_key, "taxii2.use_apikey is true (the header name)",
+                          problems);
+      if (!t.apikey_key.empty() && !is_placeholder(t.apikey_key) && !is_header_name(t.apikey_key)) {
+        problems.key_error("taxii2.apikey_key",
+                           fmt::format("taxii2.apikey_key is '{}', not an HTTP header name (from {}) — e.g. X-API-Key",
+                                       t.apikey_key, origin_of(settings, "taxii2.apikey_key")));
+      }
+      check_required_token(settings, t.apikey_value, problems);
+      break;
+    case Taxii2Auth::Basic:
+      require_taxii2_text(settings, "taxii2.username", t.username, "a Basic password is given", problems);
+      check_required_token(settings, t.password, problems);
+      break;
+    case Taxii2Auth::None:
+      break;
+  }
+  if (t.use_cert && t.cert_path.empty()) {
+    problems.key_error("taxii2.cert_path", fmt::format("taxii2.use_cert is true (from {}) but taxii2.cert_path is not "
+                                                       "set — {}",
+                                                       origin_of(settings, "taxii2.use_cert"), set_hint("taxii2.cert_path")));
+  }
+  if (!t.key_path.empty() && t.cert_path.empty()) {
+    problems.key_error("taxii2.key_path", fmt::format("taxii2.key_path is set (from {}) without taxii2.cert_path — "
+                                                      "{}, or unset taxii2.key_path",
+                                                      origin_of(settings, "taxii2.key_path"), set_hint("taxii2.cert_path")));
+  }
+  check_readable_file(settings, "taxii2.cert_path", t.cert_path, problems);
+  check_readable_file(settings, "taxii2.key_path", t.key_path, problems);
+  check_readable_file(settings, "taxii2.ca_file", t.ca_file, problems);
+}
+
+void check_taxii2_collections(const Settings& settings, Problems& problems) {
+  const auto& collections = settings.taxii2.collections;
+  if (collections.empty()) {
+    problems.key_error("taxii2.collections",
+                       fmt::format("taxii2.collections is empty (from {}) — use *.* for every collection of every API "
+                                   "root, or api_root.collection entries",
+                                   origin_of(settings, "taxii2.collections")));
+  }
+  for (const auto& entry : collections) {
+    if (entry.find('.') == std::string::npos || entry.front() == '.' || entry.back() == '.') {
+      problems.key_error("taxii2.collections",
+                         fmt::format("taxii2.collections entry '{}' is not api_root.collection (from {}) — e.g. "
+                                     "*.* (everything), api1.* (every collection of API root api1) or "
+                                     "api1.My Feed (a collection's title or id; dots in titles are fine)",
+                                     entry, origin_of(settings, "taxii2.collections")));
+    }
+  }
+}
+
+// Settings that need a companion value when switched on, and the label rules.
+void check_taxii2_features(const Settings& settings, Problems& problems) {
+  const Taxii2Settings& t = settings.taxii2;
+  if (t.add_custom_label) {
+    require_taxii2_text(settings, "taxii2.custom_label", t.custom_label, "taxii2.add_custom_label is true", problems);
+  }
+  if (t.stix_custom_property_to_label) {
+    require_taxii2_text(settings, "taxii2.stix_custom_property", t.stix_custom_property,
+                        "taxii2.stix_custom_property_to_label is true", problems);
+  }
+  if (t.force_pattern_as_name) {
+    taxii2_placeholder(settings, "taxii2.force_multiple_pattern_name", t.force_multiple_pattern_name, problems);
+  }
+  if (t.create_author) {
+    require_taxii2_text(settings, "taxii2.author_name", t.author_name, "taxii2.create_author is true", problems);
+    taxii2_placeholder(settings, "taxii2.author_description", t.author_description, problems);
+    taxii2_placeholder(settings, "taxii2.author_reliability", t.author_reliability, problems);
+  }
+  if (t.change_report_status) {
+    require_taxii2_text(settings, "taxii2.change_report_status_x_opencti_workflow_id",
+                        t.change_report_status_x_opencti_workflow_id, "taxii2.change_report_status is true", problems);
+  }
+  if (t.save_original_indicator_id_to_note) {
+    taxii2_placeholder(settings, "taxii2.save_original_indicator_id_abstract", t.save_original_indicator_id_abstract,
+                       problems);
+  }
+  const std::pair<bool, std::pair<const char*, const std::vector<std::string>*>> lists[] = {
+      {t.ignore_pattern_types, {"taxii2.pattern_types_to_ignore", &t.pattern_types_to_ignore}},
+      {t.ignore_object_types, {"taxii2.object_types_to_ignore", &t.object_types_to_ignore}},
+      {t.ignore_specific_patterns, {"taxii2.patterns_to_ignore", &t.patterns_to_ignore}},
+      {t.ignore_specific_notes, {"taxii2.notes_to_ignore", &t.notes_to_ignore}},
+  };
+  for (const auto& [on, list] : lists) {
+    if (on) require_taxii2_list(settings, list.first, *list.second, "the setting that uses it is true", problems);
+  }
+  if (t.exclude_specific_labels) {
+    require_taxii2_list(settings, "taxii2.labels_to_exclude", t.labels_to_exclude,
+                        "taxii2.exclude_specific_labels is true", problems);
+    for (const auto& pattern : t.labels_to_exclude) {
+      if (auto error = regex_error(pattern)) {
+        problems.key_error("taxii2.labels_to_exclude",
+                           fmt::format("taxii2.labels_to_exclude has '{}', not a valid regular expression: {} (from {})",
+                                       pattern, *error, origin_of(settings, "taxii2.labels_to_exclude")));
+      }
+    }
+  }
+  if (t.replace_characters_in_label) {
+    require_taxii2_list(settings, "taxii2.characters_to_replace_in_label", t.characters_to_replace_in_label,
+                        "taxii2.replace_characters_in_label is true", problems);
+    for (const auto& rule : t.characters_to_replace_in_label) {
+      const auto colon = rule.find(':');
+      if (colon == std::string::npos || colon == 0 || rule.find(':', colon + 1) != std::string::npos) {
+        problems.key_error("taxii2.characters_to_replace_in_label",
+                           fmt::format("taxii2.characters_to_replace_in_label has '{}', not find:replace (from {}) — "
+                                       "e.g. \"_: ,/:-\" (replace _ with a blank and / with -)",
+                                       rule, origin_of(settings, "taxii2.characters_to_replace_in_label")));
+      }
+    }
+  }
+}
+
+void validate_taxii2(const Settings& settings, Problems& problems) {
+  const Taxii2Settings& t = settings.taxii2;
+  if (!t.enabled()) {
+    for (const auto& [key, origin] : settings.origins) {
+      if (key.starts_with("taxii2.") && origin != "default") {
+        problems.warning(fmt::format("{} is set (from {}) but taxii2.discovery_url is not: the generic TAXII mode is "
+                                     "off, the Kaspersky feeds are read", key, origin));
+        break;
+      }
+    }
+    return;
+  }
+  std::string scheme;
+  check_url(settings, "taxii2.discovery_url", t.discovery_url, true, problems, &scheme);
+  if (scheme == "http" && !t.allow_insecure_http) {
+    problems.key_error("taxii2.discovery_url",
+                       fmt::format("taxii2.discovery_url uses plain http (from {}): credentials and feed data would "
+                                   "travel unencrypted and could be altered — use https, or set "
+                                   "taxii2.allow_insecure_http: true (TAXII2_ALLOW_INSECURE_HTTP) for a server you "
+                                   "trust on a private network",
+                                   origin_of(settings, "taxii2.discovery_url")));
+  } else if (scheme == "http") {
+    problems.warning("taxii2.discovery_url uses plain http (taxii2.allow_insecure_http is true): credentials and feed "
+                     "data travel unencrypted");
+  }
+  check_taxii2_auth(settings, problems);
+  check_taxii2_collections(settings, problems);
+  check_taxii2_features(settings, problems);
+}
+
 void validate(const Settings& settings, Problems& problems) {
   const auto& connector = settings.connector;
   if (problems.already_reported("connector.id")) {
@@ -1125,7 +1475,11 @@ void validate(const Settings& settings, Problems& problems) {
     problems.warning("kaspersky.api_root uses plain http (kaspersky.allow_insecure_http is true): use it only with a "
                      "local test server");
   }
-  check_required_token(settings, settings.kaspersky.api_token, problems);
+  if (settings.taxii2.enabled()) {
+    check_optional_token(settings, settings.kaspersky.api_token, problems);  // Kaspersky's server is not read
+  } else {
+    check_required_token(settings, settings.kaspersky.api_token, problems);
+  }
   if (!settings.kaspersky.ca_file.empty() && !std::ifstream(settings.kaspersky.ca_file)) {
     problems.error(fmt::format("kaspersky.ca_file {} cannot be read (from {}) — give the path of a PEM CA bundle",
                                settings.kaspersky.ca_file, origin_of(settings, "kaspersky.ca_file")));
@@ -1161,6 +1515,7 @@ void validate(const Settings& settings, Problems& problems) {
   }
   check_optional_token(settings, settings.opentip.api_key, problems);
   check_zone_scores(settings, problems);
+  validate_taxii2(settings, problems);
 }
 
 }  // namespace
@@ -1251,7 +1606,7 @@ LoadResult load_settings(const LoadRequest& request) {
     const auto raw = sources.find(def.key);
     if (!raw) continue;
     settings.origins[def.key] = raw->origin;
-    if (is_placeholder(*raw->scalar)) {
+    if (is_placeholder(*raw->scalar) && !def.placeholder_when_used) {
       problems.key_error(def.key, fmt::format("{} is the placeholder 'ChangeMe' (from {}) — {}", def.key, raw->origin,
                                  raw->from_env ? fix_hint(def.key, *raw) : set_hint(def.key)));
       continue;
@@ -1262,6 +1617,7 @@ LoadResult load_settings(const LoadRequest& request) {
   }
   for (const auto& token : token_keys()) token.access(settings) = load_token(token, sources, settings, problems);
   for (const auto& key : known_keys()) settings.origins.try_emplace(key, "default");
+  apply_mode_defaults(settings);
 
   apply_send_to_switches(settings, problems);
   check_metric_prefix(settings, problems);
@@ -1298,6 +1654,8 @@ std::vector<TokenReport> token_reports(const Settings& settings, SystemTime now)
   std::vector<TokenReport> reports;
   for (const auto& keys : token_keys()) {
     const TokenPtr& token = keys.access(const_cast<Settings&>(settings));
+    // A generic TAXII secret matters only as the one its mode sends.
+    if (keys.key.starts_with("taxii2.") && (!token || token != settings.taxii2.active_secret())) continue;
     TokenReport report;
     report.key = keys.key;
     report.configured = token && token->origin() != TokenOrigin::Unset;

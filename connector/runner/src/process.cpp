@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "kfc/opencti/session.h"
+#include "kfc/runner/feed.h"
 #include "kfc/runner/metrics.h"
 #include "kfc/runner/runner.h"
 #include "kfc/runner/scheduler.h"
@@ -33,7 +34,8 @@ std::unique_ptr<StateStore> make_state_store(const Settings& settings, const Pro
     path = (std::filesystem::path(settings.connector.output_dir) / ".state.json").string();
   }
   if (path.empty()) {
-    spdlog::warn("connector.state_file is not set: with output stdout every run starts from kaspersky.initial_history");
+    spdlog::warn("connector.state_file is not set: with output stdout every run starts from {}",
+                 settings.taxii2.enabled() ? "taxii2.initial_history" : "kaspersky.initial_history");
     return std::make_unique<MemoryStateStore>(ConnectorState{}, true);
   }
   return std::make_unique<FileStateStore>(path);
@@ -85,6 +87,7 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
   std::unique_ptr<MetricsServer> metrics_server;
   std::unique_ptr<opencti::OpenCtiSession> session;
   std::unique_ptr<taxii::Client> taxii;
+  std::unique_ptr<Feed> feed;
   std::unique_ptr<sinks::Sink> sink;
   const bool run_once = options.once || options.dry_run || settings.connector.run_and_terminate;
   try {
@@ -101,7 +104,12 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
       health.expect_platform();
       session = opencti::OpenCtiSession::connect(settings, clock, session_options);
     }
-    taxii = taxii::make_client(settings.kaspersky, clock);
+    if (settings.taxii2.enabled()) {
+      feed = make_generic_feed(settings, clock);
+    } else {
+      taxii = taxii::make_client(settings.kaspersky, clock);
+      feed = make_kaspersky_feed(settings, *taxii, clock);
+    }
     sinks::SinkEnvironment environment;
     environment.session = session.get();
     environment.clock = &clock;
@@ -118,10 +126,13 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
     spdlog::critical("{}", error.what());
     return 2;
   }
-  const auto store = make_state_store(settings, options, session.get());
+  auto store = make_state_store(settings, options, session.get());
+  // The taxii2 connector's own state key is "last_run": a state it left is continued, and one this
+  // mode writes can be read by it.
+  if (settings.taxii2.enabled()) store = std::make_unique<RunKeyStateStore>(std::move(store), "last_run");
   spdlog::info("Output: {}; state: {}", sink->describe(), store->describe());
 
-  Runner runner({.settings = &settings, .clock = &clock, .stop = &stop, .taxii = taxii.get(), .sink = sink.get(),
+  Runner runner({.settings = &settings, .clock = &clock, .stop = &stop, .feed = feed.get(), .sink = sink.get(),
                  .state = store.get(), .session = session.get(), .metrics = &metrics, .health = &health,
                  .dry_run = options.dry_run});
   Scheduler scheduler(clock, stop,

@@ -96,7 +96,8 @@ struct EffectiveSetting {
 };
 std::vector<EffectiveSetting> describe_settings(const Settings& settings);
 
-// The state of each token the settings hold (kaspersky.api_token, opentip.api_key, opencti.token).
+// The state of each token the settings hold (kaspersky.api_token, opentip.api_key, opencti.token, and
+// in the generic TAXII mode the taxii2 secret its authentication sends).
 struct TokenReport {
   std::string key;
   bool configured = false;

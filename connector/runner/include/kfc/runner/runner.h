@@ -60,10 +60,14 @@ struct RunReport {
 // A few lines for people: collections, objects by type, errors.
 std::string format_summary(const RunReport& report);
 
+class Feed;
+
 struct RunnerParts {
   const Settings* settings = nullptr;
   Clock* clock = nullptr;
   StopSignal* stop = nullptr;
+  // What is read: `feed` (feed.h) when set, else Kaspersky's feeds through `taxii`.
+  Feed* feed = nullptr;
   taxii::Client* taxii = nullptr;
   sinks::Sink* sink = nullptr;
   StateStore* state = nullptr;
