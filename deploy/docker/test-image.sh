@@ -98,6 +98,25 @@ else
   make_stand_in
 fi
 
+# ---- build context ---------------------------------------------------------------------------------
+# What the builder sends for `-f deploy/docker/Dockerfile .`: a probe Dockerfile that copies the whole
+# context, beside a copy of the real ignore file under its own name (<Dockerfile>.dockerignore, the
+# name podman, buildah and BuildKit look for next to the Dockerfile).
+step "build context"
+probe_image=localhost/kfc-context-probe:test
+mkdir "$work/probe"
+printf 'FROM scratch\nCOPY . /context/\n' >"$work/probe/Dockerfile"
+cp deploy/docker/Dockerfile.dockerignore "$work/probe/Dockerfile.dockerignore"
+podman build -q --isolation=chroot -f "$work/probe/Dockerfile" -t "$probe_image" . >/dev/null
+probe=$(podman image mount "$probe_image")
+sent=$(ls -A "$probe/context" | tr '\n' ' ')
+sent_size=$(du -sh "$probe/context" | cut -f1)
+unwanted=$(find "$probe/context" -maxdepth 1 \( -name '.git' -o -name 'build*' -o -name tests -o -name bench \) -printf '%f ')
+podman image unmount "$probe_image" >/dev/null
+podman rmi -f "$probe_image" >/dev/null
+[ -z "$unwanted" ] || fail "the build context holds $unwanted"
+echo "sent: $sent($sent_size); here: $(ls -d build* .git 2>/dev/null | tr '\n' ' ')left out"
+
 # ---- build -------------------------------------------------------------------------------------------
 step "podman build -f deploy/docker/Dockerfile ."
 # --format docker: the OCI image format has no HEALTHCHECK field, podman would drop it.
