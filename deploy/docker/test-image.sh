@@ -180,14 +180,15 @@ mkdir "$work/app" && install -m 0644 deploy/config.yml.sample "$work/app/config.
 attach --bind "$work/app" "$mnt/app"
 mount -o remount,bind,ro "$mnt/app"
 
-# Runs the image's entrypoint with ARGS as the container would: chroot to the image, its working
-# directory, its user (no supplementary groups), its environment plus the NAME=VALUE pairs given
-# before --. The environment is set only for the entrypoint, so LD_* variables act on it, not on perl.
-in_image() {
+# The command that runs the image's entrypoint with ARGS as the container would: chroot to the image,
+# its working directory, its user (no supplementary groups), its environment plus the NAME=VALUE pairs
+# given before --. The environment is set only for the entrypoint, so LD_* variables act on it, not on
+# perl; each program execs the next, so the command's PID is the connector's. Sets the array `command`.
+image_command() {
   local environment=("${image_env[@]}" HOSTNAME=kfc-test HOME=/app)
   while [ "$1" != -- ]; do environment+=("$1"); shift; done
   shift
-  env -i PATH=/usr/bin:/bin perl -MPOSIX -e '
+  command=(env -i PATH=/usr/bin:/bin perl -MPOSIX -e '
     my ($root, $dir, $uid, $gid, $count, @rest) = @ARGV;
     my @environment = splice(@rest, 0, $count);
     chroot($root) or die "chroot $root: $!\n";
@@ -198,8 +199,9 @@ in_image() {
     die "still privileged\n" if $> == 0 || $< == 0;
     %ENV = map { split /=/, $_, 2 } @environment;
     exec { $rest[0] } @rest or die "exec $rest[0]: $!\n";
-  ' "$mnt" "$workdir" "$uid" "$gid" "${#environment[@]}" "${environment[@]}" "$entrypoint" "$@"
+  ' "$mnt" "$workdir" "$uid" "$gid" "${#environment[@]}" "${environment[@]}" "$entrypoint" "$@")
 }
+in_image() { image_command "$@"; "${command[@]}"; }
 
 # ---- libraries -----------------------------------------------------------------------------------------
 step "shared libraries"
@@ -304,31 +306,43 @@ grep -q 'peer certificate' "$work/tls-refused.txt" && ! grep -qi 'CA cert' "$wor
   { cat "$work/tls-refused.txt"; fail "not refused for the certificate: is the image's CA bundle readable?"; }
 echo "without it: exit $status, $(grep -o 'SSL peer certificate[^—]*' "$work/tls-refused.txt" | head -1)"
 
-# ---- health --------------------------------------------------------------------------------------------
-step "health"
-if in_image -- --help 2>&1 | grep -qE '^\s+health\b'; then
-  metrics_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  health_env=("${demo_env[@]}" KASPERSKY_API_ROOT="http://127.0.0.1:$port/v2" CONNECTOR_EXPOSE_METRICS=true
-              CONNECTOR_METRICS_ADDRESS=127.0.0.1 CONNECTOR_METRICS_PORT="$metrics_port" CONNECTOR_DURATION_PERIOD=PT1H)
-  in_image "${health_env[@]}" -- run >"$work/long-run.txt" 2>&1 &
-  connector=$!
-  pids+=("$connector")
-  healthy=0
-  for _ in $(seq 1 60); do
-    if in_image "${health_env[@]}" -- health >"$work/health.txt" 2>&1; then healthy=1; break; fi
-    sleep 0.5
-  done
-  [ "$healthy" = 1 ] || { cat "$work/health.txt" "$work/long-run.txt"; fail "health never answered healthy"; }
-  echo "health: exit 0 ($(head -c 200 "$work/health.txt"))"
-  kill -TERM "$connector"
-  for _ in $(seq 1 100); do kill -0 "$connector" 2>/dev/null || break; sleep 0.1; done
-  ! kill -0 "$connector" 2>/dev/null || fail "the connector did not stop within 10 s of SIGTERM"
-  status=0
-  in_image "${health_env[@]}" -- health >/dev/null 2>&1 || status=$?
-  [ "$status" -ne 0 ] || fail "health answered healthy with no connector running"
-  echo "health after the connector stopped: exit $status"
+# ---- as a service: health, SIGTERM -------------------------------------------------------------------
+step "as a service: health while it runs, a clean stop on SIGTERM"
+has_health=0
+in_image -- --help 2>&1 | grep -qE '^\s+health\b' && has_health=1
+metrics_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+install -d -m 0700 -o "$uid" -g "$gid" "$volume/service"
+service_env=("${demo_env[@]}" CONNECTOR_OUTPUT_DIR=/var/lib/kaspersky-feeds-connector/service
+             KASPERSKY_API_ROOT="http://127.0.0.1:$port/v2" CONNECTOR_DURATION_PERIOD=PT1H
+             CONNECTOR_EXPOSE_METRICS=true CONNECTOR_METRICS_ADDRESS=127.0.0.1 CONNECTOR_METRICS_PORT="$metrics_port")
+image_command "${service_env[@]}" -- run
+"${command[@]}" >"$work/service.txt" 2>&1 &
+connector=$!
+pids+=("$connector")
+for _ in $(seq 1 200); do [ -s "$volume/service/.state.json" ] && break; sleep 0.1; done
+[ -s "$volume/service/.state.json" ] || { cat "$work/service.txt"; fail "the service's first run wrote no state within 20 s"; }
+kill -0 "$connector" 2>/dev/null || { cat "$work/service.txt"; fail "the service stopped after its first run"; }
+echo "first run done, waiting for the next (PT1H)"
+if [ "$has_health" = 1 ]; then
+  in_image "${service_env[@]}" -- health >"$work/health.txt" 2>&1 ||
+    { cat "$work/health.txt" "$work/service.txt"; fail "health: not healthy while the service runs"; }
+  echo "health while it runs: exit 0 $(head -c 200 "$work/health.txt")"
 else
-  echo "this binary has no health command yet: the image's HEALTHCHECK names it ($healthcheck), not run"
+  echo "health: not in this binary yet; the image's HEALTHCHECK runs it: $healthcheck"
+fi
+kill -TERM "$connector"
+stopped_in=""
+for tenth in $(seq 1 100); do kill -0 "$connector" 2>/dev/null || { stopped_in=$tenth; break; }; sleep 0.1; done
+[ -n "$stopped_in" ] || fail "the connector did not stop within 10 s of SIGTERM (STOPSIGNAL)"
+status=0
+wait "$connector" || status=$?
+[ "$status" -eq 0 ] || { cat "$work/service.txt"; fail "the connector exited $status on SIGTERM"; }
+echo "SIGTERM: stopped in $((stopped_in * 100)) ms, exit 0"
+if [ "$has_health" = 1 ]; then
+  status=0
+  in_image "${service_env[@]}" -- health >/dev/null 2>&1 || status=$?
+  [ "$status" -ne 0 ] || fail "health answered healthy with no connector running"
+  echo "health with the service stopped: exit $status"
 fi
 
 # ---- size ----------------------------------------------------------------------------------------------
