@@ -22,7 +22,6 @@
 # and the build stages (a second run then takes seconds).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root_dir=$PWD
 
 image=${KFC_IMAGE:-localhost/kaspersky-feeds-connector:test}
 base=docker.io/library/debian:12-slim
@@ -269,7 +268,9 @@ echo "valid; the token is masked"
 
 step "one run of the demo feed, bundles to the state volume"
 in_image "${demo_env[@]}" KASPERSKY_API_ROOT="http://127.0.0.1:$port/v2" LD_BIND_NOW=1 LD_DEBUG=files \
-  LD_DEBUG_OUTPUT=/tmp/loader -- run --once --summary 2>&1 | tee "$work/run.txt" | grep -v '^\s*$' | tail -15
+  LD_DEBUG_OUTPUT=/tmp/loader -- run --once --summary >"$work/run.txt" 2>&1 ||
+  { cat "$work/run.txt"; fail "the demo run failed"; }
+grep -v '^\s*$' "$work/run.txt" | tail -15
 cat "$mnt"/tmp/loader.* >"$work/loader-run.txt" 2>/dev/null || true
 [ -s "$work/loader-run.txt" ] || fail "no loader trace from the run: the library check would prove nothing"
 bundles=$(find "$volume" -maxdepth 1 -name '*.json' ! -name '.state.json' | wc -l)
@@ -309,7 +310,8 @@ echo "without it: exit $status, $(grep -o 'SSL peer certificate[^—]*' "$work/t
 # ---- as a service: health, SIGTERM -------------------------------------------------------------------
 step "as a service: health while it runs, a clean stop on SIGTERM"
 has_health=0
-in_image -- --help 2>&1 | grep -qE '^\s+health\b' && has_health=1
+in_image -- --help >"$work/help.txt" 2>&1 || true
+grep -qE '^\s+health\b' "$work/help.txt" && has_health=1
 metrics_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 install -d -m 0700 -o "$uid" -g "$gid" "$volume/service"
 service_env=("${demo_env[@]}" CONNECTOR_OUTPUT_DIR=/var/lib/kaspersky-feeds-connector/service
