@@ -8,6 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   librabbitmq-dev libssl-dev libcli11-dev libcpp-httplib-dev
   rabbitmq-server curl ca-certificates python3
+  python3-jsonschema python3-yaml   # the catalogue schema test (tests/config)
 )
 
 missing=()

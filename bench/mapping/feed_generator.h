@@ -1,5 +1,5 @@
 #pragma once
-// A deterministic generator of Kaspersky-shaped TAXII feed objects (feed-mapping.md §5, §10): IP
+// A deterministic generator of Kaspersky-shaped TAXII feed objects (connector/mapping/README.md): IP
 // reputation, botnet URLs (with LIKE masks), malicious domains, malicious hashes, APT hashes with
 // full publication context (actors, industries, countries, detection dates) and exploits, with
 // rich `description` contexts. It produces TAXII envelope pages as JSON text, one page at a time, so

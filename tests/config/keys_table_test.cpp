@@ -20,7 +20,7 @@ struct KeyRow {
   const char* sample_value;       // a valid value to give through the file and the environment
 };
 
-// Written from issue #2, feed-mapping.md §2 and opencti-protocol.md §5 — not from the loader.
+// Written from issue #2 and the reference connector's documentation — not from the loader.
 const KeyRow kRows[] = {
     {"opencti.url", "OPENCTI_URL", "", "https://opencti.example.org"},
     {"opencti.token", "OPENCTI_TOKEN", "", "opencti-token-0123456789abcdef"},
@@ -51,6 +51,15 @@ const KeyRow kRows[] = {
     {"connector.output", "CONNECTOR_OUTPUT", "opencti", "stdout"},
     {"connector.output_dir", "CONNECTOR_OUTPUT_DIR", "", "/tmp/bundles"},
     {"connector.state_file", "CONNECTOR_STATE_FILE", "", "/tmp/state.json"},
+    {"connector.metrics_namespace", "CONNECTOR_METRICS_NAMESPACE", "", "opencti"},
+    {"connector.metrics_subsystem", "CONNECTOR_METRICS_SUBSYSTEM", "", "kaspersky"},
+    {"connector.health_port", "CONNECTOR_HEALTH_PORT", "0", "9096"},
+    {"connector.send_to_queue", "CONNECTOR_SEND_TO_QUEUE", "true", "true"},
+    {"connector.send_to_directory", "CONNECTOR_SEND_TO_DIRECTORY", "false", "false"},
+    {"connector.send_to_directory_path", "CONNECTOR_SEND_TO_DIRECTORY_PATH", "", "/tmp/bundles"},
+    {"connector.send_to_directory_retention", "CONNECTOR_SEND_TO_DIRECTORY_RETENTION", "7", "3"},
+    {"connector.auto", "CONNECTOR_AUTO", "false", "true"},
+    {"connector.playbook_compatible", "CONNECTOR_PLAYBOOK_COMPATIBLE", "false", "true"},
     {"kaspersky.api_root", "KASPERSKY_API_ROOT", "https://taxii.tip.kaspersky.com/v2", "https://taxii.example.org/v2"},
     {"kaspersky.api_token", "KASPERSKY_API_TOKEN", "", "taxii-token-0123456789abcdef"},
     {"kaspersky.connection_timeout", "KASPERSKY_CONNECTION_TIMEOUT", "60", "30"},
@@ -66,6 +75,7 @@ const KeyRow kRows[] = {
     {"kaspersky.page_limit", "KASPERSKY_PAGE_LIMIT", "0", "500"},
     {"kaspersky.max_attempts", "KASPERSKY_MAX_ATTEMPTS", "5", "3"},
     {"kaspersky.max_response_mb", "KASPERSKY_MAX_RESPONSE_MB", "256", "64"},
+    {"kaspersky.tlp_level", "KASPERSKY_TLP_LEVEL", "none", "amber+strict"},
     {"mq.host", "MQ_HOST", "", "rabbitmq"},
     {"mq.port", "MQ_PORT", "", "5671"},
     {"mq.vhost", "MQ_VHOST", "", "/"},

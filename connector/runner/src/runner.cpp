@@ -13,6 +13,7 @@
 #include "kfc/runner/checkpoints.h"
 #include "kfc/runner/token_gate.h"
 #include "kfc/sinks/sink.h"
+#include "kfc/sinks/sink_metrics.h"
 #include "kfc/taxii/client.h"
 #include "kfc/taxii/selection.h"
 
@@ -77,9 +78,9 @@ struct Runner::Impl {
         store(*p.state),
         session(p.dry_run ? nullptr : p.session),
         mapper(mapping::MappingOptions::from(settings), clock),
-        token_gate(settings.kaspersky.api_token, settings.tokens.expiry_warning_days, p.metrics) {
+        token_gate(settings.kaspersky.api_token, settings.tokens.expiry_warning_days, p.metrics, p.health) {
     if (session && settings.opencti.token) {
-      opencti_token_gate.emplace(settings.opencti.token, settings.tokens.expiry_warning_days, p.metrics);
+      opencti_token_gate.emplace(settings.opencti.token, settings.tokens.expiry_warning_days, p.metrics, p.health);
     }
     if (session && settings.connector.description_mode == DescriptionMode::CreateOnly) {
       existing_ids = std::make_unique<PlatformIds>(*session);
@@ -113,7 +114,26 @@ struct Runner::Impl {
   SystemTime last_progress{};
 
   void metric_add(Metric m, double n, std::string_view label = {}) {
-    if (parts.metrics) parts.metrics->add(m, n, label);
+    if (!parts.metrics) return;
+    parts.metrics->add(m, n, label);
+    if (m == Metric::Errors) parts.metrics->add(Metric::PyctiErrors, n);
+  }
+  // The modules' own counts (TAXII client, mapping, sink), as metrics.
+  void export_stats() {
+    if (!parts.metrics) return;
+    Metrics& m = *parts.metrics;
+    const auto& read = taxii.stats();
+    m.set(Metric::TaxiiRequests, static_cast<double>(read.requests));
+    m.set(Metric::TaxiiBytes, static_cast<double>(read.bytes));
+    m.set(Metric::TaxiiSkipped, static_cast<double>(read.skipped));
+    m.set(Metric::TaxiiDuplicates, static_cast<double>(read.duplicates));
+    const auto& mapping = mapper.stats();
+    for (std::size_t kind = 0; kind < mapping.problems.size(); ++kind) {
+      if (mapping.problems[kind] == 0) continue;
+      m.set(Metric::MappingProblems, static_cast<double>(mapping.problems[kind]),
+            mapping::to_string(static_cast<mapping::Problem>(kind)));
+    }
+    sinks::export_stats(sink.stats(), m);
   }
   // Counts the error by kind (metrics: errors by kind) and ends the run: nothing after it is committed.
   [[noreturn]] void abort_run(std::string_view kind, const std::string& message) {
@@ -147,6 +167,8 @@ RunReport Runner::run_once() { return impl_->run(); }
 RunReport Runner::Impl::run() {
   report = RunReport{};
   report.started = clock.now();
+  if (parts.health) parts.health->run_started();
+  if (parts.metrics) parts.metrics->set_state("running");
   checkpoints = Checkpoints{};
   objects_read = objects_batched = 0;
   unconfirmed.clear();
@@ -343,6 +365,7 @@ bool Runner::Impl::on_page(const taxii::Collection& collection, CollectionReport
   metric_add(Metric::Pages, 1, collection.id);
   metric_add(Metric::ObjectsFetched, static_cast<double>(page.objects.size()), collection.id);
   commit();
+  export_stats();
   const auto now = clock.now();
   if (now - last_progress >= kProgressEvery) {
     const double seconds = std::chrono::duration<double>(now - report.started).count();
@@ -364,11 +387,29 @@ void Runner::Impl::drain() {
   }
 }
 
+namespace {
+
+// kaspersky.tlp_level: every bundle carries the marking definition its objects reference (the
+// batch's first stage has it from the mapping; later stages get a copy).
+void with_marking(stix::Bundle& stage, const rapidjson::Value* marking) {
+  if (marking == nullptr || stage.size() == 0) return;
+  const auto& id = (*marking)["id"];
+  for (const auto& object : stage.objects.GetArray()) {
+    if (object.IsObject() && object.HasMember("id") && object["id"] == id) return;
+  }
+  stage.objects.PushBack(rapidjson::Value(*marking, stage.objects.GetAllocator()), stage.objects.GetAllocator());
+  // In front: it depends on nothing, and readers meet it before the objects referencing it.
+  for (rapidjson::SizeType i = stage.objects.Size() - 1; i > 0; --i) stage.objects[i].Swap(stage.objects[i - 1]);
+}
+
+}  // namespace
+
 void Runner::Impl::send(batching::Batch batch) {
   std::optional<sinks::Ticket> last;
   std::uint64_t objects = 0;
-  for (const auto& stage : batch.stages) {
+  for (auto& stage : batch.stages) {
     if (stage.size() == 0) continue;
+    with_marking(stage, mapper.tlp_marking());
     last = sink.send(stage);
     objects += stage.size();
     for (const auto& object : stage.objects.GetArray()) {
@@ -494,7 +535,15 @@ void Runner::Impl::conclude() {
     }
   }
   const auto seconds = std::chrono::duration<double>(report.ended - report.started).count();
+  if (parts.health) {
+    // A run stopped by a signal did not fail: the process is ending.
+    parts.health->run_finished(report.outcome != RunOutcome::Failed,
+                               report.errors.empty() ? std::string() : report.errors.front());
+  }
+  export_stats();
   if (parts.metrics) {
+    parts.metrics->add(Metric::PyctiRuns);
+    parts.metrics->set_state("idle");
     parts.metrics->set(Metric::RunDuration, seconds);
     parts.metrics->add(Metric::Runs, 1,
                        report.outcome == RunOutcome::Succeeded ? "succeeded"

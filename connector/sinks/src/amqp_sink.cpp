@@ -183,7 +183,8 @@ class AmqpSink final : public Sink {
       MessageFields fields{.applicant_id = options_.applicant_id,
                            .action_sequence = sequence++,
                            .update = context_.update,
-                           .work_id = context_.work_id};
+                           .work_id = context_.work_id,
+                           .draft_id = options_.draft_id};
       queue_.push_back({next_serial_++, ticket, Rank{ticket, content.nb_deps}, queue_message(fields, content.json)});
       ++stats_.messages;
     }
@@ -384,6 +385,7 @@ class AmqpSink final : public Sink {
           returned_tags_.erase(tag);
           refused.push_back(std::move(message));
         }
+        stats_.nacked += refused.size();
         requeue(std::move(refused), true);
         break;
       }
@@ -428,6 +430,7 @@ class AmqpSink final : public Sink {
   // The broker acks a returned message too (after the basic.return). The return carries no delivery
   // tag, so the message is found by its body; that ack then means "not delivered".
   void mark_returned(const std::string& body) {
+    ++stats_.returned;
     for (const auto& [tag, message] : in_flight_) {
       if (message.body == body && !returned_tags_.contains(tag)) {
         returned_tags_.insert(tag);

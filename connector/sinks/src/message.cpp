@@ -36,7 +36,8 @@ std::string queue_message(const MessageFields& fields, std::string_view bundle_j
   out += base64_encode(bundle_json);
   out += R"(", "update": )";
   out += fields.update ? "true" : "false";
-  out += R"(, "draft_id": null)";
+  out += R"(, "draft_id": )";
+  out += fields.draft_id ? json_string(*fields.draft_id) : std::string("null");
   if (fields.work_id) {
     out += R"(, "work_id": )";
     out += json_string(*fields.work_id);

@@ -132,7 +132,7 @@ TEST(PythonDumps, EmbeddedNulInStringIsEscaped) {
 }
 
 TEST(PythonDumps, ReferenceAuthorLineOfExampleA) {
-  // feed-mapping.md §10 Example A, first line (with a fixed time in place of <now>).
+  // Worked example A, first line (with a fixed time in place of <now>).
   const std::string author =
       R"({"type": "identity", "spec_version": "2.1", "id": "identity--04d070e4-451d-54f4-a42e-c64431074504", )"
       R"("created": "2026-04-21T10:00:00.245366Z", "modified": "2026-04-21T10:00:00.245366Z", "name": "Kaspersky", )"

@@ -50,6 +50,18 @@ struct ConnectorSettings {
   std::string output_dir;                   // connector.output_dir
   std::string state_file;                   // connector.state_file (directory/stdout outputs)
   LogFormat log_format = LogFormat::Auto;
+  std::string metrics_namespace;            // connector.metrics_namespace (pycti: namespace_subsystem_name)
+  std::string metrics_subsystem;            // connector.metrics_subsystem
+  int health_port = 0;                      // connector.health_port: /healthz alone when metrics are off (0: off)
+  // pycti's switches (CONNECTOR_SEND_TO_*), folded into output / mirror_dir by the loader.
+  bool send_to_queue = true;
+  bool send_to_directory = false;
+  std::string send_to_directory_path;
+  int send_to_directory_retention_days = 7;
+  std::string mirror_dir;                   // set by the loader: bundles also written here (send_to_directory)
+  int directory_retention_days = 0;         // set by the loader: age at which bundle files are removed (0: never)
+  bool auto_enrich = false;                 // connector.auto (enrichment)
+  bool playbook_compatible = false;         // connector.playbook_compatible (enrichment)
 };
 
 struct KasperskySettings {
@@ -68,6 +80,7 @@ struct KasperskySettings {
   int page_limit = 0;                    // kaspersky.page_limit (0: let the server choose)
   int max_attempts = 5;                  // kaspersky.max_attempts per page
   std::size_t max_response_bytes = 256u << 20;  // kaspersky.max_response_mb
+  std::string tlp_level = "none";        // kaspersky.tlp_level: none | clear | green | amber | amber+strict | red
 };
 
 struct MqSettings {

@@ -1,5 +1,5 @@
 #pragma once
-// OpenCTI over RabbitMQ, as pycti publishes (spec/opencti-protocol.md §3): split per object (or one
+// OpenCTI over RabbitMQ, as pycti publishes (connector/sinks/README.md): split per object (or one
 // whole-bundle message), addExpectations before publishing, basic.publish to push_exchange /
 // push_routing with delivery_mode 2 and content_encoding utf-8, heartbeat 10 s, TLS per MQ_USE_SSL_*.
 //
@@ -17,6 +17,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "kfc/config/clock.h"
@@ -35,6 +36,7 @@ struct AmqpSinkOptions {
   std::string exchange;                 // registration push_exchange
   std::string routing_key;              // registration push_routing
   std::string applicant_id;             // registration connector_user_id
+  std::optional<std::string> draft_id = std::nullopt;  // the OpenCTI draft an enrichment request came from
   AmqpMessageMode mode = AmqpMessageMode::PerObject;
   int heartbeat_seconds = 10;
   std::size_t window = 1000;            // unconfirmed messages in flight at most

@@ -40,7 +40,11 @@ struct SinkStats {
   std::uint64_t messages = 0;     // units written (AMQP messages, files, lines, pushes), first attempts
   std::uint64_t confirmed = 0;    // of those, confirmed
   std::uint64_t republished = 0;  // AMQP messages published again (nack, return, lost connection)
+  std::uint64_t nacked = 0;       // AMQP messages the broker refused (nack)
+  std::uint64_t returned = 0;     // AMQP messages the broker returned as unroutable
   std::uint64_t reconnects = 0;
+
+  SinkStats& operator+=(const SinkStats& other);
 };
 
 class Sink {
