@@ -5,7 +5,7 @@
 #   - `version`; `check` on the sample configuration at /app/config.yml (found through WORKDIR);
 #   - one run of the demo feed from the TAXII test server on loopback, bundles to the state volume;
 #   - the same server over HTTPS: accepted with its CA file, refused against the image's CA bundle;
-#   - `health` against the running connector, once the binary has that command;
+#   - as a service: `health` while it runs and after, a stop within 10 s of SIGTERM;
 #   - nothing in the image writable by the user but /tmp and the state directory, no set-id file;
 # then prints the image's size and each layer's, and fails above KFC_IMAGE_MAX_MB (default 60).
 #
@@ -312,11 +312,12 @@ step "as a service: health while it runs, a clean stop on SIGTERM"
 has_health=0
 in_image -- --help >"$work/help.txt" 2>&1 || true
 grep -qE '^\s+health\b' "$work/help.txt" && has_health=1
-metrics_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The image's own health port, moved to a free one: this loopback is the machine's, not a container's.
+health_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 install -d -m 0700 -o "$uid" -g "$gid" "$volume/service"
 service_env=("${demo_env[@]}" CONNECTOR_OUTPUT_DIR=/var/lib/kaspersky-feeds-connector/service
              KASPERSKY_API_ROOT="http://127.0.0.1:$port/v2" CONNECTOR_DURATION_PERIOD=PT1H
-             CONNECTOR_EXPOSE_METRICS=true CONNECTOR_METRICS_ADDRESS=127.0.0.1 CONNECTOR_METRICS_PORT="$metrics_port")
+             CONNECTOR_HEALTH_PORT="$health_port")
 image_command "${service_env[@]}" -- run
 "${command[@]}" >"$work/service.txt" 2>&1 &
 connector=$!
@@ -328,9 +329,9 @@ echo "first run done, waiting for the next (PT1H)"
 if [ "$has_health" = 1 ]; then
   in_image "${service_env[@]}" -- health >"$work/health.txt" 2>&1 ||
     { cat "$work/health.txt" "$work/service.txt"; fail "health: not healthy while the service runs"; }
-  echo "health while it runs: exit 0 $(head -c 200 "$work/health.txt")"
+  echo "health while it runs: exit 0, $(head -c 160 "$work/health.txt")…"
 else
-  echo "health: not in this binary yet; the image's HEALTHCHECK runs it: $healthcheck"
+  echo "health: not in this binary; the image's HEALTHCHECK runs it: $healthcheck"
 fi
 kill -TERM "$connector"
 stopped_in=""
@@ -339,12 +340,18 @@ for tenth in $(seq 1 100); do kill -0 "$connector" 2>/dev/null || { stopped_in=$
 status=0
 wait "$connector" || status=$?
 [ "$status" -eq 0 ] || { cat "$work/service.txt"; fail "the connector exited $status on SIGTERM"; }
-echo "SIGTERM: stopped in $((stopped_in * 100)) ms, exit 0"
+echo "SIGTERM: stopped within $((stopped_in * 100)) ms, exit 0"
 if [ "$has_health" = 1 ]; then
   status=0
-  in_image "${service_env[@]}" -- health >/dev/null 2>&1 || status=$?
+  in_image "${service_env[@]}" -- health >"$work/health-stopped.txt" 2>&1 || status=$?
   [ "$status" -ne 0 ] || fail "health answered healthy with no connector running"
   echo "health with the service stopped: exit $status"
+  # With nothing but the image's settings the HEALTHCHECK asks an endpoint (not "none configured").
+  status=0
+  in_image -- health >"$work/health-default.txt" 2>&1 || status=$?
+  ! grep -q 'no health endpoint' "$work/health-default.txt" ||
+    { cat "$work/health-default.txt"; fail "the image configures no health endpoint: its HEALTHCHECK cannot pass"; }
+  echo "the image's own settings: health asks $(grep -o 'http://[^ ]*' "$work/health-default.txt" | head -1)"
 fi
 
 # ---- size ----------------------------------------------------------------------------------------------
