@@ -129,7 +129,7 @@ step "podman build -f deploy/docker/Dockerfile ."
 build_started=$SECONDS
 podman build --isolation=chroot --network host --format docker -f deploy/docker/Dockerfile -t "$image" . \
   >"$work/build.log" 2>&1 || { tail -40 "$work/build.log" >&2; fail "podman build"; }
-grep -E '^(STEP|COMMIT)' "$work/build.log" || true
+grep -E 'STEP [0-9]+/[0-9]+:|COMMIT' "$work/build.log" || true
 echo "built in $((SECONDS - build_started)) s"
 
 # ---- the image's process specification -----------------------------------------------------------------
