@@ -20,9 +20,11 @@ class FeedGenerator {
 
   std::uint64_t generated() const { return generated_; }
 
- private:
+  // One feed object of a pattern kind, appended to `out` as JSON (the static pages of bench/run.sh).
   enum class Kind { Ip, Url, Domain, Hash, AptHash, Exploit };
   void append_object(Kind kind, std::string& out);
+
+ private:
   std::string description(Kind kind);
   std::string hex(std::size_t digits);
   std::string timestamp(int day_offset);

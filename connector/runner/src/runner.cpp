@@ -405,12 +405,12 @@ void with_marking(stix::Bundle& stage, const rapidjson::Value* marking) {
 }  // namespace
 
 void Runner::Impl::send(batching::Batch batch) {
-  std::optional<sinks::Ticket> last;
+  for (auto& stage : batch.stages) with_marking(stage, mapper.tlp_marking());
+  // One hand-over per batch: the sink announces the batch's expectations once and publishes its
+  // stages back to back while this thread maps the next batch.
+  const std::optional<sinks::Ticket> last = sink.send_all(batch.stages);
   std::uint64_t objects = 0;
-  for (auto& stage : batch.stages) {
-    if (stage.size() == 0) continue;
-    with_marking(stage, mapper.tlp_marking());
-    last = sink.send(stage);
+  for (const auto& stage : batch.stages) {
     objects += stage.size();
     for (const auto& object : stage.objects.GetArray()) {
       if (object.IsObject() && object.HasMember("type") && object["type"].IsString()) {

@@ -26,6 +26,8 @@ SinkStats& SinkStats::operator+=(const SinkStats& other) {
   nacked += other.nacked;
   returned += other.returned;
   reconnects += other.reconnects;
+  in_flight += other.in_flight;
+  announcements += other.announcements;
   return *this;
 }
 
@@ -239,6 +241,10 @@ class MirrorSink final : public Sink {
   Ticket send(const stix::Bundle& bundle) override {
     mirror_->send(bundle);
     return primary_->send(bundle);
+  }
+  std::optional<Ticket> send_all(std::span<const stix::Bundle> bundles) override {
+    mirror_->send_all(bundles);
+    return primary_->send_all(bundles);  // the primary announces its work once for the group
   }
   Ticket confirmed() const override { return primary_->confirmed(); }
   void flush() override { primary_->flush(); }

@@ -111,6 +111,11 @@ TEST(PythonDumps, RepeatedKeyKeepsFirstPositionAndLastValue) {
   EXPECT_EQ(dumps(R"({"k": 1, "k2": 2, "k": 3})"), R"({"k": 3, "k2": 2})");
 }
 
+TEST(PythonDumps, KeysAlikeInLengthAndHeadAreStillDistinct) {
+  EXPECT_EQ(dumps(R"({"created_by_ref": 1, "created_by_xyz": 2, "x": {"abcdefgh1": 3, "abcdefgh2": 4, "abcdefgh1": 5}})"),
+            R"({"created_by_ref": 1, "created_by_xyz": 2, "x": {"abcdefgh1": 5, "abcdefgh2": 4}})");
+}
+
 TEST(PythonDumps, InvalidUtf8IsReplacedLikePythonDecodeReplace) {
   // Expected: bytes.decode("utf-8", "replace") then json.dumps.
   const auto string_value = [](const std::string& bytes) {
