@@ -70,10 +70,10 @@ http::Response Exchange::get(const std::string& url, std::string_view accept, Re
   } catch (const http::TransportError& error) {
     if (error.kind() == http::FailureKind::TooLarge) {
       throw ResponseTooLargeError(shown_url, std::string(error.what()) + " — raise " + options_.response_cap_key +
-                                                 " or lower kaspersky.page_limit");
+                                                 " or lower " + options_.page_limit_key);
     }
     if (!error.transient()) {
-      throw TaxiiError(shown_url, std::string(error.what()) + " — check kaspersky.ssl_verify and kaspersky.ca_file");
+      throw TaxiiError(shown_url, std::string(error.what()) + " — check " + options_.tls_keys);
     }
     throw RetryableFailure(error.what());
   }
@@ -86,8 +86,8 @@ http::Response Exchange::get(const std::string& url, std::string_view accept, Re
     if (options_.auth.mode != AuthMode::None && options_.auth.token) {
       throw TokenRejectedError(options_.server_name, options_.auth.token->key(), static_cast<int>(status));
     }
-    const std::string what = status == 401 ? " — it needs credentials: configure the token"
-                                           : " — access denied without credentials: configure the token";
+    const std::string what = status == 401 ? " — it needs credentials: " + options_.credentials_hint
+                                           : " — access denied without credentials: " + options_.credentials_hint;
     throw ConfigurationError(shown_url, "TAXII server " + shown_url + " answered HTTP " + std::to_string(status) +
                                             " (" + describe(last_refusal_) + ")" + what);
   }
@@ -103,7 +103,7 @@ http::Response Exchange::get(const std::string& url, std::string_view accept, Re
                           describe(body));
 }
 
-void Exchange::give_up(const std::string& url, int attempts, const RetryableFailure& last) {
+void Exchange::give_up(const std::string& url, int attempts, const RetryableFailure& last) const {
   const std::string tries = std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
   if (const auto* unreadable = dynamic_cast<const UnreadableBody*>(&last)) {
     const std::string type = unreadable->content_type().empty() ? "none" : unreadable->content_type();
@@ -116,7 +116,7 @@ void Exchange::give_up(const std::string& url, int attempts, const RetryableFail
   }
   throw UnavailableError(url, attempts,
                          "TAXII request to " + url + " failed after " + tries + ": " + last.what() +
-                             " — check that the server is reachable, or raise kaspersky.max_attempts");
+                             " — check that the server is reachable, or raise " + options_.attempts_key);
 }
 
 std::chrono::milliseconds Exchange::backoff(int failed_attempt, std::optional<std::chrono::milliseconds> retry_after) {

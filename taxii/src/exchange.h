@@ -75,7 +75,7 @@ class Exchange {
   std::chrono::milliseconds backoff(int failed_attempt, std::optional<std::chrono::milliseconds> retry_after);
 
   // The error for a request whose every attempt failed; `last` is the last attempt's failure.
-  [[noreturn]] static void give_up(const std::string& url, int attempts, const RetryableFailure& last);
+  [[noreturn]] void give_up(const std::string& url, int attempts, const RetryableFailure& last) const;
 
   // The server's explanation of the last 401/403 it answered.
   const ErrorBody& last_refusal() const noexcept { return last_refusal_; }

@@ -10,6 +10,7 @@
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/tcp_proxy.h"
 #include "kfc/sinks/amqp_sink.h"
+#include "local_broker.h"
 #include "stage_bundles.h"
 
 namespace kfc::sinks {
@@ -32,15 +33,7 @@ class BrokerRestartTest : public ::testing::Test {
   }
 
   AmqpSinkOptions options() const {
-    AmqpSinkOptions options;
-    options.connection.host = "127.0.0.1";
-    options.connection.port = 5672;
-    options.connection.vhost = "/";
-    options.connection.user = "guest";
-    options.connection.pass = Secret("guest");
-    options.exchange = queue.exchange;
-    options.routing_key = queue.routing_key;
-    options.applicant_id = kApplicant;
+    AmqpSinkOptions options = test_broker::options_for(queue, kApplicant);
     options.window = 50;
     return options;
   }
