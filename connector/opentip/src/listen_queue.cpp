@@ -272,7 +272,10 @@ std::optional<Delivery> ListenQueue::next(std::chrono::milliseconds timeout) {
     const int status = amqp_simple_wait_frame_noblock(impl_->state, &frame, &tv);
     if (status == AMQP_STATUS_TIMEOUT) continue;
     if (status != AMQP_STATUS_OK) throw ListenQueueError(impl_->where("basic.get") + ": " + amqp_error_string2(status));
-    impl_->fail_on(frame, "basic.get");
+    if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+    const bool late_confirm = frame.channel == kPublishChannel && (frame.payload.method.id == AMQP_BASIC_ACK_METHOD ||
+                                                                  frame.payload.method.id == AMQP_BASIC_NACK_METHOD);
+    if (!late_confirm) impl_->fail_on(frame, "basic.get");
   }
 }
 
