@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <deque>
 #include <stdexcept>
 
@@ -55,7 +56,14 @@ std::string per_collection(const RunReport& report) {
   return text;
 }
 
-SystemTime to_system(taxii::Timestamp t) { return SystemTime{std::chrono::duration_cast<SystemTime::duration>(t.time_since_epoch())}; }
+// A server's timestamp may name any year; the clock holds 1677 to 2262 only (nanoseconds in 64 bits).
+// Clamped to 1970..2200 first: an earlier date reads from the beginning, a later one is capped at the
+// run's start by the cursor rules anyway.
+SystemTime to_system(taxii::Timestamp t) {
+  constexpr auto kLatest = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::seconds{7258118400LL});
+  const auto since_epoch = std::clamp(t.time_since_epoch(), std::chrono::microseconds{0}, kLatest);
+  return SystemTime{std::chrono::duration_cast<SystemTime::duration>(since_epoch)};
+}
 taxii::Timestamp to_taxii(SystemTime t) { return std::chrono::floor<std::chrono::microseconds>(t); }
 
 // create_only look-ups through the OpenCTI API (none in a dry run or without OpenCTI).

@@ -458,6 +458,22 @@ TEST_F(RunLoop, DanglingReferencesAreRepairedAndTheRunSucceeds) {
   EXPECT_EQ(by_feed_id, normalised);
 }
 
+// A server may date objects in any year TAXII allows (0001 to 9999); the system clock holds only
+// 1677 to 2262. Such a page is delivered and its cursor clamped, never an overflow (the sanitizer
+// build aborts on one).
+TEST_F(RunLoop, ServerTimestampsTheClockCannotHoldAreClamped) {
+  auto feed = collection(1, "TAXII_A_Data_Feed", 3, kNow - 2h);
+  feed.objects[0].date_added = taxii::parse_timestamp("1013-04-01T08:00:00.000000Z").value();
+  feed.objects[2].date_added = taxii::parse_timestamp("9999-12-31T23:59:59.999999Z").value();
+  server->add_collection(feed);
+  settings.kaspersky.initial_history = std::chrono::seconds(0);  // the whole history, year 1013 included
+  start();
+  const auto report = run();
+  ASSERT_EQ(report.outcome, RunOutcome::Succeeded) << format_summary(report);
+  EXPECT_EQ(delivered().size(), 3u);
+  EXPECT_LE(saved().cursors.at("TAXII_A_Data_Feed"), kNow);  // never beyond the run's start
+}
+
 // A TAXII page that takes many heartbeat intervals to arrive while the previous page's messages are
 // still unconfirmed: the sink's I/O thread answers the broker's heartbeats meanwhile, so the
 // connection survives — no reconnect, nothing published twice. CI runs it scaled down (1 s heartbeat,
