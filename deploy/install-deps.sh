@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs every build, test and benchmark dependency from Debian 12 packages. Idempotent.
+# With arguments, installs those packages instead (tests/fuzz/run.sh: the clang toolchain).
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,7 @@ packages=(
   rabbitmq-server curl ca-certificates python3
   python3-jsonschema python3-yaml   # the catalogue schema test (tests/config)
 )
+if (($#)); then packages=("$@"); fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -824,6 +824,8 @@ const std::vector<KeyDef>& key_defs() {
                     .doc("x_opencti_score per OpenTIP zone, as zone:score pairs."));
     d.push_back(text_key("opentip.enrichment_scope", [](Settings& s) -> auto& { return s.opentip.enrichment_scope; })
                     .doc("Observable types the enrichment connector registers for (comma-separated)."));
+    d.push_back(integer_key("opentip.max_delivery_attempts", [](Settings& s) -> auto& { return s.opentip.max_delivery_attempts; }, 1, 100)
+                    .doc("Tries of one enrichment request (failed, or interrupted by the process dying) before it is acknowledged and its work closed in error."));
     // tokens
     d.push_back(integer_key("tokens.expiry_warning_days", [](Settings& s) -> auto& { return s.tokens.expiry_warning_days; }, 0, 365)
                     .doc("Days before a token's expiry from which every use warns."));

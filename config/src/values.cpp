@@ -75,11 +75,18 @@ std::optional<std::chrono::seconds> parse_iso8601_duration(std::string_view text
   if (!match[1].matched && !match[2].matched && !match[3].matched && !match[4].matched && !match[5].matched) {
     return std::nullopt;
   }
+  // At most 12 digits a component: the sum then fits 64 bits (12 digits of weeks are 6e17 s) and no
+  // conversion can throw or overflow; such a duration is refused by the key's range anyway.
+  constexpr std::size_t kMaxDigits = 12;
+  for (int group = 1; group <= 4; ++group) {
+    if (match[group].matched && match[group].str().size() > kMaxDigits) return std::nullopt;
+  }
   auto whole = [&](int group) -> long long { return match[group].matched ? std::stoll(match[group].str()) : 0; };
   long long seconds = whole(1) * 7 * 86400 + whole(2) * 86400 + whole(3) * 3600 + whole(4) * 60;
   if (match[5].matched) {
     std::string part = match[5].str();
     std::replace(part.begin(), part.end(), ',', '.');
+    if (std::min(part.find('.'), part.size()) > kMaxDigits) return std::nullopt;
     seconds += static_cast<long long>(std::stod(part));
   }
   return std::chrono::seconds{seconds};

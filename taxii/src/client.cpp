@@ -74,6 +74,7 @@ ReadStats& ReadStats::operator+=(const ReadStats& other) {
   pages += other.pages;
   objects += other.objects;
   skipped += other.skipped;
+  repaired += other.repaired;
   duplicates += other.duplicates;
   retries += other.retries;
   bytes += other.bytes;
@@ -101,14 +102,16 @@ std::unique_ptr<detail::JsonBody> detail::ClientCore::get_resource(const std::st
                           "TAXII resource " + shown + " not found (HTTP " + std::to_string(response.status) +
                               ") — check " + options.api_root_key);
     }
-    auto content_type = response.header("content-type");
-    if (content_type && !detail::is_json_media_type(*content_type)) {
-      throw detail::RetryableFailure(shown + " answered '" + *content_type + "' instead of TAXII JSON");
+    const std::string content_type = response.header("content-type").value_or("");
+    if (!content_type.empty() && !detail::is_json_media_type(content_type)) {
+      throw detail::UnreadableBody(shown + " answered '" + content_type + "' instead of TAXII JSON", content_type);
     }
-    std::string problem;
-    auto body = detail::parse_json(std::move(response.body), problem);
-    if (!body) throw detail::RetryableFailure(shown + " answered " + problem);
-    if (!body->document.IsObject()) throw detail::RetryableFailure(shown + " answered JSON that is not an object");
+    json::ParseError error;
+    auto body = detail::parse_json(std::move(response.body), options.max_object_depth, error);
+    if (!body) throw detail::UnreadableBody(shown + " answered " + error.message, content_type, error.offset);
+    if (!body->document.IsObject()) {
+      throw detail::UnreadableBody(shown + " answered JSON that is not an object", content_type);
+    }
     return body;
   });
 }

@@ -93,7 +93,7 @@ http::Response Exchange::get(const std::string& url, std::string_view accept, Re
   }
   if (transient_status(status)) {
     std::optional<std::chrono::milliseconds> retry_after;
-    if (auto header = response.header("retry-after")) retry_after = parse_retry_after(*header, clock_.now());
+    if (auto header = response.header("retry-after")) retry_after = http::parse_retry_after(*header, clock_.now());
     throw RetryableFailure("HTTP " + std::to_string(status) + " (" + describe(parse_error_body(response)) + ")",
                            retry_after);
   }
@@ -101,6 +101,22 @@ http::Response Exchange::get(const std::string& url, std::string_view accept, Re
   throw ProtocolError(shown_url, status, body,
                       "TAXII server refused " + shown_url + " with HTTP " + std::to_string(status) + ": " +
                           describe(body));
+}
+
+void Exchange::give_up(const std::string& url, int attempts, const RetryableFailure& last) const {
+  const std::string tries = std::to_string(attempts) + (attempts == 1 ? " attempt" : " attempts");
+  if (const auto* unreadable = dynamic_cast<const UnreadableBody*>(&last)) {
+    const std::string type = unreadable->content_type().empty() ? "none" : unreadable->content_type();
+    throw UnreadableResponseError(url, attempts, unreadable->offset(), unreadable->content_type(),
+                                  "TAXII server " + url + " answered, but unreadably, " + tries + " in a row: " +
+                                      last.what() + " (Content-Type: " + type +
+                                      ") — the server is reachable; what it sends cannot be parsed. Nothing after "
+                                      "this point was skipped: it is read from here again next run. Report it to "
+                                      "the server's operator if it persists");
+  }
+  throw UnavailableError(url, attempts,
+                         "TAXII request to " + url + " failed after " + tries + ": " + last.what() +
+                             " — check that the server is reachable, or raise " + options_.attempts_key);
 }
 
 std::chrono::milliseconds Exchange::backoff(int failed_attempt, std::optional<std::chrono::milliseconds> retry_after) {
@@ -113,20 +129,5 @@ std::chrono::milliseconds Exchange::backoff(int failed_attempt, std::optional<st
   return std::chrono::milliseconds{static_cast<long long>(base * spread(random_))};
 }
 
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, SystemTime now) {
-  long long seconds = 0;
-  auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-  if (error == std::errc{} && end == value.data() + value.size()) {
-    return std::chrono::milliseconds{std::max(0LL, seconds) * 1000};
-  }
-  std::tm parts{};
-  std::istringstream stream{std::string(value)};
-  stream.imbue(std::locale::classic());
-  stream >> std::get_time(&parts, "%a, %d %b %Y %H:%M:%S");
-  if (stream.fail()) return std::nullopt;
-  auto at = std::chrono::system_clock::from_time_t(timegm(&parts));
-  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(at - now);
-  return std::max(wait, std::chrono::milliseconds{0});
-}
 
 }  // namespace kfc::taxii::detail

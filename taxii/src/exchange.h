@@ -25,6 +25,21 @@ class RetryableFailure : public std::runtime_error {
   std::optional<std::chrono::milliseconds> retry_after_;
 };
 
+// The answer arrived but cannot be read (not JSON, broken JSON, not the expected shape). Retried
+// like any transient failure (a server may send a truncated page once), but when every attempt
+// failed so, the error says the body was unreadable, not that the server was unreachable.
+class UnreadableBody : public RetryableFailure {
+ public:
+  UnreadableBody(const std::string& what, std::string content_type, std::optional<std::size_t> offset = {})
+      : RetryableFailure(what), content_type_(std::move(content_type)), offset_(offset) {}
+  const std::string& content_type() const noexcept { return content_type_; }
+  std::optional<std::size_t> offset() const noexcept { return offset_; }
+
+ private:
+  std::string content_type_;
+  std::optional<std::size_t> offset_;
+};
+
 class Exchange {
  public:
   Exchange(const ClientOptions& options, http::Transport& transport, Clock& clock);
@@ -38,7 +53,8 @@ class Exchange {
                      const http::Headers& extra = {});
 
   // Runs attempt(n), n = 1.., until it returns. A RetryableFailure is logged, waited out on the
-  // clock, and retried while attempts remain; then UnavailableError naming `url`.
+  // clock, and retried while attempts remain; then UnavailableError naming `url` (or
+  // UnreadableResponseError when the last attempt got an UnreadableBody).
   template <class Attempt>
   auto with_retries(const std::string& url, ReadStats& stats, Attempt&& attempt) -> decltype(attempt(1)) {
     const int max_attempts = std::max(1, options_.retry.max_attempts);
@@ -46,12 +62,7 @@ class Exchange {
       try {
         return attempt(n);
       } catch (const RetryableFailure& failure) {
-        if (n >= max_attempts) {
-          throw UnavailableError(url, n,
-                                 "TAXII request to " + url + " failed after " + std::to_string(n) +
-                                     " attempts: " + failure.what() +
-                                     " — check that the server is reachable, or raise " + options_.attempts_key);
-        }
+        if (n >= max_attempts) give_up(url, n, failure);
         auto delay = backoff(n, failure.retry_after());
         spdlog::warn("TAXII attempt {}/{} for {} failed: {}. Retrying in {} ms", n, max_attempts, url,
                      failure.what(), delay.count());
@@ -62,6 +73,9 @@ class Exchange {
   }
 
   std::chrono::milliseconds backoff(int failed_attempt, std::optional<std::chrono::milliseconds> retry_after);
+
+  // The error for a request whose every attempt failed; `last` is the last attempt's failure.
+  [[noreturn]] void give_up(const std::string& url, int attempts, const RetryableFailure& last) const;
 
   // The server's explanation of the last 401/403 it answered.
   const ErrorBody& last_refusal() const noexcept { return last_refusal_; }
@@ -75,8 +89,5 @@ class Exchange {
   std::minstd_rand random_;
   ErrorBody last_refusal_;
 };
-
-// "Retry-After: 120" or an HTTP date, relative to `now`.
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, SystemTime now);
 
 }  // namespace kfc::taxii::detail

@@ -5,7 +5,6 @@
 #include <utility>
 #include <vector>
 
-#include <rapidjson/error/en.h>
 
 namespace kfc::taxii::detail {
 namespace {
@@ -43,16 +42,19 @@ std::string html_title(const std::string& body) {
 
 }  // namespace
 
-std::unique_ptr<JsonBody> parse_json(std::string body, std::string& problem) {
+std::unique_ptr<JsonBody> parse_json(std::string body, int max_object_depth, json::ParseError& error) {
   auto parsed = std::make_unique<JsonBody>();
   parsed->text = std::move(body);
-  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
-  parsed->document.ParseInsitu<kFlags>(parsed->text.data());
-  if (parsed->document.HasParseError()) {
-    problem = std::string("invalid JSON at byte ") + std::to_string(parsed->document.GetErrorOffset()) + ": " +
-              rapidjson::GetParseError_En(parsed->document.GetParseError());
+  json::ParseOptions options;
+  options.max_depth = max_object_depth;
+  options.item_path = {"objects"};
+  options.max_item_depth = max_object_depth;
+  auto report = json::parse_in_place(parsed->document, parsed->text, options);
+  if (!report) {
+    error = std::move(report.error());
     return nullptr;
   }
+  parsed->report = std::move(*report);
   return parsed;
 }
 
@@ -65,8 +67,7 @@ ErrorBody parse_error_body(const http::Response& response) {
   auto content_type = response.header("content-type").value_or("");
   if (is_json_media_type(content_type) || (!response.body.empty() && response.body.front() == '{')) {
     rapidjson::Document document;
-    document.Parse<rapidjson::kParseIterativeFlag>(response.body.c_str());
-    if (!document.HasParseError() && document.IsObject()) {
+    if (json::parse(document, response.body) && document.IsObject()) {
       out.title = string_member(document, "title").value_or("");
       out.description = string_member(document, "description").value_or("");
       out.error_code = string_member(document, "error_code").value_or("");
@@ -81,7 +82,8 @@ ErrorBody parse_error_body(const http::Response& response) {
   return out;
 }
 
-std::optional<std::string> object_problem(const rapidjson::Value& object, int max_depth) {
+std::optional<std::string> object_problem(const rapidjson::Value& object, const json::ItemNote* note, int max_depth) {
+  if (note != nullptr && note->too_deep) return "nested deeper than " + std::to_string(max_depth) + " levels";
   if (!object.IsObject()) return "not a JSON object";
   auto type = object.FindMember("type");
   if (type == object.MemberEnd() || !type->value.IsString() || type->value.GetStringLength() == 0) {
@@ -90,22 +92,6 @@ std::optional<std::string> object_problem(const rapidjson::Value& object, int ma
   auto id = object.FindMember("id");
   if (id == object.MemberEnd() || !id->value.IsString() || id->value.GetStringLength() == 0) {
     return "no string 'id'";
-  }
-  // Depth, walked with an explicit stack so the check itself cannot overflow.
-  std::vector<std::pair<const rapidjson::Value*, int>> stack{{&object, 1}};
-  while (!stack.empty()) {
-    auto [value, depth] = stack.back();
-    stack.pop_back();
-    if (depth > max_depth) return "nested deeper than " + std::to_string(max_depth) + " levels";
-    if (value->IsObject()) {
-      for (const auto& member : value->GetObject()) {
-        if (member.value.IsObject() || member.value.IsArray()) stack.emplace_back(&member.value, depth + 1);
-      }
-    } else if (value->IsArray()) {
-      for (const auto& item : value->GetArray()) {
-        if (item.IsObject() || item.IsArray()) stack.emplace_back(&item, depth + 1);
-      }
-    }
   }
   return std::nullopt;
 }

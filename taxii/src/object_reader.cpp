@@ -1,7 +1,7 @@
 // Paged object reads. TAXII 2.1 follows `next` while `more`, and when it must resume (a failed page,
 // a lost paging session, `more` without `next`) it restarts from just before the last page's
 // X-TAXII-Date-Added-Last, dropping the re-read duplicates. TAXII 2.0 pages with `Range: items=a-b`.
-#include <charconv>
+#include <cstdint>
 #include <unordered_set>
 
 #include <spdlog/spdlog.h>
@@ -60,27 +60,29 @@ std::string filter_query(const ObjectFilter& filter, std::optional<Timestamp> ad
   return query;
 }
 
-// Turns a fetched body into objects; throws RetryableFailure when it is not a usable page.
-void read_envelope(FetchedPage& page, http::Response& response, const std::string& shown_url, bool v21) {
-  auto content_type = response.header("content-type");
-  if (content_type && !detail::is_json_media_type(*content_type)) {
-    throw detail::RetryableFailure("page " + shown_url + " came as '" + *content_type + "', not TAXII JSON");
+// Turns a fetched body into objects; throws UnreadableBody (retried) when it is not a usable page.
+void read_envelope(FetchedPage& page, http::Response& response, const std::string& shown_url, bool v21,
+                   int max_object_depth) {
+  const std::string content_type = response.header("content-type").value_or("");
+  auto unreadable = [&](const std::string& why, std::optional<std::size_t> offset = {}) {
+    return detail::UnreadableBody("page " + shown_url + " " + why, content_type, offset);
+  };
+  if (!content_type.empty() && !detail::is_json_media_type(content_type)) {
+    throw unreadable("came as '" + content_type + "', not TAXII JSON");
   }
-  std::string problem;
-  page.body = detail::parse_json(std::move(response.body), problem);
-  if (!page.body) throw detail::RetryableFailure("page " + shown_url + " is unreadable: " + problem);
+  json::ParseError error;
+  page.body = detail::parse_json(std::move(response.body), max_object_depth, error);
+  if (!page.body) throw unreadable("is not JSON: " + error.message, error.offset);
   const auto& doc = page.body->document;
-  const char* shape = v21 ? "a TAXII envelope" : "a STIX bundle";
-  if (!doc.IsObject()) throw detail::RetryableFailure("page " + shown_url + " is not " + std::string(shape));
+  const std::string shape = v21 ? "a TAXII envelope" : "a STIX bundle";
+  if (!doc.IsObject()) throw unreadable("is not " + shape, 0);
   if (auto objects = doc.FindMember("objects"); objects != doc.MemberEnd()) {
-    if (!objects->value.IsArray()) {
-      throw detail::RetryableFailure("page " + shown_url + " is not " + std::string(shape) + ": 'objects' is not a list");
-    }
+    if (!objects->value.IsArray()) throw unreadable("is not " + shape + ": 'objects' is not a list");
     page.objects = &objects->value;
   }
   if (v21) {
     if (auto more = doc.FindMember("more"); more != doc.MemberEnd()) {
-      if (!more->value.IsBool()) throw detail::RetryableFailure("page " + shown_url + " has a non-boolean 'more'");
+      if (!more->value.IsBool()) throw unreadable("has a non-boolean 'more'");
       page.more = more->value.GetBool();
     }
     if (auto next = doc.FindMember("next"); next != doc.MemberEnd() && !next->value.IsNull()) {
@@ -98,19 +100,20 @@ void read_envelope(FetchedPage& page, http::Response& response, const std::strin
   page.last = header_timestamp(response, "x-taxii-date-added-last");
 }
 
-// "items 0-99/1200" → end 99, total 1200 (total may be '*').
-void read_content_range(FetchedPage& page, const http::Response& response) {
+// "items 0-99/1200" → end 99, total 1200 (total may be '*'). The end is believed only inside the
+// window that was asked for (offset .. offset + size - 1): a server's number cannot move the read
+// backwards, past what it was asked, or overflow the next offset.
+void read_content_range(FetchedPage& page, const http::Response& response, std::size_t offset, std::size_t size) {
   auto value = response.header("content-range");
   if (!value) return;
   std::string_view text = *value;
   auto dash = text.find('-');
   auto slash = text.find('/');
   if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) return;
-  std::size_t end = 0;
-  if (std::from_chars(text.data() + dash + 1, text.data() + slash, end).ec == std::errc{}) page.range_end = end;
-  std::size_t total = 0;
-  if (std::from_chars(text.data() + slash + 1, text.data() + text.size(), total).ec == std::errc{}) {
-    page.range_total = total;
+  const auto end = http::parse_count(text.substr(dash + 1, slash - dash - 1));
+  if (end && *end >= offset && *end - offset < size) page.range_end = static_cast<std::size_t>(*end);
+  if (const auto total = http::parse_count(text.substr(slash + 1))) {
+    page.range_total = static_cast<std::size_t>(std::min<std::uint64_t>(*total, SIZE_MAX));
   }
 }
 
@@ -136,14 +139,16 @@ class PageSink {
     std::unordered_set<std::string> page_keys;
     bool fresh = false;
     if (fetched.objects != nullptr) {
+      const json::ParseReport& parse_report = fetched.body->report;
       std::size_t index = 0;
       for (const auto& object : fetched.objects->GetArray()) {
-        ++index;
-        if (auto problem = detail::object_problem(object, options_.max_object_depth)) {
+        const json::ItemNote* note = parse_report.note(index++);
+        if (auto problem = detail::object_problem(object, note, options_.max_object_depth)) {
           ++page.skipped;
           spdlog::warn("TAXII: skipped object {} of page {} of {}: {}", index, page.number, shown_url_, *problem);
           continue;
         }
+        if (note != nullptr) report_repair(object, *note, index, page);
         auto [key, inserted] = page_keys.insert(detail::object_key(object));
         if (!previous_page_keys_.contains(*key)) fresh = true;
         if (!inserted || boundary_keys_.contains(*key)) {
@@ -176,6 +181,7 @@ class PageSink {
     ++stats.pages;
     stats.objects += page.objects.size();
     stats.skipped += page.skipped;
+    stats.repaired += page.repaired;
     stats.duplicates += page.duplicates;
     summary_.resume_after = resume_after_;
     return on_page_(page);
@@ -189,6 +195,22 @@ class PageSink {
   std::optional<Timestamp> previous_last() const { return previous_last_; }
 
  private:
+  // An object that arrived with invalid Unicode or a number beyond a double is delivered repaired;
+  // said once, with its id (a re-read of the same page says it again).
+  void report_repair(const rapidjson::Value& object, const json::ItemNote& note, std::size_t index, Page& page) {
+    ++page.repaired;
+    std::string what;
+    if (note.unicode_repairs > 0) {
+      what = std::to_string(note.unicode_repairs) + " invalid Unicode sequence(s) replaced by U+FFFD";
+    }
+    if (note.numbers_replaced > 0) {
+      what += (what.empty() ? "" : ", ") + std::to_string(note.numbers_replaced) +
+              " number(s) beyond a double replaced by null";
+    }
+    spdlog::warn("TAXII: object {} ({} of page {} of {}) delivered repaired: {}",
+                 detail::string_member(object, "id").value_or("?"), index, page.number, shown_url_, what);
+  }
+
   // The objects that may share the newest Date-Added-Last are those of every page since that
   // timestamp first appeared (a group can span pages); when it moves on, only this page's can.
   // Bounded: past the bound a resume may deliver some objects twice (harmless, never a loss).
@@ -270,7 +292,7 @@ ReadSummary read_objects_v21(detail::ClientCore& client, std::string_view collec
                             "TAXII server answered " + shown + " with unexpected HTTP " +
                                 std::to_string(response.status));
       }
-      read_envelope(page, response, shown, true);
+      read_envelope(page, response, shown, true, client.options.max_object_depth);
       return page;
     });
 
@@ -330,10 +352,10 @@ ReadSummary read_objects_v20(detail::ClientCore& client, std::string_view collec
                             "TAXII server answered " + shown + " with unexpected HTTP " +
                                 std::to_string(response.status));
       }
-      read_envelope(page, response, shown, false);
+      read_envelope(page, response, shown, false, client.options.max_object_depth);
       const std::size_t count = page.objects ? page.objects->Size() : 0;
       if (response.status == 206) {
-        read_content_range(page, response);
+        read_content_range(page, response, offset, size);
         std::size_t next_offset = page.range_end ? *page.range_end + 1 : offset + count;
         page.more = count > 0 && (!page.range_total || next_offset < *page.range_total);
         page.range_end = next_offset;

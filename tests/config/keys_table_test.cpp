@@ -97,6 +97,7 @@ const KeyRow kRows[] = {
     {"opentip.max_tlp", "OPENTIP_MAX_TLP", "TLP:AMBER", "TLP:GREEN"},
     {"opentip.zone_scores", "OPENTIP_ZONE_SCORES", "red:100,orange:80,yellow:60,grey:20,green:0", "red:90,green:0"},
     {"opentip.enrichment_scope", "OPENTIP_ENRICHMENT_SCOPE", "StixFile,IPv4-Addr,IPv6-Addr,Domain-Name,Url", "Url"},
+    {"opentip.max_delivery_attempts", "OPENTIP_MAX_DELIVERY_ATTEMPTS", "3", "5"},
     {"tokens.expiry_warning_days", "TOKENS_EXPIRY_WARNING_DAYS", "30", "14"},
     // The token lifecycle keys of the three tokens.
     {"kaspersky.api_token_expires_at", "KASPERSKY_API_TOKEN_EXPIRES_AT", "", "2026-12-03"},

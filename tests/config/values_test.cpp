@@ -40,6 +40,16 @@ TEST(ParseDuration, OpenCtiDurationPeriods) {
   }
 }
 
+// Components too long for 64 bits (found by the yaml_config fuzz target's neighbourhood): refused,
+// never a throw or an overflow.
+TEST(ParseDuration, ComponentsTooLongAreRefusedNotOverflowed) {
+  EXPECT_EQ(parse_iso8601_duration("P999999999999W"), std::chrono::seconds(999999999999LL * 7 * 86400));
+  EXPECT_FALSE(parse_iso8601_duration("P9999999999999W").has_value());
+  EXPECT_FALSE(parse_iso8601_duration("PT99999999999999999999999H").has_value());
+  EXPECT_FALSE(parse_iso8601_duration("PT1" + std::string(400, '0') + "S").has_value());
+  EXPECT_EQ(parse_iso8601_duration("PT1.5S"), std::chrono::seconds(1));
+}
+
 TEST(ParseDate, DatesAndRfc3339Timestamps) {
   const SystemTime midnight = SystemTime{} + std::chrono::seconds{1796256000};  // 2026-12-03T00:00:00Z
   EXPECT_EQ(parse_date_or_timestamp("2026-12-03"), midnight);

@@ -3,6 +3,7 @@
 
 #include "e2e_fixture.h"
 #include "kfc/runner/state.h"
+#include "kfc/testing/bad_feed_objects.h"
 
 namespace kfc::e2e {
 namespace {
@@ -308,6 +309,49 @@ TEST_F(EndToEnd, DirectoryOutputWritesBundlesAndAStateFile) {
   const auto second_windows = added_after_requests();
   ASSERT_EQ(second_windows.size(), 2u);
   for (const auto& value : second_windows) EXPECT_GT(value, first_window);
+}
+
+// The feed objects the reference connector dies on (an orphan created_by_ref, a report naming an
+// object nobody sent, a relationship to a missing object, a report naming an indicator by its feed
+// id) and two objects with text that is not valid Unicode: the run exits 0, every indicator reaches
+// the broker, and what was repaired or dropped is counted in the log and in the run summary.
+TEST_F(EndToEnd, BadFeedObjectsAreRepairedOrDroppedAndTheRunSucceeds) {
+  auto collections = feed(12, days_ago(2));
+  auto& objects = collections[0].objects;
+  for (auto& object : testing::dangling_reference_objects(objects.back().date_added, objects[4].id)) {
+    objects.push_back(std::move(object));
+  }
+  testing::prepend_to_description(collections[1].objects[2], "lone \\ud800;");
+  testing::prepend_to_description(collections[1].objects[5], "bad \xff;");
+  serve(collections);
+
+  auto process = start({"run", "--once", "--summary"});
+  const auto status = process->wait(60s);
+  const std::string log = process->err();
+  ASSERT_TRUE(status.has_value()) << log;
+  EXPECT_EQ(*status, 0) << log;
+  std::set<std::string> indicators;
+  for (const auto& c : collections) {
+    for (const auto& o : c.objects) {
+      if (o.type == "indicator") indicators.insert(o.id);
+    }
+  }
+  EXPECT_EQ(take_delivered(), indicators);  // every indicator
+  // In the log: once per object, and the run's totals.
+  EXPECT_NE(log.find("object malware--00000000-0000-4000-8000-0000000000a1: dropped created_by_ref"), std::string::npos) << log;
+  EXPECT_NE(log.find("delivered repaired: 1 invalid Unicode sequence(s) replaced by U+FFFD"), std::string::npos) << log;
+  EXPECT_NE(log.find("This run repaired or dropped instead of stopping:"), std::string::npos) << log;
+  // In the run summary.
+  const auto summary = log.substr(log.find("Repaired or dropped instead of stopping the run"));
+  for (const char* kind : {"created_by_ref_dropped", "object_ref_dropped", "relationship_without_end_dropped",
+                           "reference_rewritten_to_normalised_id", "feed_object_repaired"}) {
+    EXPECT_NE(summary.find(kind), std::string::npos) << kind << " missing from the summary:\n" << summary;
+  }
+  // And in the work the platform shows.
+  const auto work = opencti_->work(opencti_->last_work_id());
+  ASSERT_TRUE(work.has_value());
+  EXPECT_FALSE(work->in_error);
+  EXPECT_NE(work->processed_message.value_or("").find("repaired or dropped"), std::string::npos);
 }
 
 }  // namespace

@@ -269,11 +269,13 @@ TEST_F(EnrichmentE2E, QuotaExhaustedMarksTheWorkInErrorAndKeepsTheRequestOnTheQu
   EXPECT_THAT(work.processed_message.value_or(""), HasSubstr("kept on the queue"));
   EXPECT_EQ(opentip_.request_count(), 1);  // no request spent while blocked
   EXPECT_TRUE(broker_->drain(push_.queue, 300ms).empty());
-  // The request is still there, unchanged, for when the quota comes back.
+  // The request is still there, unchanged, for when the quota comes back: a copy at the back of the
+  // queue (the original was acked), not the original nacked to the head.
   auto left = broker_->take(listen_.queue, 1, 5s);
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0].body, request);
-  EXPECT_TRUE(left[0].redelivered);
+  EXPECT_FALSE(left[0].redelivered);
+  EXPECT_TRUE(left[0].has_headers);
   expect_no_secret_anywhere();
 }
 
@@ -352,13 +354,15 @@ TEST_F(EnrichmentE2E, QuotaBlockHoldsForLaterRequestsAndAcrossARestart) {
   EXPECT_EQ(opentip_.request_count(), 1);
   EXPECT_FALSE(opencti_.work(file_work)->processed_calls > 0);
 
-  start(s);  // a new process: the block comes from the cache directory
-  WorkRecord ip = wait_for_processed(ip_work, 2);
+  // A new process: the block comes from the cache directory. The blocked IP request went to the back
+  // of the queue, so the file request comes first now, and is held by the block too.
+  start(s);
+  WorkRecord file = wait_for_processed(file_work);
   stop();
   std::filesystem::remove_all(cache_dir);
 
-  EXPECT_TRUE(ip.in_error);
-  EXPECT_THAT(ip.processed_message.value_or(""), HasSubstr("quota"));
+  EXPECT_TRUE(file.in_error);
+  EXPECT_THAT(file.processed_message.value_or(""), HasSubstr("quota"));
   EXPECT_EQ(opentip_.request_count(), 1);
   EXPECT_TRUE(broker_->drain(push_.queue, 300ms).empty());
   EXPECT_EQ(broker_->depth(listen_.queue), 2u);  // both still waiting for the quota
@@ -468,6 +472,92 @@ TEST_F(EnrichmentE2E, RequestWithoutWorkGetsItsOwnWork) {
   EXPECT_THAT(messages[0].problems({.applicant_id = kApplicant, .work_id = work_id}), ::testing::IsEmpty());
 }
 
+// A request OpenTIP fails on every time (a persistent 5xx for this value): tried at most
+// opentip.max_delivery_attempts times, each time going to the back of the queue, so the good request
+// behind it is enriched meanwhile; then acked with its work in error saying it was given up.
+TEST_F(EnrichmentE2E, APoisonRequestIsTriedAtMostMaxAttemptsAndTheOneBehindItIsEnrichedMeanwhile) {
+  constexpr const char* kPoisonIp = "198.51.100.7";
+  opencti_.add_observable("internal-ip-poison", R"({"type":"ipv4-addr","spec_version":"2.1",)"
+                                                R"("id":"ipv4-addr--7e0f1a2b-3c4d-5e6f-8a9b-0c1d2e3f4a5b","value":")" +
+                                                    std::string(kPoisonIp) + R"("})");
+  opencti_.add_observable("internal-file-1", file_stix("file--5d0c6a1e-8f3b-5c2d-9e4f-1a2b3c4d5e6f", kGreen), {kGreen});
+  opentip_.set_answer("ip", kPoisonIp, R"({"error": "Server error"})", 500);
+  const std::string poison_work = opencti_.add_work(connector_id_, "Poison");
+  const std::string good_work = opencti_.add_work(connector_id_, "Good");
+  kfc::ManualClock clock(std::chrono::system_clock::now());  // backoff and pauses pass without sleeping
+  start(settings(), &clock);
+  broker_->publish(listen_, enrichment_request(poison_work, "internal-ip-poison", "IPv4-Addr"));
+  broker_->publish(listen_, enrichment_request(good_work, "internal-file-1", "StixFile"));
+
+  WorkRecord poison = wait_for_processed(poison_work, 3);
+  WorkRecord good = wait_for_processed(good_work);
+  std::this_thread::sleep_for(500ms);  // a fourth try would show by now
+  stop();
+
+  EXPECT_FALSE(good.in_error) << good.processed_message.value_or("");
+  EXPECT_TRUE(poison.in_error);
+  EXPECT_THAT(poison.processed_message.value_or(""), HasSubstr("given up after 3 attempts"));
+  EXPECT_EQ(opencti_.work(poison_work)->processed_calls, 3);
+  // The good request did not wait for the poison one to be given up.
+  const auto closed = processed_messages();
+  std::size_t good_at = closed.size(), last_poison_at = 0;
+  for (std::size_t i = 0; i < closed.size(); ++i) {
+    if (closed[i].find("zone Red") != std::string::npos) good_at = i;
+    if (closed[i].find("given up") != std::string::npos) last_poison_at = i;
+  }
+  EXPECT_LT(good_at, last_poison_at) << ::testing::PrintToString(closed);
+  EXPECT_THAT(closed[0], HasSubstr("attempt 1 of 3"));
+  EXPECT_EQ(opencti_.count("stixCyberObservable"), 4u);  // 3 tries of the poison, 1 of the good one
+  EXPECT_EQ(broker_->depth(listen_.queue), 0u);
+  expect_no_secret_anywhere();
+}
+
+// Nesting a million levels deep, in a listen-queue message, in OpenCTI's answer, in the entity's
+// export and in OpenTIP's answer: an error for that request, the connector alive, the next enriched.
+TEST_F(EnrichmentE2E, AMillionNestedArraysAnywhereFailsOnlyThatRequest) {
+  const std::string deep = std::string(1'000'000, '[') + std::string(1'000'000, ']');
+  constexpr const char* kDeepIp = "198.51.100.9";
+  opencti_.add_observable("internal-ip-deep", R"({"type":"ipv4-addr","spec_version":"2.1",)"
+                                              R"("id":"ipv4-addr--1a2b3c4d-5e6f-5a7b-8c9d-0e1f2a3b4c5d","value":")" +
+                                                  std::string(kDeepIp) + R"("})");
+  opencti_.add_observable("internal-file-1", file_stix("file--5d0c6a1e-8f3b-5c2d-9e4f-1a2b3c4d5e6f", kGreen), {kGreen});
+  opentip_.set_answer("ip", kDeepIp, deep);
+  const std::string graphql_work = opencti_.add_work(connector_id_, "Deep GraphQL answer");
+  const std::string export_work = opencti_.add_work(connector_id_, "Deep toStix");
+  const std::string opentip_work = opencti_.add_work(connector_id_, "Deep OpenTIP answer");
+  const std::string good_work = opencti_.add_work(connector_id_, "Good");
+  // The first entity read is answered with deep JSON, the second with an export nested as deep.
+  opencti_.answer_next("stixCyberObservable", 1, R"({"data":{"stixCyberObservable":)" + deep + "}}");
+  start(settings());
+  broker_->publish(listen_, deep);
+  broker_->publish(listen_, enrichment_request(graphql_work, "internal-file-1", "StixFile"));
+  ASSERT_TRUE(opencti_.wait_for("stixCyberObservable", 1, 20s));
+  opencti_.answer_next("stixCyberObservable", 1,
+                       R"({"data":{"stixCyberObservable":{"id":"x","standard_id":"file--5d0c6a1e-8f3b-5c2d-9e4f-)"
+                       R"(1a2b3c4d5e6f","entity_type":"StixFile","objectMarking":[],"toStix":")" +
+                           std::string(1'000'000, '[') + std::string(1'000'000, ']') + R"("}}})");
+  broker_->publish(listen_, enrichment_request(export_work, "internal-file-1", "StixFile"));
+  broker_->publish(listen_, enrichment_request(opentip_work, "internal-ip-deep", "IPv4-Addr"));
+  broker_->publish(listen_, enrichment_request(good_work, "internal-file-1", "StixFile"));
+
+  WorkRecord graphql = wait_for_processed(graphql_work);
+  WorkRecord exported = wait_for_processed(export_work);
+  WorkRecord from_opentip = wait_for_processed(opentip_work);
+  WorkRecord good = wait_for_processed(good_work);
+  stop();
+
+  EXPECT_EQ(exit_code_, 0);
+  EXPECT_TRUE(graphql.in_error);
+  EXPECT_THAT(graphql.processed_message.value_or(""), HasSubstr("nested deeper than 64 levels"));
+  EXPECT_TRUE(exported.in_error);
+  EXPECT_THAT(exported.processed_message.value_or(""), HasSubstr("nested deeper than 64 levels"));
+  EXPECT_TRUE(from_opentip.in_error);
+  EXPECT_THAT(from_opentip.processed_message.value_or(""), HasSubstr("nested deeper than 64 levels"));
+  EXPECT_FALSE(good.in_error) << good.processed_message.value_or("");
+  EXPECT_THAT(log_.str(), HasSubstr("enrichment request is not a JSON object (nested deeper than 64 levels"));
+  EXPECT_EQ(broker_->depth(listen_.queue), 0u);
+}
+
 TEST_F(EnrichmentE2E, QueueProtocolApiPushesTheBundleThroughGraphql) {
   opencti_.add_observable("internal-file-1", file_stix("file--5d0c6a1e-8f3b-5c2d-9e4f-1a2b3c4d5e6f", kGreen), {kGreen});
   const std::string work_id = opencti_.add_work(connector_id_, "Enrichment request");
@@ -555,6 +645,44 @@ TEST_F(EnrichCommand, EnrichesFromTheQueueAndStopsCleanlyWithoutPrintingSecrets)
 // enrichment connectors are configured; the TAXII token is not needed for it.
 TEST_F(EnrichCommand, DefaultCommandEnrichesWhenTheConnectorTypeIsInternalEnrichment) {
   expect_enrichment_round_trip("", {"CONNECTOR_TYPE=INTERNAL_ENRICHMENT"});
+}
+
+// A request that kills the process every time it is handled (here: kill -9 while it waits for
+// OpenTIP) is handled at most opentip.max_delivery_attempts times across restarts, then acked with
+// its work in error: the broker's redelivered flag and a counter on the requeued copies survive the
+// restarts, so the crash loop ends.
+TEST_F(EnrichCommand, ARequestThatKillsTheProcessIsGivenUpAfterMaxAttempts) {
+  opencti_.add_observable("internal-file-1", file_stix("file--5d0c6a1e-8f3b-5c2d-9e4f-1a2b3c4d5e6f", kGreen), {kGreen});
+  const std::string work_id = opencti_.add_work(connector_id_, "Enrichment request");
+  opentip_.set_delay(8s);  // the process is inside the lookup when it is killed
+  const auto output = std::filesystem::temp_directory_path() / ("kfc-enrich-crash-" + connector_id_ + ".log");
+  broker_->publish(listen_, enrichment_request(work_id, "internal-file-1", "StixFile"));
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    pid_t pid = launch(output, "enrich", {"OPENTIP_MAX_DELIVERY_ATTEMPTS=3"});
+    ASSERT_GT(pid, 0);
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (opentip_.request_count() < attempt && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(50ms);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    ASSERT_EQ(opentip_.request_count(), attempt) << "attempt " << attempt << " did not reach OpenTIP";
+  }
+  pid_t pid = launch(output, "enrich", {"OPENTIP_MAX_DELIVERY_ATTEMPTS=3"});
+  WorkRecord work = wait_for_processed(work_id);
+  std::this_thread::sleep_for(1s);
+  const int exit_code = terminate(pid);
+  std::ifstream file(output);
+  const std::string printed((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(output);
+
+  EXPECT_EQ(exit_code, 0) << printed;
+  EXPECT_EQ(opentip_.request_count(), 3);  // not a fourth time
+  EXPECT_TRUE(work.in_error) << printed;
+  EXPECT_THAT(work.processed_message.value_or(""), HasSubstr("abandoned after 3 attempts"));
+  EXPECT_THAT(work.processed_message.value_or(""), HasSubstr("stopped"));
+  EXPECT_EQ(broker_->depth(listen_.queue), 0u);
+  EXPECT_THAT(printed, Not(HasSubstr(kApiKey)));
 }
 
 void EnrichCommand::expect_enrichment_round_trip(const std::string& command,

@@ -1,6 +1,11 @@
 // Transient failures are retried page by page (never from page 1, never by replaying a one-shot
 // `next`); bad pages and bad objects are errors or skips, never crashes or silent loss.
+#include <gmock/gmock.h>
+
+#include <algorithm>
+
 #include "harness.h"
+#include "kfc/testing/bad_feed_objects.h"
 
 namespace kfc::taxii::test {
 namespace {
@@ -166,14 +171,97 @@ TEST(TaxiiFaults, UnreadablePageThatNeverHealsNamesTheUrlButNoCredentials) {
   auto client = h.client(client_options);
   try {
     h.read(*client, "feed");
-    FAIL() << "expected UnavailableError";
-  } catch (const UnavailableError& error) {
+    FAIL() << "expected UnreadableResponseError";
+  } catch (const UnreadableResponseError& error) {
     std::string text = error.what();
     EXPECT_NE(text.find(h.server.api_root_url() + "collections/feed/objects/"), std::string::npos) << text;
-    EXPECT_NE(text.find("invalid JSON"), std::string::npos) << text;
+    EXPECT_NE(text.find("invalid JSON at byte"), std::string::npos) << text;
+    EXPECT_NE(text.find("Content-Type: application/taxii+json"), std::string::npos) << text;
+    EXPECT_NE(text.find("unreadably"), std::string::npos) << text;
+    // It arrived: the advice for an unreachable server would send the user the wrong way.
+    EXPECT_EQ(text.find("reachable, or raise"), std::string::npos) << text;
     EXPECT_EQ(text.find(kSecret), std::string::npos);
     EXPECT_EQ(text.find("added_after"), std::string::npos);  // the query string is not shown
+    EXPECT_EQ(error.attempts(), 2);
+    ASSERT_TRUE(error.offset().has_value());
+    EXPECT_GT(*error.offset(), 0u);
+    EXPECT_EQ(error.content_type().rfind("application/taxii+json", 0), 0u);
   }
+}
+
+TEST(TaxiiFaults, NonJsonAnswersAreUnreadableNotUnavailable) {
+  Harness h;
+  h.server.add_collection(generate_collection("feed", "Feed", 5, kStart));
+  h.server.inject({.kind = FaultKind::HtmlOk, .times = -1});
+  h.start();
+  auto options = h.options();
+  options.retry.max_attempts = 2;
+  auto client = h.client(options);
+  try {
+    h.read(*client, "feed");
+    FAIL() << "expected UnreadableResponseError";
+  } catch (const UnreadableResponseError& error) {
+    EXPECT_NE(std::string(error.what()).find("text/html"), std::string::npos) << error.what();
+    EXPECT_FALSE(error.offset().has_value());
+  }
+}
+
+// A lone surrogate escape and an invalid UTF-8 byte in two objects' descriptions: every object of
+// the collection is delivered, the bad text as U+FFFD, and those two are counted as repaired.
+TEST(TaxiiFaults, InvalidUnicodeInOneObjectIsRepairedThereOnly) {
+  Harness h({.max_page_size = 4});
+  auto feed = generate_collection("feed", "Feed", 10, kStart);
+  testing::prepend_to_description(feed.objects[2], "lone \\ud800 surrogate;");
+  testing::prepend_to_description(feed.objects[5], "bad \xff byte;");
+  h.server.add_collection(feed);
+  h.start();
+  auto client = h.client();
+  std::vector<std::string> descriptions;
+  auto summary = client->read_objects("feed", {}, [&](const Page& page) {
+    for (const auto* object : page.objects) {
+      std::string description = (*object)["description"].GetString();
+      if (description.find("\xEF\xBF\xBD") != std::string::npos) descriptions.push_back(description.substr(0, description.find(';')));
+    }
+    return true;
+  });
+  EXPECT_EQ(summary.stats.objects, 10u);
+  EXPECT_EQ(summary.stats.repaired, 2u);
+  EXPECT_EQ(summary.stats.skipped, 0u);
+  EXPECT_EQ(summary.stats.retries, 0u);
+  EXPECT_THAT(descriptions, ::testing::UnorderedElementsAre("lone \xEF\xBF\xBD surrogate", "bad \xEF\xBF\xBD byte"));
+}
+
+// One object nested a million levels deep: that object is skipped with a clear reason, the objects
+// after it on the same page are delivered.
+TEST(TaxiiFaults, AMillionNestedArraysInOneObjectSkipsThatObjectOnly) {
+  Harness h;
+  auto feed = generate_collection("feed", "Feed", 6, kStart);
+  auto& deep = feed.objects[1].json;
+  deep.insert(deep.rfind('}'), R"(,"x_deep":)" + std::string(1'000'000, '[') + std::string(1'000'000, ']'));
+  const std::string deep_id = feed.objects[1].id;
+  h.server.add_collection(feed);
+  h.start();
+  auto client = h.client();
+  auto got = h.read(*client, "feed");
+  auto expected = h.expected_ids(feed);
+  expected.erase(std::remove(expected.begin(), expected.end(), deep_id), expected.end());
+  EXPECT_EQ(got.ids, expected);
+  EXPECT_EQ(got.summary.stats.skipped, 1u);
+  EXPECT_EQ(got.summary.stats.retries, 0u);
+}
+
+// 10^30 seconds overflows any integer a naive parser multiplies it in: it is clamped (and then
+// capped by the policy), never undefined behaviour (the sanitizer build aborts on that).
+TEST(TaxiiFaults, HugeRetryAfterIsClampedToThePolicy) {
+  Harness h;
+  h.server.add_collection(generate_collection("feed", "Feed", 3, kStart));
+  h.server.inject({.kind = FaultKind::TooManyRequests, .retry_after = "1000000000000000000000000000000"});
+  h.start();
+  auto options = h.options();
+  options.retry.max_retry_after = 90000ms;
+  auto client = h.client(options);
+  h.read(*client, "feed");
+  EXPECT_EQ(h.clock.slept(), 90000ms);
 }
 
 TEST(TaxiiFaults, BadObjectsAreSkippedCountedAndTheRestDelivered) {
@@ -198,7 +286,12 @@ TEST(TaxiiFaults, DeeplyNestedPageCannotCrashTheParser) {
   auto options = h.options();
   options.retry.max_attempts = 2;
   auto client = h.client(options);
-  EXPECT_THROW(h.read(*client, "feed"), UnavailableError);  // not an envelope, after retrying
+  try {
+    h.read(*client, "feed");  // not an envelope, after retrying
+    FAIL() << "expected UnreadableResponseError";
+  } catch (const UnreadableResponseError& error) {
+    EXPECT_NE(std::string(error.what()).find("nested deeper than 64 levels"), std::string::npos) << error.what();
+  }
 }
 
 TEST(TaxiiFaults, ProtocolErrorsCarryTheServersExplanationAndAreNotRetried) {

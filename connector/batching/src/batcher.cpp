@@ -1,5 +1,6 @@
 #include "kfc/batching/batcher.h"
 
+#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
@@ -11,20 +12,14 @@
 #include "kfc/batching/stages.h"
 #include "kfc/batching/watermark.h"
 #include "json_copy.h"
+#include "reference_resolver.h"
 #include "references.h"
 
 namespace kfc::batching {
 namespace {
 
-std::string_view string_of(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
-
-// The object's id, or an empty view when it has none usable for de-duplication.
-std::string_view id_of(const rapidjson::Value& object) {
-  if (!object.IsObject()) return {};
-  const auto member = object.FindMember("id");
-  if (member == object.MemberEnd() || !member->value.IsString()) return {};
-  return string_of(member->value);
-}
+using detail::id_of;
+using detail::string_of;
 
 bool is_report(const rapidjson::Value& object) {
   const auto type = object.FindMember("type");
@@ -59,6 +54,32 @@ void accumulate_report(const rapidjson::Value& earlier, rapidjson::Value& merged
 }
 
 }  // namespace
+
+ReferenceRepairs& ReferenceRepairs::operator+=(const ReferenceRepairs& other) {
+  rewritten += other.rewritten;
+  dropped_created_by += other.dropped_created_by;
+  dropped_object_refs += other.dropped_object_refs;
+  dropped_without_refs += other.dropped_without_refs;
+  dropped_relationships += other.dropped_relationships;
+  dropped_without_id += other.dropped_without_id;
+  return *this;
+}
+
+bool ReferenceRepairs::any() const { return !by_kind().empty(); }
+
+std::vector<std::pair<std::string, std::uint64_t>> ReferenceRepairs::by_kind() const {
+  std::vector<std::pair<std::string, std::uint64_t>> kinds;
+  auto add = [&](const char* kind, std::uint64_t count) {
+    if (count > 0) kinds.emplace_back(kind, count);
+  };
+  add("reference_rewritten_to_normalised_id", rewritten);
+  add("created_by_ref_dropped", dropped_created_by);
+  add("object_ref_dropped", dropped_object_refs);
+  add("object_without_refs_dropped", dropped_without_refs);
+  add("relationship_without_end_dropped", dropped_relationships);
+  add("object_without_id_dropped", dropped_without_id);
+  return kinds;
+}
 
 std::size_t Batch::object_count() const {
   std::size_t count = 0;
@@ -97,7 +118,8 @@ struct Batcher::ArenaPool {
 
 Batcher::Batcher(TransformFn transform, BatcherOptions options, BeforeStagingFn before_staging)
     : transform_(std::move(transform)), options_(options), before_staging_(std::move(before_staging)),
-      pool_(std::make_shared<ArenaPool>()) {
+      pool_(std::make_shared<ArenaPool>()), resolver_(std::make_unique<detail::ReferenceResolver>(std::max<std::size_t>(options.remembered_ids, 1),
+                                                            std::max<std::size_t>(options.remembered_ids / 8, 1))) {
   if (!transform_) throw std::invalid_argument("Batcher needs a transform");
   if (options_.source_batch_size == 0) options_.source_batch_size = 1;
   if (options_.max_bundle_objects == 0) options_.max_bundle_objects = 1;
@@ -277,14 +299,17 @@ Batch Batcher::take() {
   batch.warnings = std::move(watermark.warnings);
 
   if (before_staging_) before_staging_(objects);
+  batch.references = resolver_->resolve(objects);
+  const DeliveredFn delivered = [this](std::string_view id) { return resolver_->was_delivered(id); };
   if (&objects.GetAllocator() == &pending.arena->allocator) {
     // The stages take the objects out of the batch's memory, which they then keep alive.
     std::shared_ptr<void> memory = share_arena(pending.arena);
     arena_return.arena = nullptr;
-    batch.stages = build_stages(objects, std::move(memory));
+    batch.stages = build_stages(objects, std::move(memory), delivered);
   } else {  // a transform that built its output elsewhere: copied out, the arena is free again
-    batch.stages = build_stages(objects);
+    batch.stages = build_stages(objects, delivered);
   }
+  for (const auto& stage : batch.stages) resolver_->delivered(stage.objects);
   return batch;
 }
 

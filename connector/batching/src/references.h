@@ -2,6 +2,7 @@
 // The reference fields the dependency stages follow (connector/batching/README.md), shared by the stager
 // and the cluster packer so both agree on what "references" means.
 #include <array>
+#include <string_view>
 
 #include <rapidjson/document.h>
 
@@ -10,6 +11,16 @@ namespace kfc::batching::detail {
 inline constexpr std::array<const char*, 4> kReferenceFields = {"created_by_ref", "x_opencti_created_by_ref",
                                                                 "source_ref", "target_ref"};
 inline constexpr const char* kListReferenceField = "object_refs";
+
+inline std::string_view string_of(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+
+// The object's id, or an empty view when it has none usable (not an object, no string `id`).
+inline std::string_view id_of(const rapidjson::Value& object) {
+  if (!object.IsObject()) return {};
+  const auto member = object.FindMember("id");
+  if (member == object.MemberEnd() || !member->value.IsString()) return {};
+  return string_of(member->value);
+}
 
 // Calls visit(field, value) for each present, non-null reference of `object`, fields in the order
 // above, then each element of `object_refs` (an `object_refs` that is not an array is visited whole).

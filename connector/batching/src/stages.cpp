@@ -15,7 +15,7 @@
 namespace kfc::batching {
 namespace {
 
-std::string_view string_of(const rapidjson::Value& v) { return {v.GetString(), v.GetStringLength()}; }
+using detail::string_of;
 
 // How a reference value is quoted in an error: a string as is (Python f-string), anything else as JSON.
 std::string describe(const rapidjson::Value& v) {
@@ -35,7 +35,7 @@ struct Node {
 
 class Stager {
  public:
-  explicit Stager(const rapidjson::Value& objects) : objects_(objects) {
+  Stager(const rapidjson::Value& objects, const DeliveredFn& delivered) : objects_(objects), delivered_(delivered) {
     collect_unique(objects);
     for (auto& node : nodes_) resolve_dependencies(node);
     visiting_.assign(nodes_.size(), false);
@@ -92,6 +92,7 @@ class Stager {
   void add_dependency(Node& node, const char* field, const rapidjson::Value& ref) {
     if (ref.IsString() && string_of(ref) == node.id) return;
     const auto found = ref.IsString() ? index_.find(string_of(ref)) : index_.end();
+    if (found == index_.end() && ref.IsString() && delivered_ && delivered_(string_of(ref))) return;
     if (found == index_.end())
       throw StagingError("Unresolved STIX reference field=" + std::string(field) + " object=" +
                          std::string(node.id) + " ref=" + describe(ref));
@@ -151,6 +152,7 @@ class Stager {
   }
 
   const rapidjson::Value& objects_;
+  const DeliveredFn& delivered_;
   std::vector<Node> nodes_;
   std::unordered_map<std::string_view, std::size_t> index_;
   std::vector<bool> visiting_;
@@ -158,12 +160,13 @@ class Stager {
 
 }  // namespace
 
-std::vector<stix::Bundle> build_stages(const rapidjson::Value& objects) {
-  return Stager(objects).stages();
+std::vector<stix::Bundle> build_stages(const rapidjson::Value& objects, const DeliveredFn& delivered) {
+  return Stager(objects, delivered).stages();
 }
 
-std::vector<stix::Bundle> build_stages(rapidjson::Document& objects, std::shared_ptr<void> memory) {
-  return Stager(objects).moved_stages(objects, memory);
+std::vector<stix::Bundle> build_stages(rapidjson::Document& objects, std::shared_ptr<void> memory,
+                                       const DeliveredFn& delivered) {
+  return Stager(objects, delivered).moved_stages(objects, memory);
 }
 
 std::string random_bundle_id() {

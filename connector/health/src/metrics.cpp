@@ -37,6 +37,7 @@ constexpr std::array<Family, static_cast<std::size_t>(Metric::kCount)> kFamilies
     {"kfc_taxii_objects_skipped_total", "counter", "", "Malformed TAXII objects skipped"},
     {"kfc_taxii_duplicates_dropped_total", "counter", "", "Re-read TAXII objects dropped at a resume boundary"},
     {"kfc_mapping_problems_total", "counter", "kind", "Bad input the mapping survived, by kind"},
+    {"kfc_bad_input_total", "counter", "kind", "Feed objects and references repaired or dropped instead of stopping a run"},
     {"kfc_sink_bundles_total", "counter", "", "Bundles handed to the output"},
     {"kfc_sink_messages_total", "counter", "event", "Output messages: published, confirmed, nacked, returned, republished"},
     {"kfc_sink_reconnects_total", "counter", "", "RabbitMQ reconnections"},

@@ -1,6 +1,7 @@
 #include "kfc/opencti/client.h"
 #include "kfc/config/values.h"
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 
@@ -152,7 +153,10 @@ std::vector<std::string> split_scope(const std::string& scope) {
 MqConnection connection_from(const Value& connection, const MqSettings& overrides) {
   MqConnection mq;
   mq.host = string_or_empty(connection, "host");
-  if (connection.HasMember("port") && connection["port"].IsInt()) mq.port = connection["port"].GetInt();
+  if (connection.HasMember("port") && connection["port"].IsInt() && connection["port"].GetInt() > 0 &&
+      connection["port"].GetInt() <= 65535) {
+    mq.port = connection["port"].GetInt();
+  }
   mq.vhost = string_or_empty(connection, "vhost");
   if (mq.vhost.empty()) mq.vhost = "/";
   mq.use_ssl = connection.HasMember("use_ssl") && connection["use_ssl"].IsBool() && connection["use_ssl"].GetBool();
@@ -337,7 +341,9 @@ QueueDetails OpenCtiClient::queue_details(const std::string& connector_id) {
   const auto& queue = connector["connector_queue_details"];
   if (!queue.IsObject()) return details;
   if (queue.HasMember("messages_number") && queue["messages_number"].IsNumber()) {
-    details.messages_number = static_cast<std::int64_t>(queue["messages_number"].GetDouble());
+    // A count from the network: clamped before the conversion (a double beyond int64 is undefined to convert).
+    const double number = queue["messages_number"].GetDouble();
+    details.messages_number = number > 0 ? static_cast<std::int64_t>(std::min(number, 9.0e18)) : 0;
   }
   if (queue.HasMember("messages_size") && queue["messages_size"].IsNumber()) {
     details.messages_size_bytes = queue["messages_size"].GetDouble();

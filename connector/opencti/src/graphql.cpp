@@ -3,6 +3,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "kfc/json/untrusted.h"
+
 namespace kfc::opencti {
 namespace {
 
@@ -117,19 +119,20 @@ rapidjson::Document GraphqlClient::parse_answer(const http::Response& response) 
                                   std::to_string(response.status) + " — the platform is unavailable; check that it is running");
   }
   rapidjson::Document document;
-  document.Parse(response.body.data(), response.body.size());
+  const auto parsed = json::parse(document, response.body);
   if (response.status != 200) {
     std::string detail;
-    if (!document.HasParseError() && document.IsObject() && document.HasMember("errors") &&
+    if (parsed && document.IsObject() && document.HasMember("errors") &&
         document["errors"].IsArray() && !document["errors"].Empty()) {
       detail = ": " + first_error_message(document["errors"][0]);
     }
     throw OpenCtiError("OpenCTI at " + http::redact_url(endpoint_) + " answered HTTP " +
                        std::to_string(response.status) + detail);
   }
-  if (document.HasParseError() || !document.IsObject()) {
+  if (!parsed || !document.IsObject()) {
     throw OpenCtiError("OpenCTI at " + http::redact_url(endpoint_) +
-                       " answered with something that is not a GraphQL JSON object — check opencti.url");
+                       " answered with something that is not a GraphQL JSON object" +
+                       (parsed ? std::string() : " (" + parsed.error().message + ")") + " — check opencti.url");
   }
   if (document.HasMember("errors") && document["errors"].IsArray() && !document["errors"].Empty()) {
     const auto& error = document["errors"][0];

@@ -3,6 +3,8 @@
 #include <rapidjson/document.h>
 #include <spdlog/spdlog.h>
 
+#include "kfc/json/untrusted.h"
+
 namespace kfc::opencti {
 namespace {
 
@@ -10,9 +12,7 @@ namespace {
 bool same_state(const std::optional<std::string>& a, const std::optional<std::string>& b) {
   if (!a || !b) return !a && !b;
   rapidjson::Document left, right;
-  left.Parse(a->c_str());
-  right.Parse(b->c_str());
-  if (left.HasParseError() || right.HasParseError()) return *a == *b;
+  if (!json::parse(left, *a) || !json::parse(right, *b)) return *a == *b;
   return left == right;
 }
 

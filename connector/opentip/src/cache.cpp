@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -34,7 +35,24 @@ std::string sha256_hex(const std::string& text) {
 long long to_epoch_ms(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
-SystemTime from_epoch_ms(long long ms) { return SystemTime{std::chrono::milliseconds(ms)}; }
+
+// A time read from a file: only 1970..2200 (the clock counts nanoseconds in 64 bits, up to 2262;
+// a bigger number would overflow on conversion).
+std::optional<SystemTime> from_epoch_ms(std::string_view digits) {
+  constexpr long long kYear2200Ms = 7'258'118'400'000;
+  long long ms = 0;
+  const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), ms);
+  if (error != std::errc{} || end != digits.data() + digits.size() || ms < 0 || ms > kYear2200Ms) return std::nullopt;
+  return SystemTime{std::chrono::milliseconds(ms)};
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
 
 // Writes through a temporary file and a rename, so a reader never sees half a file.
 void write_atomically(const fs::path& path, const std::string& content) {
@@ -96,21 +114,32 @@ std::string DirectoryCache::path_for(const std::string& key) const {
   return (fs::path(directory_) / (sha256_hex(key) + ".answer")).string();
 }
 
-// File layout: "<stored_at epoch ms> <status>\n<key>\n<body>". The key is checked on read.
-std::optional<CachedAnswer> DirectoryCache::get(const std::string& key, SystemTime now) {
-  std::ifstream in(path_for(key), std::ios::binary);
-  if (!in) return std::nullopt;
-  long long stored_ms = 0;
-  int status = 0;
-  std::string stored_key;
-  if (!(in >> stored_ms >> status) || in.get() != '\n' || !std::getline(in, stored_key) || stored_key != key ||
-      (status != 200 && status != 404)) {
+std::optional<CachedAnswer> parse_cache_file(std::string_view content, std::string_view key) {
+  const auto first_line = content.find('\n');
+  if (first_line == std::string_view::npos) return std::nullopt;
+  const auto key_line = content.find('\n', first_line + 1);
+  if (key_line == std::string_view::npos || content.substr(first_line + 1, key_line - first_line - 1) != key) {
     return std::nullopt;
   }
-  std::ostringstream body;
-  body << in.rdbuf();
-  CachedAnswer answer{.status = status, .body = body.str(), .stored_at = from_epoch_ms(stored_ms)};
-  if (!fresh(answer, ttl_, now)) return std::nullopt;
+  const std::string_view header = content.substr(0, first_line);
+  const auto space = header.find(' ');
+  if (space == std::string_view::npos) return std::nullopt;
+  const auto stored_at = from_epoch_ms(header.substr(0, space));
+  const std::string_view status = header.substr(space + 1);
+  if (!stored_at || (status != "200" && status != "404")) return std::nullopt;
+  return CachedAnswer{.status = status == "200" ? 200 : 404, .body = std::string(content.substr(key_line + 1)),
+                      .stored_at = *stored_at};
+}
+
+std::optional<SystemTime> parse_quota_file(std::string_view content) {
+  if (content.ends_with('\n')) content.remove_suffix(1);
+  return from_epoch_ms(content);
+}
+
+// File layout: see parse_cache_file. The key is checked on read.
+std::optional<CachedAnswer> DirectoryCache::get(const std::string& key, SystemTime now) {
+  auto answer = parse_cache_file(read_file(path_for(key)), key);
+  if (!answer || !fresh(*answer, ttl_, now)) return std::nullopt;
   return answer;
 }
 
@@ -120,10 +149,7 @@ void DirectoryCache::put(const std::string& key, const CachedAnswer& answer) {
 }
 
 std::optional<SystemTime> DirectoryCache::quota_blocked_until() {
-  std::ifstream in(fs::path(directory_) / "quota-blocked-until");
-  long long until_ms = 0;
-  if (!(in >> until_ms)) return std::nullopt;
-  return from_epoch_ms(until_ms);
+  return parse_quota_file(read_file(fs::path(directory_) / "quota-blocked-until"));
 }
 
 void DirectoryCache::set_quota_blocked_until(SystemTime until) {

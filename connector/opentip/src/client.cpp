@@ -1,7 +1,6 @@
 #include "kfc/opentip/client.h"
 #include "kfc/config/values.h"
 
-#include <curl/curl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -19,15 +18,8 @@ constexpr std::string_view kKeyName = "opentip.api_key";
 // in the past means "now". Anything else is ignored and our own backoff applies.
 std::optional<Duration> retry_after(const http::Response& response, SystemTime now) {
   auto header = response.header("retry-after");
-  if (!header || header->empty()) return std::nullopt;
-  if (std::ranges::all_of(*header, [](unsigned char c) { return std::isdigit(c); })) {
-    if (header->size() > 9) return std::chrono::hours(24 * 365);  // absurdly long: beyond max_retry_after
-    return std::chrono::seconds(std::stol(*header));
-  }
-  std::time_t at = curl_getdate(header->c_str(), nullptr);
-  if (at == -1) return std::nullopt;
-  auto wait = std::chrono::duration_cast<Duration>(std::chrono::system_clock::from_time_t(at) - now);
-  return std::max(wait, Duration::zero());
+  if (!header) return std::nullopt;
+  return http::parse_retry_after(*header, now);
 }
 
 bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <map>
 
+#include "kfc/json/untrusted.h"
 #include "kfc/opentip/errors.h"
 #include "kfc/opentip/query.h"
 
@@ -361,9 +362,10 @@ EnrichmentOptions enrichment_options(const OpenTipSettings& settings) {
 
 EnrichmentRequest parse_enrichment_request(std::string_view body) {
   Document document;
-  document.Parse(body.data(), body.size());
-  if (document.HasParseError() || !document.IsObject()) {
-    throw EnrichmentRefused("enrichment request is not a JSON object; dropped");
+  const auto parsed = json::parse(document, body);
+  if (!parsed || !document.IsObject()) {
+    throw EnrichmentRefused("enrichment request is not a JSON object" +
+                            (parsed ? std::string() : " (" + parsed.error().message + ")") + "; dropped");
   }
   const Value* internal = object_member(document, "internal");
   const Value* event = object_member(document, "event");
@@ -632,7 +634,7 @@ FailureHandling handle_failure(std::exception_ptr failure, SystemTime now) {
             std::string(error.what()) + " — the request is kept on the queue and retried then", error.until()};
   } catch (const ServiceUnavailableError& error) {
     return {Disposition::RequeueLater, std::string(error.what()) + " — the request is kept on the queue and retried",
-            now + kUnavailablePause};
+            now + kUnavailablePause, /*spends_attempt=*/true};
   } catch (const TokenError& error) {
     return {Disposition::RequeueLater,
             std::string(error.what()) + " — requests are kept on the queue until opentip.api_key works again",

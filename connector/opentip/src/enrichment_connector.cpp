@@ -82,9 +82,10 @@ class StopAwareClock final : public Clock {
 // Runs the request on its own thread and keeps the broker connection alive meanwhile (as pycti keeps
 // its pika connection serviced while the callback runs): otherwise a lookup that waits for the rate
 // limit or a Retry-After outlives the heartbeat, the broker drops us and hands the request out again.
-RequestOutcome handle_keeping_alive(ListenQueue& queue, EnrichmentWorker& worker, const std::string& body) {
+RequestOutcome handle_keeping_alive(ListenQueue& queue, EnrichmentWorker& worker, const std::string& body,
+                                   Attempt attempt) {
   constexpr auto kServiceEvery = std::chrono::milliseconds(200);
-  auto handling = std::async(std::launch::async, [&worker, &body] { return worker.handle(body); });
+  auto handling = std::async(std::launch::async, [&worker, &body, attempt] { return worker.handle(body, attempt); });
   try {
     while (handling.wait_for(kServiceEvery) != std::future_status::ready) queue.keep_alive();
   } catch (const ListenQueueError&) {
@@ -112,29 +113,55 @@ SinkFactory sink_factory(const Settings& settings, opencti::OpenCtiSession& sess
   };
 }
 
+constexpr const char* kStoppedWhileHandling =
+    "the connector stopped (crash, kill or a lost broker connection) while handling it";
+
 // Takes requests until asked to stop; the broker connection is dropped and re-made around pauses.
+// Every try of a request is counted (README.md, "Poison requests"): a request that fails, or that
+// was being handled when the process died, goes to the back of the queue with its count, and once it
+// has cost opentip.max_delivery_attempts it is acknowledged with its work closed in error.
 void consume(const opencti::Registration& registration, EnrichmentWorker& worker, Waiter& wait, Clock& clock,
-             const EnrichmentEnvironment& environment) {
+             const EnrichmentEnvironment& environment, int max_attempts) {
   std::unique_ptr<ListenQueue> queue;
   while (!wait.stopping()) {
     try {
       if (!queue) {
-        queue = std::make_unique<ListenQueue>(registration.mq, registration.listen, environment.heartbeat_seconds);
+        queue = std::make_unique<ListenQueue>(registration.mq, registration.listen, environment.heartbeat_seconds,
+                                              registration.listen_exchange, registration.listen_routing);
         spdlog::info("Listening for enrichment requests on {}", queue->describe());
       }
       std::optional<Delivery> delivery = queue->next(environment.poll_interval);
       if (!delivery) continue;
-      RequestOutcome outcome = handle_keeping_alive(*queue, worker, delivery->body);
+      const int earlier = delivery->earlier_attempts();
+      if (earlier >= max_attempts) {
+        const std::string why = delivery->redelivered || delivery->last_failure.empty() ? kStoppedWhileHandling
+                                                                                         : delivery->last_failure;
+        worker.give_up(delivery->body, earlier, why);
+        queue->ack(delivery->delivery_tag);
+        continue;
+      }
+      if (delivery->redelivered) {
+        // This copy was in flight when the process or its connection died. Record that on a copy at
+        // the back before trying again: the broker's flag alone cannot count a request that keeps
+        // killing the process.
+        spdlog::warn("An enrichment request was being handled when the connector stopped (attempt {} of {}): it is "
+                     "tried again after the requests queued behind it",
+                     earlier, max_attempts);
+        queue->requeue_at_back(*delivery, earlier, kStoppedWhileHandling);
+        continue;
+      }
+      RequestOutcome outcome = handle_keeping_alive(*queue, worker, delivery->body, Attempt{earlier + 1, max_attempts});
       if (outcome.disposition == Disposition::Ack) {
         queue->ack(delivery->delivery_tag);
         continue;
       }
-      // Back to the head of the queue; disconnect, or the broker would hand it straight back to us.
-      queue->requeue(delivery->delivery_tag);
+      // To the back of the queue: the requests behind it are not held up by it.
+      queue->requeue_at_back(*delivery, earlier + (outcome.spends_attempt ? 1 : 0), outcome.work_message);
+      if (!outcome.pause_until || *outcome.pause_until <= clock.now()) continue;
+      // A pause (quota, an outage): disconnect, so that no request waits in this consumer meanwhile.
       queue.reset();
-      SystemTime until = outcome.pause_until.value_or(clock.now() + environment.reconnect_delay);
-      spdlog::warn("Enrichment requests wait on the queue until {}", opencti::format_info_datetime(until));
-      wait.until(until);
+      spdlog::warn("Enrichment requests wait on the queue until {}", opencti::format_info_datetime(*outcome.pause_until));
+      wait.until(*outcome.pause_until);
     } catch (const ListenQueueError& error) {
       // Unacked requests go back to the queue with the connection; nothing is lost.
       spdlog::error("{} — reconnecting in {} s", error.what(),
@@ -204,7 +231,7 @@ int run_enrichment(const Settings& original, EnrichmentEnvironment environment) 
                              .metrics = &metrics,
                              .playbook_compatible = settings.connector.playbook_compatible});
     metrics.set_state("running");
-    consume(registration, worker, wait, clock, environment);
+    consume(registration, worker, wait, clock, environment, settings.opentip.max_delivery_attempts);
     metrics.set_state("stopped");
     spdlog::info("OpenTIP enrichment connector stopped");
     return kExitStopped;

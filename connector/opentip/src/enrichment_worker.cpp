@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <spdlog/fmt/fmt.h>
+
 #include <algorithm>
 
 #include "kfc/config/values.h"
-
+#include "kfc/json/untrusted.h"
 #include "kfc/opencti/graphql.h"
 #include "kfc/sinks/sink_metrics.h"
 #include "kfc/sinks/splitter.h"
@@ -97,9 +99,10 @@ EntityObjects read_entity_objects(opencti::OpenCtiClient& api, const std::string
   auto& allocator = out.objects.GetAllocator();
   rapidjson::Document stix(&allocator);
   const std::string exported = string_member(observable, "toStix");
-  stix.Parse(exported.c_str(), exported.size());
-  if (stix.HasParseError() || !stix.IsObject() || string_member(stix, "id").empty()) {
-    throw EnrichmentRefused("OpenCTI exported the entity " + entity_id + " as something other than a STIX object");
+  const auto parsed = json::parse(stix, exported);
+  if (!parsed || !stix.IsObject() || string_member(stix, "id").empty()) {
+    throw EnrichmentRefused("OpenCTI exported the entity " + entity_id + " as something other than a STIX object" +
+                            (parsed ? std::string() : " (" + parsed.error().message + ")"));
   }
   out.stix_id = string_member(stix, "id");
   out.objects.PushBack(Value(stix, allocator), allocator);
@@ -122,7 +125,7 @@ EnrichmentWorker::EnrichmentWorker(opencti::OpenCtiClient& api, std::string conn
       clock_(clock),
       context_(context) {}
 
-RequestOutcome EnrichmentWorker::handle(std::string_view message_body) {
+RequestOutcome EnrichmentWorker::handle(std::string_view message_body, Attempt attempt_number) {
   EnrichmentRequest request;
   found_ = false;
   try {
@@ -135,43 +138,66 @@ RequestOutcome EnrichmentWorker::handle(std::string_view message_body) {
   }
   // pycti's opencti-draft-id: what the request reads and writes stays in the draft it came from.
   api_.graphql().set_draft_id(request.draft_id);
-  RequestOutcome outcome = handle_request(request);
+  RequestOutcome outcome = handle_request(request, attempt_number);
   api_.graphql().set_draft_id({});
   count(outcome);
   return outcome;
 }
 
-RequestOutcome EnrichmentWorker::handle_request(const EnrichmentRequest& request) {
+RequestOutcome EnrichmentWorker::handle_request(const EnrichmentRequest& request, Attempt attempt_number) {
   std::string work_id = request.work_id;
+  RequestOutcome outcome = attempt(request, work_id);
+  if (outcome.disposition == Disposition::RequeueLater && outcome.spends_attempt) {
+    if (attempt_number.number >= attempt_number.max) {
+      outcome = {Disposition::Ack, true,
+                 fmt::format("{} — given up after {} attempts (opentip.max_delivery_attempts)", outcome.work_message,
+                             attempt_number.number),
+                 std::nullopt};
+    } else {
+      outcome.work_message += fmt::format(" (attempt {} of {})", attempt_number.number, attempt_number.max);
+    }
+  }
+  if (outcome.disposition == Disposition::RequeueLater) {
+    spdlog::warn("Enrichment of {} postponed: {}", request.entity_id, outcome.work_message);
+  } else if (outcome.in_error) {
+    spdlog::error("Enrichment of {} failed: {}", request.entity_id, outcome.work_message);
+  } else {
+    spdlog::info("Enrichment of {} done (work {}): {}", request.entity_id, work_id, outcome.work_message);
+  }
+  if (!work_id.empty()) close_work(work_id, outcome.work_message, outcome.in_error);
+  return outcome;
+}
+
+RequestOutcome EnrichmentWorker::attempt(const EnrichmentRequest& request, std::string& work_id) {
   try {
     // pycti reports on the work the platform created with the request; one arriving without a work
     // (an older platform, a hand-made message) gets its own, so every request shows in the UI.
     if (work_id.empty()) work_id = api_.add_work(connector_id_, "Kaspersky OpenTIP enrichment of " + request.entity_id);
     api_.to_received(work_id, "Connector ready to process the operation");
-    std::string summary = enrich(request, work_id);
-    spdlog::info("Enrichment of {} done (work {}): {}", request.entity_id, work_id, summary);
-    close_work(work_id, summary, false);
-    return {Disposition::Ack, false, summary, std::nullopt};
+    return {Disposition::Ack, false, enrich(request, work_id), std::nullopt};
   } catch (const opencti::OpenCtiUnavailableError& error) {
-    std::string message = std::string(error.what()) + " — the request is kept on the queue and retried";
-    spdlog::warn("Enrichment of {} postponed: {}", request.entity_id, message);
-    if (!work_id.empty()) close_work(work_id, message, true);
-    return requeue(message, clock_.now() + kPlatformPause);
+    return requeue(std::string(error.what()) + " — the request is kept on the queue and retried",
+                   clock_.now() + kPlatformPause);
   } catch (const sinks::DeliveryError& error) {
-    std::string message = std::string(error.what()) + " — the result was not confirmed; the request is kept on the queue";
-    spdlog::warn("Enrichment of {} postponed: {}", request.entity_id, message);
-    close_work(work_id, message, true);
-    return requeue(message, clock_.now() + kPlatformPause);
+    return requeue(std::string(error.what()) + " — the result was not confirmed; the request is kept on the queue",
+                   clock_.now() + kPlatformPause);
   } catch (...) {
     FailureHandling failure = handle_failure(std::current_exception(), clock_.now());
-    if (failure.disposition == Disposition::RequeueLater) {
-      spdlog::warn("Enrichment of {} postponed: {}", request.entity_id, failure.work_message);
-    } else {
-      spdlog::error("Enrichment of {} failed: {}", request.entity_id, failure.work_message);
-    }
-    if (!work_id.empty()) close_work(work_id, failure.work_message, true);
-    return {failure.disposition, true, failure.work_message, failure.retry_not_before};
+    return {failure.disposition, true, failure.work_message, failure.retry_not_before, failure.spends_attempt};
   }
+}
+
+RequestOutcome EnrichmentWorker::give_up(std::string_view message_body, int attempts, const std::string& last_failure) {
+  const std::string message = fmt::format("Enrichment abandoned after {} attempts (opentip.max_delivery_attempts): {}",
+                                          attempts, last_failure);
+  try {
+    const EnrichmentRequest request = parse_enrichment_request(message_body);
+    spdlog::error("Enrichment of {} not tried again: {}", request.entity_id, message);
+    if (!request.work_id.empty()) close_work(request.work_id, message, true);
+  } catch (const EnrichmentRefused& error) {
+    spdlog::error("Enrichment request dropped: {}", error.what());
+  }
+  return {Disposition::Ack, true, message, std::nullopt};
 }
 
 // The OpenTIP key before each request: a file-backed key is read again (rotation without restart),

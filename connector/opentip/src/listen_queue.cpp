@@ -4,11 +4,20 @@
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 
+#include <algorithm>
+#include <string>
+
 namespace kfc::opentip {
 namespace {
 
 constexpr amqp_channel_t kChannel = 1;
+constexpr amqp_channel_t kPublishChannel = 2;  // confirm mode, for the copies of requests
 constexpr std::chrono::seconds kConnectTimeout{30};
+constexpr std::chrono::seconds kConfirmTimeout{30};
+constexpr const char* kAttemptsHeader = "x-kfc-enrichment-attempts";
+constexpr const char* kFailureHeader = "x-kfc-enrichment-last-failure";
+constexpr std::size_t kMaxFailureText = 500;
+constexpr int kMaxRecordedAttempts = 1000;  // a header claiming more is clamped
 
 timeval to_timeval(std::chrono::milliseconds duration) {
   timeval tv{};
@@ -22,7 +31,51 @@ std::string endpoint_text(const opencti::MqConnection& mq) {
          (mq.vhost.starts_with('/') ? "" : "/") + mq.vhost;
 }
 
-std::string bytes_text(amqp_bytes_t bytes) { return {static_cast<const char*>(bytes.bytes), bytes.len}; }
+std::string bytes_text(amqp_bytes_t bytes) {
+  if (bytes.len == 0 || bytes.bytes == nullptr) return {};
+  return {static_cast<const char*>(bytes.bytes), bytes.len};
+}
+
+// An attempt count from a header: any integer kind (or decimal text), clamped to 0..kMaxRecordedAttempts.
+int attempts_of(const amqp_field_value_t& value) {
+  long long n = 0;
+  switch (value.kind) {
+    case AMQP_FIELD_KIND_I8: n = value.value.i8; break;
+    case AMQP_FIELD_KIND_U8: n = value.value.u8; break;
+    case AMQP_FIELD_KIND_I16: n = value.value.i16; break;
+    case AMQP_FIELD_KIND_U16: n = value.value.u16; break;
+    case AMQP_FIELD_KIND_I32: n = value.value.i32; break;
+    case AMQP_FIELD_KIND_U32: n = value.value.u32; break;
+    case AMQP_FIELD_KIND_I64: n = value.value.i64; break;
+    case AMQP_FIELD_KIND_U64: n = value.value.u64 > kMaxRecordedAttempts ? kMaxRecordedAttempts : static_cast<long long>(value.value.u64); break;
+    case AMQP_FIELD_KIND_UTF8:
+    case AMQP_FIELD_KIND_BYTES: {
+      const std::string text = bytes_text(value.value.bytes);
+      if (text.empty() || text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos) return 0;
+      n = std::stoll(text);
+      break;
+    }
+    default: return 0;
+  }
+  return static_cast<int>(std::clamp<long long>(n, 0, kMaxRecordedAttempts));
+}
+
+// What the copies need of the delivery's properties, and our two headers.
+void read_properties(const amqp_basic_properties_t& properties, Delivery& delivery) {
+  if (properties._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) delivery.content_type = bytes_text(properties.content_type);
+  if (properties._flags & AMQP_BASIC_CONTENT_ENCODING_FLAG) {
+    delivery.content_encoding = bytes_text(properties.content_encoding);
+  }
+  if (!(properties._flags & AMQP_BASIC_HEADERS_FLAG)) return;
+  for (int i = 0; i < properties.headers.num_entries; ++i) {
+    const amqp_table_entry_t& entry = properties.headers.entries[i];
+    const std::string key = bytes_text(entry.key);
+    if (key == kAttemptsHeader) delivery.attempts = attempts_of(entry.value);
+    if (key == kFailureHeader && (entry.value.kind == AMQP_FIELD_KIND_UTF8 || entry.value.kind == AMQP_FIELD_KIND_BYTES)) {
+      delivery.last_failure = bytes_text(entry.value.value.bytes).substr(0, kMaxFailureText);
+    }
+  }
+}
 
 void configure_tls(amqp_socket_t* socket, const opencti::MqConnection& mq) {
   if (!mq.ssl_ca.empty() && amqp_ssl_socket_set_cacert(socket, mq.ssl_ca.c_str()) != AMQP_STATUS_OK) {
@@ -43,7 +96,10 @@ void configure_tls(amqp_socket_t* socket, const opencti::MqConnection& mq) {
 struct ListenQueue::Impl {
   opencti::MqConnection mq;
   std::string queue;
+  std::string exchange;
+  std::string routing_key;
   amqp_connection_state_t state = nullptr;
+  std::uint64_t published = 0;  // copies published on kPublishChannel (their confirm tags)
 
   std::string where(const char* step) const {
     return "RabbitMQ at " + endpoint_text(mq) + " (" + step + " on queue " + queue + ")";
@@ -93,21 +149,51 @@ struct ListenQueue::Impl {
           "login");
     amqp_channel_open(state, kChannel);
     check(amqp_get_rpc_reply(state), "channel.open");
-    // One request at a time, as pycti: the next is delivered once this one is acked or requeued.
-    amqp_basic_qos(state, kChannel, 0, 1, 0);
-    check(amqp_get_rpc_reply(state), "basic.qos");
-    amqp_basic_consume(state, kChannel, amqp_cstring_bytes(queue.c_str()), amqp_empty_bytes, 0, /*no_ack=*/0, 0,
-                       amqp_empty_table);
-    check(amqp_get_rpc_reply(state), "basic.consume");
+    // The queue must exist (the platform declares it at registration): a passive declare says so now.
+    amqp_queue_declare(state, kChannel, amqp_cstring_bytes(queue.c_str()), /*passive=*/1, 0, 0, 0, amqp_empty_table);
+    check(amqp_get_rpc_reply(state), "queue.declare");
+    amqp_channel_open(state, kPublishChannel);
+    check(amqp_get_rpc_reply(state), "channel.open");
+    amqp_confirm_select(state, kPublishChannel);
+    check(amqp_get_rpc_reply(state), "confirm.select");
     amqp_set_rpc_timeout(state, nullptr);
   }
 
-  // A frame that is not a delivery arrived (channel closed, consumer cancelled, ...): it ends consumption.
-  [[noreturn]] void on_unexpected_frame() {
-    amqp_frame_t frame{};
-    timeval tv = to_timeval(std::chrono::milliseconds(1000));
-    if (amqp_simple_wait_frame_noblock(state, &frame, &tv) == AMQP_STATUS_OK) fail_on(frame, "consume");
-    throw ListenQueueError(where("consume") + ": unexpected frame from the broker");
+  // Waits for the broker's verdict on copy number `tag`: true when it is in the queue.
+  bool confirmed(std::uint64_t tag) {
+    bool returned = false;
+    const auto deadline = std::chrono::steady_clock::now() + kConfirmTimeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      amqp_frame_t frame{};
+      timeval tv = to_timeval(std::chrono::milliseconds(500));
+      const int status = amqp_simple_wait_frame_noblock(state, &frame, &tv);
+      if (status == AMQP_STATUS_TIMEOUT) continue;
+      if (status != AMQP_STATUS_OK) throw ListenQueueError(where("publish") + ": " + amqp_error_string2(status));
+      if (frame.frame_type != AMQP_FRAME_METHOD || frame.channel != kPublishChannel) {
+        if (frame.frame_type == AMQP_FRAME_METHOD) fail_on(frame, "publish");
+        continue;
+      }
+      switch (frame.payload.method.id) {
+        case AMQP_BASIC_RETURN_METHOD: {  // unroutable: the ack that follows does not mean queued
+          amqp_message_t message{};
+          amqp_read_message(state, frame.channel, &message, 0);
+          amqp_destroy_message(&message);
+          returned = true;
+          break;
+        }
+        case AMQP_BASIC_ACK_METHOD: {
+          const auto* ack = static_cast<const amqp_basic_ack_t*>(frame.payload.method.decoded);
+          if (ack->delivery_tag >= tag) return !returned;
+          break;
+        }
+        case AMQP_BASIC_NACK_METHOD:
+          return false;
+        default:
+          fail_on(frame, "publish");
+      }
+    }
+    throw ListenQueueError(where("publish") + ": no confirm for the requeued copy within " +
+                           std::to_string(kConfirmTimeout.count()) + " s");
   }
 
   [[noreturn]] void fail_on(const amqp_frame_t& frame, const char* step) const {
@@ -131,10 +217,13 @@ struct ListenQueue::Impl {
   }
 };
 
-ListenQueue::ListenQueue(const opencti::MqConnection& connection, std::string queue, int heartbeat_seconds)
+ListenQueue::ListenQueue(const opencti::MqConnection& connection, std::string queue, int heartbeat_seconds,
+                         std::string exchange, std::string routing_key)
     : impl_(std::make_unique<Impl>()) {
   impl_->mq = connection;
   impl_->queue = std::move(queue);
+  impl_->exchange = std::move(exchange);
+  impl_->routing_key = impl_->exchange.empty() ? impl_->queue : std::move(routing_key);
   if (impl_->queue.empty()) {
     throw ListenQueueError("OpenCTI assigned no listen queue at registration — is connector.type INTERNAL_ENRICHMENT?");
   }
@@ -158,18 +247,36 @@ ListenQueue::~ListenQueue() {
 }
 
 std::optional<Delivery> ListenQueue::next(std::chrono::milliseconds timeout) {
-  amqp_maybe_release_buffers(impl_->state);
-  amqp_envelope_t envelope{};
-  timeval tv = to_timeval(timeout);
-  amqp_rpc_reply_t reply = amqp_consume_message(impl_->state, &envelope, &tv, 0);
-  if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
-    if (reply.library_error == AMQP_STATUS_TIMEOUT) return std::nullopt;
-    if (reply.library_error == AMQP_STATUS_UNEXPECTED_STATE) impl_->on_unexpected_frame();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    amqp_maybe_release_buffers(impl_->state);
+    amqp_rpc_reply_t reply = amqp_basic_get(impl_->state, kChannel, amqp_cstring_bytes(impl_->queue.c_str()), /*no_ack=*/0);
+    impl_->check(reply, "basic.get");
+    if (reply.reply.id == AMQP_BASIC_GET_OK_METHOD) {
+      const auto* ok = static_cast<const amqp_basic_get_ok_t*>(reply.reply.decoded);
+      Delivery delivery;
+      delivery.delivery_tag = ok->delivery_tag;
+      delivery.redelivered = ok->redelivered != 0;
+      amqp_message_t message{};
+      impl_->check(amqp_read_message(impl_->state, kChannel, &message, 0), "basic.get");
+      delivery.body = bytes_text(message.body);
+      read_properties(message.properties, delivery);
+      amqp_destroy_message(&message);
+      return delivery;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return std::nullopt;
+    // Waits a step while answering heartbeats; a method frame here ends the connection's usefulness.
+    amqp_frame_t frame{};
+    timeval tv = to_timeval(std::min(kPollStep, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
+    const int status = amqp_simple_wait_frame_noblock(impl_->state, &frame, &tv);
+    if (status == AMQP_STATUS_TIMEOUT) continue;
+    if (status != AMQP_STATUS_OK) throw ListenQueueError(impl_->where("basic.get") + ": " + amqp_error_string2(status));
+    if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+    const bool late_confirm = frame.channel == kPublishChannel && (frame.payload.method.id == AMQP_BASIC_ACK_METHOD ||
+                                                                  frame.payload.method.id == AMQP_BASIC_NACK_METHOD);
+    if (!late_confirm) impl_->fail_on(frame, "basic.get");
   }
-  impl_->check(reply, "consume");
-  Delivery delivery{envelope.delivery_tag, bytes_text(envelope.message.body), envelope.redelivered != 0};
-  amqp_destroy_envelope(&envelope);
-  return delivery;
 }
 
 void ListenQueue::keep_alive() {
@@ -181,7 +288,7 @@ void ListenQueue::keep_alive() {
   if (status != AMQP_STATUS_OK) {
     throw ListenQueueError(impl_->where("heartbeat") + ": " + amqp_error_string2(status));
   }
-  // With prefetch 1 nothing else is delivered while a request is being handled.
+  // Nothing is delivered unasked (basic.get): any method frame here means trouble.
   impl_->fail_on(frame, "heartbeat");
 }
 
@@ -195,6 +302,43 @@ void ListenQueue::requeue(std::uint64_t delivery_tag) {
   if (amqp_basic_nack(impl_->state, kChannel, delivery_tag, 0, /*requeue=*/1) != AMQP_STATUS_OK) {
     throw ListenQueueError(impl_->where("basic.nack") + ": connection lost (the broker requeues the request itself)");
   }
+}
+
+void ListenQueue::requeue_at_back(const Delivery& delivery, int attempts, const std::string& failure) {
+  const std::string failure_text = failure.substr(0, kMaxFailureText);
+  amqp_table_entry_t entries[2];
+  entries[0].key = amqp_cstring_bytes(kAttemptsHeader);
+  entries[0].value.kind = AMQP_FIELD_KIND_I32;
+  entries[0].value.value.i32 = std::clamp(attempts, 0, kMaxRecordedAttempts);
+  entries[1].key = amqp_cstring_bytes(kFailureHeader);
+  entries[1].value.kind = AMQP_FIELD_KIND_UTF8;
+  entries[1].value.value.bytes = amqp_cstring_bytes(failure_text.c_str());
+  amqp_basic_properties_t properties{};
+  properties._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG;
+  properties.delivery_mode = 2;  // persistent, as the platform publishes requests
+  properties.headers.num_entries = 2;
+  properties.headers.entries = entries;
+  if (!delivery.content_type.empty()) {
+    properties._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
+    properties.content_type = amqp_cstring_bytes(delivery.content_type.c_str());
+  }
+  if (!delivery.content_encoding.empty()) {
+    properties._flags |= AMQP_BASIC_CONTENT_ENCODING_FLAG;
+    properties.content_encoding = amqp_cstring_bytes(delivery.content_encoding.c_str());
+  }
+  amqp_bytes_t body{delivery.body.size(), const_cast<char*>(delivery.body.data())};
+  const int status = amqp_basic_publish(impl_->state, kPublishChannel, amqp_cstring_bytes(impl_->exchange.c_str()),
+                                        amqp_cstring_bytes(impl_->routing_key.c_str()), /*mandatory=*/1, 0,
+                                        &properties, body);
+  if (status != AMQP_STATUS_OK) {
+    throw ListenQueueError(impl_->where("basic.publish") + ": " + amqp_error_string2(status));
+  }
+  if (!impl_->confirmed(++impl_->published)) {
+    throw ListenQueueError(impl_->where("basic.publish") + ": the broker did not take the copy of the request (exchange " +
+                           (impl_->exchange.empty() ? std::string("(default)") : impl_->exchange) + ", routing " +
+                           impl_->routing_key + ")");
+  }
+  ack(delivery.delivery_tag);
 }
 
 std::string ListenQueue::describe() const { return "queue " + impl_->queue + " on " + endpoint_text(impl_->mq); }

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "kfc/http/transport.h"
+#include "kfc/json/untrusted.h"
 #include "kfc/opentip/errors.h"
 
 namespace kfc::opentip {
@@ -209,11 +210,12 @@ LookupResult no_data_result(const Query& query) {
 
 LookupResult parse_lookup_result(const Query& query, std::string_view body) {
   rapidjson::Document document;
-  document.Parse(body.data(), body.size());
-  if (document.HasParseError() || !document.IsObject()) {
+  const auto parsed = json::parse(document, body);
+  if (!parsed || !document.IsObject()) {
     throw ResponseFormatError("OpenTIP answered the " + std::string(to_string(query.endpoint())) +
-                              " lookup with something that is not a JSON object; check opentip.url points at "
-                              "the OpenTIP API (https://opentip.kaspersky.com/api/v1/)");
+                              " lookup with something that is not a JSON object" +
+                              (parsed ? std::string() : " (" + parsed.error().message + ")") +
+                              "; check opentip.url points at the OpenTIP API (https://opentip.kaspersky.com/api/v1/)");
   }
   LookupResult result = no_data_result(query);
   result.found = true;

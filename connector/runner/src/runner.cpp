@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <deque>
 #include <stdexcept>
 
@@ -36,17 +37,33 @@ class WorkCancelled : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The work's final message ends with what each collection gave (read in full or not).
+// "2 created_by_ref_dropped, 1 feed_object_repaired" ("" when nothing was).
+std::string bad_input_text(const RunReport& report) {
+  std::string text;
+  for (const auto& [kind, count] : report.bad_input) text += fmt::format("{}{} {}", text.empty() ? "" : ", ", count, kind);
+  return text;
+}
+
+// The work's final message ends with what each collection gave (read in full or not), and what was
+// repaired or dropped on the way.
 std::string per_collection(const RunReport& report) {
   std::string text;
   for (const auto& c : report.collections) {
     text += fmt::format("; {}: {} feed objects{}", c.id, c.feed_objects,
                         c.error ? " (stopped by an error)" : c.completed ? "" : " (not read to the end)");
   }
+  if (!report.bad_input.empty()) text += "; repaired or dropped (see the log): " + bad_input_text(report);
   return text;
 }
 
-SystemTime to_system(taxii::Timestamp t) { return SystemTime{std::chrono::duration_cast<SystemTime::duration>(t.time_since_epoch())}; }
+// A server's timestamp may name any year; the clock holds 1677 to 2262 only (nanoseconds in 64 bits).
+// Clamped to 1970..2200 first: an earlier date reads from the beginning, a later one is capped at the
+// run's start by the cursor rules anyway.
+SystemTime to_system(taxii::Timestamp t) {
+  constexpr auto kLatest = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::seconds{7258118400LL});
+  const auto since_epoch = std::clamp(t.time_since_epoch(), std::chrono::microseconds{0}, kLatest);
+  return SystemTime{std::chrono::duration_cast<SystemTime::duration>(since_epoch)};
+}
 taxii::Timestamp to_taxii(SystemTime t) { return std::chrono::floor<std::chrono::microseconds>(t); }
 
 // create_only look-ups through the OpenCTI API (none in a dry run or without OpenCTI).
@@ -131,6 +148,12 @@ struct Runner::Impl {
     m.set(Metric::TaxiiDuplicates, static_cast<double>(read.duplicates));
     feed.export_mapping_stats(m);
     sinks::export_stats(sink.stats(), m);
+  }
+  // Something repaired or dropped instead of stopping the run (already logged where it happened).
+  void bad_input(const std::string& kind, std::uint64_t n) {
+    if (n == 0) return;
+    report.bad_input[kind] += n;
+    metric_add(Metric::BadInput, static_cast<double>(n), kind);
   }
   // Counts the error by kind (metrics: errors by kind) and ends the run: nothing after it is committed.
   [[noreturn]] void abort_run(std::string_view kind, const std::string& message) {
@@ -327,6 +350,11 @@ void Runner::Impl::read_collection(const FeedCollection& source) {
     progress.error = error.what();
     report.errors.push_back(error.what());
     metric_add(Metric::Errors, 1, "token_rejected");
+  } catch (const taxii::UnreadableResponseError& error) {
+    // The collection stops before the page: its cursor stays where the confirmed pages left it.
+    progress.error = error.what();
+    report.errors.push_back(fmt::format("collection {}: {}", source.label, error.what()));
+    metric_add(Metric::Errors, 1, "unreadable_page");
   } catch (const RunAborted&) {
     throw;
   } catch (const WorkCancelled&) {
@@ -356,6 +384,8 @@ bool Runner::Impl::on_page(const FeedCollection& source, CollectionReport& progr
   }
   checkpoints.page_read(source.cursor_key, objects_read,
                         page.resume_after ? std::optional<SystemTime>(to_system(*page.resume_after)) : std::nullopt);
+  bad_input("feed_object_skipped", page.skipped);
+  bad_input("feed_object_repaired", page.repaired);
   progress.pages += 1;
   progress.feed_objects += page.objects.size();
   report.feed_objects += page.objects.size();
@@ -402,6 +432,7 @@ void with_marking(stix::Bundle& stage, const rapidjson::Value* marking) {
 }  // namespace
 
 void Runner::Impl::send(batching::Batch batch) {
+  for (const auto& [kind, count] : batch.references.by_kind()) bad_input(kind, count);
   for (auto& stage : batch.stages) with_marking(stage, feed.stage_marking());
   // One hand-over per batch: the sink announces the batch's expectations once and publishes its
   // stages back to back while this thread maps the next batch.
@@ -484,6 +515,9 @@ void Runner::Impl::finish_delivery() {
 
 void Runner::Impl::conclude() {
   report.ended = clock.now();
+  if (!report.bad_input.empty()) {
+    spdlog::warn("This run repaired or dropped instead of stopping: {}", bad_input_text(report));
+  }
   const bool interrupted = stop.requested();
   if (report.work_cancelled) {
     // Workers drop messages of a deleted work: nothing this run delivered can count as imported.
@@ -567,6 +601,10 @@ std::string format_summary(const RunReport& report) {
   }
   text += "Objects sent, by type (each bundle carries its own copy of shared objects such as the author):\n";
   for (const auto& [type, count] : report.objects_by_type) text += fmt::format("  {:<16} {:>7}\n", type, count);
+  if (!report.bad_input.empty()) {
+    text += "Repaired or dropped instead of stopping the run (each logged once):\n";
+    for (const auto& [kind, count] : report.bad_input) text += fmt::format("  {:<38} {:>7}\n", kind, count);
+  }
   for (const auto& error : report.errors) text += "Error: " + error + "\n";
   return text;
 }

@@ -1,13 +1,14 @@
 #include "kfc/runner/state.h"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <spdlog/fmt/fmt.h>
 
 #include <charconv>
 #include <cmath>
+
+#include "kfc/json/untrusted.h"
 
 namespace kfc::runner {
 namespace {
@@ -45,7 +46,8 @@ std::expected<std::int64_t, std::string> parse_last_added(const rapidjson::Value
   } else {
     return std::unexpected("'last_added' is not a number");
   }
-  if (!std::isfinite(seconds) || seconds < 0 || seconds > 253402300799.0) {  // year 9999
+  // The clock counts nanoseconds in 64 bits (it ends in 2262): a later date would overflow.
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > 7258118400.0) {  // 2200-01-01
     return std::unexpected(fmt::format("'last_added' is out of range: {}", seconds));
   }
   return static_cast<std::int64_t>(std::floor(seconds));
@@ -90,11 +92,8 @@ std::expected<ConnectorState, std::string> parse_state(std::string_view json) {
   ConnectorState state;
   if (text.empty() || text == "null") return state;
   rapidjson::Document document;
-  document.Parse(text.data(), text.size());
-  if (document.HasParseError()) {
-    return std::unexpected(fmt::format("connector state is not valid JSON ({} at offset {})",
-                                       rapidjson::GetParseError_En(document.GetParseError()),
-                                       document.GetErrorOffset()));
+  if (const auto parsed = json::parse(document, text); !parsed) {
+    return std::unexpected(fmt::format("connector state is not valid JSON ({})", parsed.error().message));
   }
   if (document.IsNull()) return state;
   if (!document.IsObject()) return std::unexpected("connector state is not a JSON object");
@@ -188,7 +187,8 @@ std::optional<SystemTime> parse_timestamp(std::string_view text) {
   bool ok = true;
   const int y = parse_digits(text, 0, 4, ok), mo = parse_digits(text, 5, 2, ok), d = parse_digits(text, 8, 2, ok);
   const int h = parse_digits(text, 11, 2, ok), mi = parse_digits(text, 14, 2, ok), s = parse_digits(text, 17, 2, ok);
-  if (!ok || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  // Years the clock can hold (it counts nanoseconds since 1970 in 64 bits: 1677 to 2262).
+  if (!ok || y < 1970 || y > 2200 || h > 23 || mi > 59 || s > 60) return std::nullopt;
   const year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!date.ok()) return std::nullopt;
   nanoseconds fraction{0};

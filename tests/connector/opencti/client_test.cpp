@@ -176,6 +176,20 @@ TEST_F(ClientTest, GraphqlErrorsSurfaceThePlatformsMessage) {
   }
 }
 
+// An answer nested a million levels deep is an error for that call only; the next call works.
+TEST_F(ClientTest, AMillionNestedArraysInAnAnswerIsAnErrorForThatCall) {
+  server.answer_next("workAdd", 1, R"({"data":{"workAdd":)" + std::string(1'000'000, '[') +
+                                       std::string(1'000'000, ']') + "}}");
+  auto client = make_client();
+  try {
+    client.add_work("c1", "run");
+    FAIL() << "expected OpenCtiError";
+  } catch (const OpenCtiError& error) {
+    EXPECT_NE(std::string(error.what()).find("nested deeper than 64 levels"), std::string::npos) << error.what();
+  }
+  EXPECT_FALSE(client.add_work("c1", "run").empty());
+}
+
 TEST_F(ClientTest, OutageIsUnavailableAndNamesTheUrlNotTheToken) {
   server.set_outage(503);
   auto client = make_client();

@@ -58,6 +58,22 @@ TEST_F(DirectoryCacheTest, CorruptOrForeignFilesAreMisses) {
   EXPECT_FALSE(cache.get("hash:ghi", t0));
 }
 
+// A file another program wrote (or a bit flipped) holds numbers the clock cannot take: a miss, never
+// an overflow (the sanitizer build aborts on one).
+TEST(CacheFiles, TimesTheClockCannotHoldAreMisses) {
+  EXPECT_TRUE(parse_cache_file("1700000000000 200\nhash:a\n{}", "hash:a").has_value());
+  EXPECT_EQ(parse_cache_file("1700000000000 404\nhash:a\n", "hash:a")->status, 404);
+  EXPECT_EQ(parse_cache_file("1700000000000 200\nhash:a\n{\"x\":1}\n", "hash:a")->body, "{\"x\":1}\n");
+  for (std::string_view bad : {"9223372036854775807 200\nhash:a\n{}", "99999999999999999999 200\nhash:a\n{}",
+                               "-1 200\nhash:a\n{}", "1e3 200\nhash:a\n{}", " 1 200\nhash:a\n{}",
+                               "1 200 \nhash:a\n{}", "1 200\nhash:a", "1\nhash:a\n{}", ""}) {
+    EXPECT_FALSE(parse_cache_file(bad, "hash:a").has_value()) << bad;
+  }
+  EXPECT_TRUE(parse_quota_file("1700000000000\n").has_value());
+  EXPECT_FALSE(parse_quota_file("9223372036854775807\n").has_value());
+  EXPECT_FALSE(parse_quota_file("soon").has_value());
+}
+
 TEST_F(DirectoryCacheTest, QuotaBlockIsSharedThroughTheDirectory) {
   DirectoryCache first(directory_.string(), 60s);
   EXPECT_FALSE(first.quota_blocked_until());

@@ -68,6 +68,19 @@ TEST_F(ClientTest, HashLookupIsTypedAndSendsTheKeyHeader) {
   EXPECT_EQ(requests[0].api_key, kApiKey);
 }
 
+// An answer nested a million levels deep fails that lookup with the reason; the next one works.
+TEST_F(ClientTest, AMillionNestedArraysInAnAnswerFailsThatLookupOnly) {
+  server_.set_answer("ip", OpenTipServer::kRedIp, std::string(1'000'000, '[') + std::string(1'000'000, ']'));
+  Client client = make_client(options());
+  try {
+    client.lookup(OpenTipServer::kRedIp);
+    FAIL() << "expected ResponseFormatError";
+  } catch (const ResponseFormatError& error) {
+    EXPECT_THAT(std::string(error.what()), HasSubstr("nested deeper than 64 levels"));
+  }
+  EXPECT_EQ(client.lookup(OpenTipServer::kRedMd5).zone, Zone::Red);
+}
+
 TEST_F(ClientTest, IpLookupHasCategoriesAndWhois) {
   Client client = make_client(options());
   LookupResult result = client.lookup(OpenTipServer::kRedIp);

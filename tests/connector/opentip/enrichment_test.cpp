@@ -166,6 +166,21 @@ TEST(EnrichmentRequestTest, PlaybookRequestCarriesItsBundle) {
   EXPECT_EQ(request.playbook_objects.Size(), 2u);
 }
 
+// A message nested a million levels deep is refused with the reason, like any unreadable request
+// (the recursive parser it used to meet overflowed the stack).
+TEST(EnrichmentRequestTest, AMillionNestedArraysIsRefusedNotACrash) {
+  try {
+    parse_enrichment_request(std::string(1'000'000, '[') + std::string(1'000'000, ']'));
+    FAIL() << "expected EnrichmentRefused";
+  } catch (const EnrichmentRefused& refused) {
+    EXPECT_NE(std::string(refused.what()).find("nested deeper than 64 levels"), std::string::npos) << refused.what();
+  }
+  // Deep inside a playbook bundle too: the copy of the bundle would recurse as deep.
+  const std::string deep_bundle = R"({"internal":{"playbook":{}},"event":{"entity_id":"x","bundle":{"objects":[)" +
+                                  std::string(100'000, '[') + std::string(100'000, ']') + "]}}}";
+  EXPECT_THROW(parse_enrichment_request(deep_bundle), EnrichmentRefused);
+}
+
 TEST(EnrichmentRequestTest, BadMessagesAreRefusedWithAReason) {
   EXPECT_THROW(parse_enrichment_request("not json"), EnrichmentRefused);
   EXPECT_THROW(parse_enrichment_request("[1,2]"), EnrichmentRefused);

@@ -27,15 +27,19 @@ TEST(HandleFailure, QuotaKeepsTheRequestUntilTheBlockEnds) {
   EXPECT_EQ(handling.retry_not_before, kNow + 2h);
   EXPECT_THAT(handling.work_message, HasSubstr("quota"));
   EXPECT_THAT(handling.work_message, HasSubstr("kept on the queue"));
+  EXPECT_FALSE(handling.spends_attempt);  // the quota is nobody's request's fault
 }
 
 TEST(HandleFailure, UnavailableAndKeyProblemsAreKeptToo) {
   auto unavailable = classify_failure<ServiceUnavailableError>("OpenTIP answered HTTP 503");
   EXPECT_EQ(unavailable.disposition, Disposition::RequeueLater);
   EXPECT_EQ(unavailable.retry_not_before, kNow + 5min);
+  // OpenTIP may keep failing on this very request: the try counts towards max_delivery_attempts.
+  EXPECT_TRUE(unavailable.spends_attempt);
   auto rejected = classify_failure<TokenRejectedError>("OpenTIP", "opentip.api_key", 401);
   EXPECT_EQ(rejected.disposition, Disposition::RequeueLater);
   EXPECT_THAT(rejected.work_message, HasSubstr("opentip.api_key"));
+  EXPECT_FALSE(rejected.spends_attempt);
 }
 
 TEST(HandleFailure, StoppingPutsTheRequestBackWithoutAPause) {

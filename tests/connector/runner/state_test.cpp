@@ -51,12 +51,17 @@ TEST(State, RoundTripsCursorsAndKeepsOtherKeys) {
 }
 
 TEST(State, BadInputIsAnErrorThatSaysWhatIsWrong) {
-  struct Case { std::string_view json, expected; };
+  struct Case { std::string json; std::string_view expected; };
   for (const auto& [json, expected] : std::initializer_list<Case>{
            {"{not json", "not valid JSON"},
+           {std::string(1'000'000, '[') + std::string(1'000'000, ']'), "nested deeper than 64 levels"},
            {"[1]", "not a JSON object"},
            {R"({"last_added": "yesterday"})", "'last_added' is not a number: 'yesterday'"},
            {R"({"last_added": -5})", "out of range"},
+           // Found by the state_file fuzz target: years the clock cannot hold overflowed its conversion.
+           {R"({"last_added": 253402300799})", "out of range"},
+           {R"({"collections": {"c1": {"added_after": "1013-04-01T08:00:00.000000Z"}}})", "invalid 'added_after'"},
+           {R"({"collections": {"c1": {"added_after": "9999-12-31T23:59:59.999999Z"}}})", "invalid 'added_after'"},
            {R"({"last_added": true})", "'last_added' is not a number"},
            {R"({"collections": []})", "'collections' is not an object"},
            {R"({"collections": {"c1": {}}})", "collection 'c1' has no 'added_after'"},

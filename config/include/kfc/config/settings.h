@@ -184,6 +184,9 @@ struct OpenTipSettings {
   std::string max_tlp = "TLP:AMBER";
   std::string zone_scores = "red:100,orange:80,yellow:60,grey:20,green:0";
   std::string enrichment_scope = "StixFile,IPv4-Addr,IPv6-Addr,Domain-Name,Url";
+  // How many times one enrichment request is tried (failed, or in flight when the process died)
+  // before it is acknowledged and its work closed in error.
+  int max_delivery_attempts = 3;
 };
 
 struct TokenPolicy {

@@ -83,6 +83,7 @@ struct ClientOptions {
   // re-read after a resume drops what this read already delivered. Past it, some are delivered twice.
   std::size_t max_boundary_ids = 100000;
   // An object nested deeper than this is skipped (protects whatever walks it recursively later).
+  // The whole envelope may nest as deep outside its objects.
   int max_object_depth = 64;
   // Who receives the token, for error wording ("the Kaspersky TAXII server").
   std::string server_name = "the TAXII server";
@@ -114,6 +115,7 @@ struct ReadStats {
   std::size_t pages = 0;       // pages delivered to the callback
   std::size_t objects = 0;     // objects delivered
   std::size_t skipped = 0;     // objects dropped as malformed (logged)
+  std::size_t repaired = 0;    // objects delivered with invalid Unicode or out-of-range numbers repaired (logged)
   std::size_t duplicates = 0;  // re-read objects dropped (boundary groups after a resume)
   std::size_t retries = 0;     // failed attempts that were retried
   std::size_t bytes = 0;       // response bytes received
@@ -138,6 +140,8 @@ struct Page {
   // no earlier position is known (then keep your previous checkpoint).
   std::optional<Timestamp> resume_after;
   std::size_t skipped = 0;     // malformed objects dropped from this page
+  std::size_t repaired = 0;    // objects of this page delivered repaired (U+FFFD for invalid Unicode, null
+                               // for a number beyond a double)
   std::size_t duplicates = 0;  // re-read objects dropped from this page
 };
 
@@ -173,7 +177,9 @@ class Client {
   // Reads a collection's objects page by page (see the top of this file). Transient failures are
   // retried per page with backoff; only the failing page is re-read (resuming from the last page's
   // timestamp, never by replaying a `next` token, never from page 1). HTTP 404 (Kaspersky's empty
-  // window) and `{}` mean no objects. Throws TaxiiError subclasses, kfc::TokenError, or what the
+  // window) and `{}` mean no objects. A page that keeps arriving unreadable ends the read with
+  // UnreadableResponseError (the last delivered page's resume point is where to start again).
+  // Throws TaxiiError subclasses, kfc::TokenError, or what the
   // callback throws. A 401 is kfc::TokenRejectedError; a 403 on the objects is one too when the
   // collection list, asked again with the same token, is refused as well, and otherwise
   // CollectionAccessDeniedError (this token cannot read this collection; read the others).

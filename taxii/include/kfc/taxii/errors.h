@@ -2,6 +2,7 @@
 // What can go wrong talking to a TAXII server. Every message names the URL without credentials or
 // query string, and says what the user can do. Token problems are kfc::TokenError /
 // kfc::TokenRejectedError (config/token.h), thrown as they are.
+#include <cstddef>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -52,7 +53,7 @@ class CollectionAccessDeniedError : public ProtocolError {
   std::string collection_id_;
 };
 
-// Transient failures (connection, timeout, 5xx, 429, unreadable page) outlasted every attempt.
+// Transient failures (connection, timeout, 5xx, 429) outlasted every attempt.
 class UnavailableError : public TaxiiError {
  public:
   UnavailableError(std::string url, int attempts, const std::string& message)
@@ -61,6 +62,27 @@ class UnavailableError : public TaxiiError {
 
  private:
   int attempts_;
+};
+
+// The server answered, every attempt, with a body that cannot be read: not JSON, broken JSON, or
+// not the TAXII shape. The server is reachable; what it sends is the problem. For a page, the
+// collection stops before it (its cursor does not move past it) and the next run reads from there.
+class UnreadableResponseError : public TaxiiError {
+ public:
+  UnreadableResponseError(std::string url, int attempts, std::optional<std::size_t> offset, std::string content_type,
+                          const std::string& message)
+      : TaxiiError(std::move(url), message), attempts_(attempts), offset_(offset),
+        content_type_(std::move(content_type)) {}
+  int attempts() const noexcept { return attempts_; }
+  // Where the JSON broke, when it did.
+  std::optional<std::size_t> offset() const noexcept { return offset_; }
+  // The server's Content-Type header ("" when it sent none).
+  const std::string& content_type() const noexcept { return content_type_; }
+
+ private:
+  int attempts_;
+  std::optional<std::size_t> offset_;
+  std::string content_type_;
 };
 
 // A page larger than the configured response cap: an error, never an out-of-memory.

@@ -18,6 +18,7 @@
 #include "../../sinks/local_broker.h"
 #include "kfc/sinks/other_sinks.h"
 #include "kfc/taxii/settings_client.h"
+#include "kfc/testing/bad_feed_objects.h"
 #include "kfc/testing/taxii_test_server.h"
 
 namespace kfc::runner {
@@ -348,6 +349,129 @@ TEST_F(RunLoop, ALongRunLogsProgressPerCollection) {
   EXPECT_NE(text.find("Collection TAXII_A_Data_Feed: 3 pages, 30 objects so far"), std::string::npos) << text;
   EXPECT_NE(text.find(" objects/s in this run)"), std::string::npos) << text;
   EXPECT_EQ(text.find(kToken), std::string::npos);
+}
+
+// A page that arrives but cannot be parsed ends its collection as *unreadable* (not "unreachable"),
+// in the report, the work message and a metric; the cursor stays before it, so the next run reads
+// it again and, once the server sends it whole, delivers it.
+TEST_F(RunLoop, AnUnreadablePageStopsItsCollectionBeforeItAndIsReadAgainNextRun) {
+  const auto feed = collection(1, "TAXII_A_Data_Feed", 30, kNow - 2h);
+  server->add_collection(feed);
+  server->add_collection(collection(2, "TAXII_B_Data_Feed", 5, kNow - 2h));
+  server->inject({.kind = testing::FaultKind::TruncatedJson, .path_contains = "/TAXII_A_Data_Feed/objects/",
+                  .skip = 2, .times = -1});
+  start();
+  const auto first = run();
+  EXPECT_EQ(first.outcome, RunOutcome::Failed);
+  ASSERT_FALSE(first.errors.empty());
+  const std::string error = first.errors.front();
+  EXPECT_NE(error.find("unreadably"), std::string::npos) << error;
+  EXPECT_NE(error.find("/collections/TAXII_A_Data_Feed/objects/"), std::string::npos) << error;
+  EXPECT_NE(error.find("invalid JSON at byte"), std::string::npos) << error;
+  EXPECT_NE(error.find("Content-Type: application/taxii+json"), std::string::npos) << error;
+  EXPECT_EQ(error.find("raise kaspersky.max_attempts"), std::string::npos) << error;
+  EXPECT_EQ(metrics.value(Metric::Errors, "unreadable_page"), 1);
+  EXPECT_EQ(delivered().size(), 20u + 5u);  // two pages of A, and all of B: the other collection went on
+  // The cursor does not pass the unreadable page: its first object is later than the cursor.
+  const auto cursor = saved().cursors.at("TAXII_A_Data_Feed");
+  EXPECT_LT(cursor, feed.objects[20].date_added);
+
+  server->clear_faults();
+  const auto second = run();
+  ASSERT_EQ(second.outcome, RunOutcome::Succeeded) << format_summary(second);
+  std::set<std::string> all;
+  for (const auto& object : feed.objects) all.insert(object.id);
+  for (const auto& id : all) EXPECT_TRUE(delivered().contains(id)) << id;
+}
+
+// One lone surrogate and one invalid UTF-8 byte among good objects: every object is delivered, the
+// bad text as U+FFFD, counted in the report (and so in the summary) and in the metrics.
+TEST_F(RunLoop, InvalidUnicodeIsRepairedAndEveryObjectDelivered) {
+  auto feed = collection(1, "TAXII_A_Data_Feed", 12, kNow - 2h);
+  testing::prepend_to_description(feed.objects[3], "lone \\ud800;");
+  testing::prepend_to_description(feed.objects[7], "bad \xff;");
+  server->add_collection(feed);
+  start();
+  const auto report = run();
+  ASSERT_EQ(report.outcome, RunOutcome::Succeeded) << format_summary(report);
+  EXPECT_EQ(delivered().size(), 12u);
+  EXPECT_EQ(report.bad_input.at("feed_object_repaired"), 2u);
+  EXPECT_EQ(metrics.value(Metric::BadInput, "feed_object_repaired"), 2);
+  EXPECT_NE(format_summary(report).find("feed_object_repaired"), std::string::npos);
+  std::size_t replaced = 0;
+  for (const auto& file : fs::directory_iterator(directory / "bundles")) {
+    std::ifstream in(file.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (std::size_t at = text.find("\xEF\xBF\xBD"); at != std::string::npos; at = text.find("\xEF\xBF\xBD", at + 1)) {
+      ++replaced;
+    }
+  }
+  EXPECT_GE(replaced, 2u);  // (the description may be copied onto the relationships too)
+}
+
+// The feed objects the reference connector dies on: an orphan created_by_ref, a report naming an
+// object nobody sent, a relationship to a missing object, and a report naming an indicator by its
+// feed id. The run succeeds, every indicator is delivered, the repairs are counted.
+TEST_F(RunLoop, DanglingReferencesAreRepairedAndTheRunSucceeds) {
+  auto feed = collection(1, "TAXII_A_Data_Feed", 6, kNow - 2h);
+  const std::string indicator_feed_id = feed.objects[1].id;
+  for (auto& object : testing::dangling_reference_objects(feed.objects.back().date_added, indicator_feed_id)) {
+    feed.objects.push_back(std::move(object));
+  }
+  server->add_collection(feed);
+  std::ostringstream logs;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(
+      std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(logs)));
+  start();
+  const auto report = run();
+  spdlog::set_default_logger(previous);
+
+  ASSERT_EQ(report.outcome, RunOutcome::Succeeded) << format_summary(report) << logs.str();
+  EXPECT_EQ(delivered().size(), 6u);  // every indicator
+  EXPECT_EQ(report.bad_input.at("created_by_ref_dropped"), 1u);
+  EXPECT_EQ(report.bad_input.at("object_ref_dropped"), 1u);
+  EXPECT_EQ(report.bad_input.at("relationship_without_end_dropped"), 1u);
+  EXPECT_EQ(report.bad_input.at("reference_rewritten_to_normalised_id"), 1u);
+  const std::string summary = format_summary(report);
+  EXPECT_NE(summary.find("created_by_ref_dropped"), std::string::npos) << summary;
+  const std::string log = logs.str();
+  EXPECT_NE(log.find("object malware--00000000-0000-4000-8000-0000000000a1: dropped created_by_ref"), std::string::npos) << log;
+  EXPECT_NE(log.find("repaired or dropped instead of stopping"), std::string::npos) << log;
+
+  // The report by feed id now names the indicator's normalised id, which was delivered.
+  std::string by_feed_id, normalised;
+  for (const auto& file : fs::directory_iterator(directory / "bundles")) {
+    std::ifstream in(file.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    rapidjson::Document bundle;
+    bundle.Parse(text.c_str());
+    for (const auto& object : bundle["objects"].GetArray()) {
+      const std::string id = object["id"].GetString();
+      if (id == "report--00000000-0000-4000-8000-0000000000a4") by_feed_id = object["object_refs"][0].GetString();
+      if (object.HasMember("x_opencti_stix_ids") && object["x_opencti_stix_ids"][0].GetString() == indicator_feed_id) {
+        normalised = id;
+      }
+    }
+  }
+  EXPECT_FALSE(normalised.empty());
+  EXPECT_EQ(by_feed_id, normalised);
+}
+
+// A server may date objects in any year TAXII allows (0001 to 9999); the system clock holds only
+// 1677 to 2262. Such a page is delivered and its cursor clamped, never an overflow (the sanitizer
+// build aborts on one).
+TEST_F(RunLoop, ServerTimestampsTheClockCannotHoldAreClamped) {
+  auto feed = collection(1, "TAXII_A_Data_Feed", 3, kNow - 2h);
+  feed.objects[0].date_added = taxii::parse_timestamp("1013-04-01T08:00:00.000000Z").value();
+  feed.objects[2].date_added = taxii::parse_timestamp("9999-12-31T23:59:59.999999Z").value();
+  server->add_collection(feed);
+  settings.kaspersky.initial_history = std::chrono::seconds(0);  // the whole history, year 1013 included
+  start();
+  const auto report = run();
+  ASSERT_EQ(report.outcome, RunOutcome::Succeeded) << format_summary(report);
+  EXPECT_EQ(delivered().size(), 3u);
+  EXPECT_LE(saved().cursors.at("TAXII_A_Data_Feed"), kNow);  // never beyond the run's start
 }
 
 // A TAXII page that takes many heartbeat intervals to arrive while the previous page's messages are

@@ -33,11 +33,13 @@
 //  - SourceBatches: the reference's behaviour, for byte parity: every `source_batch_size`
 //    (100) feed objects are transformed together into one batch of unbounded size.
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -45,6 +47,10 @@
 #include "kfc/stix/bundle.h"
 
 namespace kfc::batching {
+
+namespace detail {
+class ReferenceResolver;
+}
 
 enum class BundleSizing {
   ClusterCap,     // bounded bundles (default)
@@ -55,6 +61,9 @@ struct BatcherOptions {
   BundleSizing sizing = BundleSizing::ClusterCap;
   std::size_t source_batch_size = 100;    // SourceBatches: feed objects per batch
   std::size_t max_bundle_objects = 1000;  // ClusterCap: distinct objects per batch
+  // Ids of delivered objects remembered for resolving later references: between this many and twice
+  // as many of the most recent (8 bytes each, in two generations); aliases: an eighth of it.
+  std::size_t remembered_ids = 1u << 19;
 };
 
 // The mapping of a group of feed objects: reads the array `feed_objects` (it may change it in place,
@@ -70,6 +79,21 @@ using TransformFn = std::function<void(rapidjson::Document& feed_objects, rapidj
 // (description policy). May change or strip objects of the array; may throw (the error reaches take()).
 using BeforeStagingFn = std::function<void(rapidjson::Document& batch_objects)>;
 
+// What the reference resolution repaired in a batch (README.md, "References that point nowhere").
+struct ReferenceRepairs {
+  std::uint64_t rewritten = 0;              // references to an alias (an indicator's feed id), now to its id
+  std::uint64_t dropped_created_by = 0;     // created_by_ref / x_opencti_created_by_ref pointing nowhere, removed
+  std::uint64_t dropped_object_refs = 0;    // elements of object_refs pointing nowhere, removed
+  std::uint64_t dropped_without_refs = 0;   // objects (reports…) left without object_refs, dropped
+  std::uint64_t dropped_relationships = 0;  // objects whose source_ref or target_ref points nowhere, dropped
+  std::uint64_t dropped_without_id = 0;     // elements without a string id (they cannot be staged), dropped
+
+  ReferenceRepairs& operator+=(const ReferenceRepairs& other);
+  bool any() const;
+  // Each count with its kind, e.g. {"created_by_ref_dropped", 2}; kinds with 0 are left out.
+  std::vector<std::pair<std::string, std::uint64_t>> by_kind() const;
+};
+
 // One batch, ready for a sink: its stages are sent in order, each one after the previous was
 // confirmed.
 struct Batch {
@@ -77,6 +101,7 @@ struct Batch {
   std::size_t feed_objects = 0;           // feed objects whose output this batch carries
   double watermark = 0.0;                 // `date_added` watermark, epoch seconds (0: none)
   std::vector<std::string> warnings;      // watermark warnings, already logged (spdlog)
+  ReferenceRepairs references;            // what the reference resolution changed (already logged)
   std::vector<stix::Bundle> stages;       // dependency stages, each with a fresh bundle--<uuid4> id
 
   // Objects over all stages (the reference's `count`).
@@ -100,7 +125,8 @@ class Batcher {
 
   bool has_ready() const { return !ready_.empty(); }
 
-  // The oldest closed batch: transformed (SourceBatches), watermark, before-staging hook, stages.
+  // The oldest closed batch: transformed (SourceBatches), watermark, before-staging hook, reference
+  // resolution against this batch and every batch taken before it (ids only, bounded), stages.
   // Throws StagingError (stages.h) or what the transform/hook throws; the batch is then dropped.
   // Precondition: has_ready().
   Batch take();
@@ -138,6 +164,7 @@ class Batcher {
   Pending open_;                                         // the batch being filled
   std::unordered_map<std::string, std::size_t> index_;   // id → position in open_.objects
   std::deque<Pending> ready_;
+  std::unique_ptr<detail::ReferenceResolver> resolver_;  // what batches taken so far delivered
 };
 
 }  // namespace kfc::batching

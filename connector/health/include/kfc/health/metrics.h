@@ -23,7 +23,7 @@ enum class Metric {
   ObjectsDelivered,   // counter: STIX objects the sink confirmed
   Pages,              // counter{collection}: TAXII pages read
   Retries,            // counter: TAXII/OpenCTI requests retried
-  Errors,             // counter{kind}: token_rejected, token_expired, taxii, sink, mapping, state, run
+  Errors,             // counter{kind}: token_rejected, token_expired, taxii, unreadable_page, sink, mapping, state, run
   Runs,               // counter{outcome}: succeeded, failed, interrupted
   RunDuration,        // gauge: seconds the last run took
   LastSuccess,        // gauge: epoch seconds of the end of the last successful run
@@ -36,6 +36,7 @@ enum class Metric {
   TaxiiDuplicates,    // counter: re-read objects dropped at a resume boundary
   // The mapping's counts (mapping::Mapper::stats())
   MappingProblems,    // counter{kind}: bad input the mapping survived, by kind
+  BadInput,           // counter{kind}: feed objects and references repaired or dropped instead of stopping a run
   // The sink's counts (sinks::Sink::stats())
   SinkBundles,        // counter: bundles handed to the output
   SinkMessages,       // counter{event}: published, confirmed, nacked, returned, republished

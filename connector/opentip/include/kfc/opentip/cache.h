@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "kfc/config/clock.h"
 
@@ -62,6 +63,13 @@ class DirectoryCache final : public ResultCache {
   std::string directory_;
   std::chrono::seconds ttl_;
 };
+
+// The content of a cache file, "<stored_at epoch ms> <status>\n<key>\n<body>": the answer when it is
+// well formed, stored under `key`, with a status 200/404 and a time the clock can hold; nullopt for
+// anything else (another program's file, a half-written or tampered one: a miss, never a crash).
+std::optional<CachedAnswer> parse_cache_file(std::string_view content, std::string_view key);
+// The content of the quota file, "<epoch ms>\n"; nullopt when it is not that.
+std::optional<SystemTime> parse_quota_file(std::string_view content);
 
 // In memory when `directory` is empty, else on disk.
 std::unique_ptr<ResultCache> make_cache(const std::string& directory, std::chrono::seconds ttl);

@@ -127,6 +127,10 @@ struct FailureHandling {
   Disposition disposition = Disposition::Ack;
   std::string work_message;              // toProcessed(message, inError: true)
   std::optional<SystemTime> retry_not_before;  // consumption pauses until then (RequeueLater)
+  // RequeueLater for a reason that may lie with the request itself (OpenTIP keeps failing on it):
+  // the try counts against opentip.max_delivery_attempts. Quota, a stop, an outage of OpenCTI or
+  // RabbitMQ, a rejected key do not: they are nobody's request's fault.
+  bool spends_attempt = false;
 };
 // The connector was asked to stop while a request waited (rate limit, backoff, a push being retried):
 // the request is abandoned there and goes back to the queue for the next start.

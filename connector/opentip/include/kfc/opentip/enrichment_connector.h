@@ -7,9 +7,11 @@
 // Acknowledgement: a request is acked once its bundle is confirmed (broker confirm or stixBundlePush
 // answer) and its work closed, or when it is refused for good (bad message, out of scope, over
 // opentip.max_tlp, unknown entity). When OpenTIP's quota is exhausted (or OpenTIP, OpenCTI or the
-// broker is unavailable, or the key is rejected) the work is closed in error saying so, the request
-// is nacked with requeue=true, the consumer disconnects (so the broker does not hand it straight
-// back) and reconnects when the cool-down ends: the request waits at the head of the queue.
+// broker is unavailable, or the key is rejected) the work is closed in error saying so, a copy of
+// the request goes to the back of the queue (then the original is acked), and for a cool-down the
+// consumer disconnects and reconnects when it ends. A request is tried at most
+// opentip.max_delivery_attempts times (failures that may be its own, or the process dying while it
+// was handled), then acked with its work in error: one poison request never blocks the queue.
 //
 // A request is handled on its own thread while the consumer keeps the broker connection alive, so a
 // long one (rate limit, Retry-After) is not handed out twice. A stop request (SIGTERM) abandons the

@@ -26,6 +26,13 @@ struct RequestOutcome {
   bool in_error = false;
   std::string work_message;                      // what the work was closed with
   std::optional<SystemTime> pause_until;         // RequeueLater: take no request before then
+  bool spends_attempt = false;                   // RequeueLater: the try counts (FailureHandling)
+};
+
+// Which try of a request this is, out of opentip.max_delivery_attempts.
+struct Attempt {
+  int number = 1;
+  int max = 3;
 };
 
 // A sink for one request's bundle. Built per request: the messages carry the requester as
@@ -58,10 +65,15 @@ class EnrichmentWorker {
                    EnrichmentOptions options, Clock& clock, WorkerContext context = {});
 
   // Never throws: every failure becomes an outcome (and, when there is a work, its error message).
-  RequestOutcome handle(std::string_view message_body);
+  // A failure that spends an attempt on the last allowed one is given up: acked, work in error.
+  RequestOutcome handle(std::string_view message_body, Attempt attempt = {});
+  // A request that already cost every allowed attempt (failures, or the process dying while it was
+  // handled) is not tried again: its work is closed in error with `last_failure`, and it is acked.
+  RequestOutcome give_up(std::string_view message_body, int attempts, const std::string& last_failure);
 
  private:
-  RequestOutcome handle_request(const EnrichmentRequest& request);
+  RequestOutcome handle_request(const EnrichmentRequest& request, Attempt attempt);
+  RequestOutcome attempt(const EnrichmentRequest& request, std::string& work_id);
   std::string enrich(const EnrichmentRequest& request, const std::string& work_id);
   std::string enrich_for_playbook(const EnrichmentRequest& request);
   void check_key();

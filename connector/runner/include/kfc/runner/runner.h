@@ -52,6 +52,10 @@ struct RunReport {
   std::uint64_t sent_objects = 0;        // STIX objects handed to the sink (the reference's `count`)
   std::uint64_t delivered_objects = 0;   // of those, confirmed by the sink
   std::map<std::string, std::uint64_t> objects_by_type;  // sent objects by STIX type
+  // What was repaired or dropped rather than stopping the run, by kind (README.md): malformed or
+  // too-deep feed objects skipped, objects delivered with their text repaired, references
+  // rewritten or dropped. Each was logged once when it happened.
+  std::map<std::string, std::uint64_t> bad_input;
   std::vector<std::string> errors;       // what failed, worded for the user
   bool token_rejected = false;           // 401/403 or expired: the source stopped
   bool work_cancelled = false;           // the OpenCTI work was deleted during the run

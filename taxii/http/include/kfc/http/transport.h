@@ -2,6 +2,7 @@
 // The HTTP seam every client talks through (TAXII, OpenCTI GraphQL, OpenTIP). Tests point the real
 // libcurl transport at loopback servers instead of mocking this interface.
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -77,5 +78,16 @@ std::string redact_url(std::string_view url);
 
 // Percent-encodes a query parameter value.
 std::string url_encode(std::string_view value);
+
+// A Retry-After header (RFC 9110 §10.2.3): delta-seconds or an HTTP date, as a wait from `now`.
+// Numbers are read with overflow checks: any count of seconds beyond kMaxRetryAfter (10^30 too)
+// is kMaxRetryAfter; a date in the past is 0. nullopt for anything else (the caller's own backoff).
+inline constexpr std::chrono::milliseconds kMaxRetryAfter = std::chrono::hours(24 * 365);
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
+                                                            std::chrono::system_clock::time_point now);
+
+// A decimal count sent by a server (Content-Range bounds, sizes): digits only, no sign, no
+// overflow (nullopt beyond uint64).
+std::optional<std::uint64_t> parse_count(std::string_view digits);
 
 }  // namespace kfc::http

@@ -1,0 +1,283 @@
+#include "reference_resolver.h"
+
+#include <functional>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "references.h"
+
+namespace kfc::batching::detail {
+namespace {
+
+constexpr std::size_t kFirstSlots = 1024;
+constexpr std::size_t kShownRefs = 3;  // references named in a log line; the rest are counted
+
+std::uint64_t hash_of(std::string_view id) {
+  const std::uint64_t h = std::hash<std::string_view>{}(id);
+  return h == 0 ? 1 : h;
+}
+
+
+std::string describe(const rapidjson::Value& ref) {
+  if (ref.IsString()) return std::string(string_of(ref));
+  if (ref.IsNull()) return "null";
+  return ref.IsNumber() ? "a number" : ref.IsBool() ? "a boolean" : ref.IsArray() ? "a list" : "an object";
+}
+
+}  // namespace
+
+// ---- bounded memories ----------------------------------------------------------------------------
+
+bool IdGenerations::Table::insert(std::uint64_t key) {
+  if (slots.empty() || (size + 1) * 2 > slots.size()) {
+    std::vector<std::uint64_t> bigger(slots.empty() ? kFirstSlots : slots.size() * 2, 0);
+    for (std::uint64_t old : slots) {
+      if (old == 0) continue;
+      std::size_t i = old & (bigger.size() - 1);
+      while (bigger[i] != 0) i = (i + 1) & (bigger.size() - 1);
+      bigger[i] = old;
+    }
+    slots.swap(bigger);
+  }
+  std::size_t i = key & (slots.size() - 1);
+  while (slots[i] != 0) {
+    if (slots[i] == key) return false;
+    i = (i + 1) & (slots.size() - 1);
+  }
+  slots[i] = key;
+  ++size;
+  return true;
+}
+
+bool IdGenerations::Table::contains(std::uint64_t key) const {
+  if (slots.empty()) return false;
+  for (std::size_t i = key & (slots.size() - 1); slots[i] != 0; i = (i + 1) & (slots.size() - 1)) {
+    if (slots[i] == key) return true;
+  }
+  return false;
+}
+
+void IdGenerations::add(std::string_view id) {
+  const std::uint64_t key = hash_of(id);
+  if (old_.contains(key)) return;
+  if (young_.size >= capacity_) {
+    old_ = std::move(young_);
+    young_ = Table{};
+  }
+  young_.insert(key);
+}
+
+bool IdGenerations::contains(std::string_view id) const {
+  const std::uint64_t key = hash_of(id);
+  return young_.contains(key) || old_.contains(key);
+}
+
+void AliasGenerations::add(std::string_view alias, std::string_view id) {
+  if (young_.size() >= capacity_) {
+    old_ = std::move(young_);
+    young_ = Table{};
+  }
+  young_.insert_or_assign(hash_of(alias), std::string(id));
+}
+
+std::optional<std::string_view> AliasGenerations::find(std::string_view alias) const {
+  const std::uint64_t key = hash_of(alias);
+  if (auto it = young_.find(key); it != young_.end()) return it->second;
+  if (auto it = old_.find(key); it != old_.end()) return it->second;
+  return std::nullopt;
+}
+
+// ---- one batch -----------------------------------------------------------------------------------
+
+namespace {
+
+// The resolution of one batch: which objects are still in it, what each reference resolves to.
+class BatchResolution {
+ public:
+  BatchResolution(rapidjson::Document& objects, const IdGenerations& delivered, const AliasGenerations& aliases)
+      : objects_(objects), delivered_(delivered), aliases_(aliases), alive_(objects.Size(), true) {
+    for (rapidjson::SizeType i = 0; i < objects.Size(); ++i) {
+      const std::string_view id = id_of(objects[i]);
+      if (id.empty()) {
+        drop(i, "it has no string id");
+        ++repairs_.dropped_without_id;
+        continue;
+      }
+      ++in_batch_[std::string(id)];
+      const auto stix_ids = objects[i].FindMember("x_opencti_stix_ids");
+      if (stix_ids == objects[i].MemberEnd() || !stix_ids->value.IsArray()) continue;
+      for (const auto& alias : stix_ids->value.GetArray()) {
+        if (alias.IsString() && string_of(alias) != id) local_aliases_.emplace(string_of(alias), id);
+      }
+    }
+  }
+
+  // Until nothing changes: dropping an object can leave other references pointing nowhere.
+  ReferenceRepairs run() {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (rapidjson::SizeType i = 0; i < objects_.Size(); ++i) {
+        if (alive_[i] && !repair(i)) changed = true;
+      }
+    }
+    log();
+    compact();
+    return repairs_;
+  }
+
+ private:
+  enum class Verdict { Resolved, Missing };
+
+  // Resolves one reference in place (rewriting an alias); Missing when it points nowhere.
+  Verdict resolve(rapidjson::Value& ref, const std::string& self, rapidjson::SizeType position) {
+    if (!ref.IsString()) return Verdict::Missing;
+    const std::string target(string_of(ref));
+    if (target == self || present(target)) return Verdict::Resolved;
+    std::optional<std::string> id;
+    if (auto local = local_aliases_.find(std::string(target)); local != local_aliases_.end()) id = local->second;
+    if (!id) {
+      if (auto global = aliases_.find(target)) id = std::string(*global);
+    }
+    if (!id || !present(*id)) return Verdict::Missing;
+    note(position, "reference " + std::string(target) + " rewritten to " + *id);
+    ref.SetString(id->data(), static_cast<rapidjson::SizeType>(id->size()), objects_.GetAllocator());
+    ++repairs_.rewritten;
+    return Verdict::Resolved;
+  }
+
+  bool present(const std::string& id) const {
+    auto it = in_batch_.find(id);
+    return (it != in_batch_.end() && it->second > 0) || delivered_.contains(id);
+  }
+
+  // Repairs the object at `position`; false when it had to be dropped.
+  bool repair(rapidjson::SizeType position) {
+    rapidjson::Value& object = objects_[position];
+    // A copy: erasing a member moves the others, and a short id lives inside its value.
+    const std::string self(id_of(object));
+    for (const char* field : {"created_by_ref", "x_opencti_created_by_ref"}) {
+      auto member = object.FindMember(field);
+      if (member == object.MemberEnd() || member->value.IsNull()) continue;
+      if (resolve(member->value, self, position) == Verdict::Resolved) continue;
+      note(position, std::string("dropped ") + field + " " + describe(member->value));
+      object.EraseMember(member);
+      ++repairs_.dropped_created_by;
+    }
+    for (const char* field : {"source_ref", "target_ref"}) {
+      auto member = object.FindMember(field);
+      if (member == object.MemberEnd() || member->value.IsNull()) continue;
+      if (resolve(member->value, self, position) == Verdict::Resolved) continue;
+      drop(position, std::string("its ") + field + " " + describe(member->value) + " was not delivered in this run");
+      ++repairs_.dropped_relationships;
+      return false;
+    }
+    return repair_object_refs(object, self, position);
+  }
+
+  bool repair_object_refs(rapidjson::Value& object, const std::string& self, rapidjson::SizeType position) {
+    auto refs = object.FindMember("object_refs");
+    if (refs == object.MemberEnd() || refs->value.IsNull()) return true;
+    if (!refs->value.IsArray()) {
+      if (resolve(refs->value, self, position) == Verdict::Resolved) return true;
+      drop(position, "its object_refs is " + describe(refs->value) + ", which names no delivered object");
+      ++repairs_.dropped_without_refs;
+      return false;
+    }
+    auto& list = refs->value;
+    if (list.Empty()) return true;  // sent that way (the reference connector does too): left as it is
+    std::vector<std::string> missing;
+    for (auto element = list.Begin(); element != list.End();) {
+      if (resolve(*element, self, position) == Verdict::Resolved) {
+        ++element;
+        continue;
+      }
+      missing.push_back(describe(*element));
+      element = list.Erase(element);
+      ++repairs_.dropped_object_refs;
+    }
+    if (!missing.empty()) note(position, "dropped object_refs " + shortened(missing));
+    if (!list.Empty()) return true;
+    drop(position, "none of its object_refs was delivered in this run");
+    ++repairs_.dropped_without_refs;
+    return false;
+  }
+
+  void drop(rapidjson::SizeType position, const std::string& why) {
+    alive_[position] = false;
+    if (auto it = in_batch_.find(std::string(id_of(objects_[position]))); it != in_batch_.end()) --it->second;
+    note(position, "dropped: " + why);
+  }
+
+  void note(rapidjson::SizeType position, std::string what) {
+    auto [it, first] = notes_.try_emplace(position);
+    if (first) {
+      const std::string_view id = id_of(objects_[position]);
+      it->second.name = id.empty() ? "#" + std::to_string(position + 1) + " of the batch" : std::string(id);
+    }
+    it->second.parts.push_back(std::move(what));
+  }
+
+  static std::string shortened(const std::vector<std::string>& refs) {
+    std::string text;
+    for (std::size_t i = 0; i < refs.size() && i < kShownRefs; ++i) text += (i ? ", " : "") + refs[i];
+    if (refs.size() > kShownRefs) text += " and " + std::to_string(refs.size() - kShownRefs) + " more";
+    return text + " (not delivered in this run)";
+  }
+
+  // Dropped objects leave the array; the others keep their order.
+  void compact() {
+    rapidjson::SizeType kept = 0;
+    for (rapidjson::SizeType i = 0; i < objects_.Size(); ++i) {
+      if (!alive_[i]) continue;
+      if (kept != i) objects_[kept] = objects_[i].Move();
+      ++kept;
+    }
+    while (objects_.Size() > kept) objects_.PopBack();
+  }
+
+  // One line per object that was changed or dropped (ids only: descriptions may be long).
+  void log() const {
+    for (const auto& [position, notes] : notes_) {
+      std::string text;
+      for (const auto& part : notes.parts) text += (text.empty() ? "" : "; ") + part;
+      spdlog::warn("Reference repair, object {}: {}", notes.name, text);
+    }
+  }
+
+  rapidjson::Document& objects_;
+  const IdGenerations& delivered_;
+  const AliasGenerations& aliases_;
+  std::vector<bool> alive_;
+  std::unordered_map<std::string, int> in_batch_;
+  std::unordered_map<std::string, std::string> local_aliases_;
+  struct Notes {
+    std::string name;  // the object's id when the first note was taken
+    std::vector<std::string> parts;
+  };
+  std::map<rapidjson::SizeType, Notes> notes_;
+  ReferenceRepairs repairs_;
+};
+
+}  // namespace
+
+ReferenceRepairs ReferenceResolver::resolve(rapidjson::Document& objects) {
+  if (!objects.IsArray()) return {};
+  return BatchResolution(objects, delivered_, aliases_).run();
+}
+
+void ReferenceResolver::delivered(const rapidjson::Value& objects) {
+  if (!objects.IsArray()) return;
+  for (const auto& object : objects.GetArray()) {
+    const std::string_view id = id_of(object);
+    if (id.empty()) continue;
+    delivered_.add(id);
+    const auto stix_ids = object.FindMember("x_opencti_stix_ids");
+    if (stix_ids == object.MemberEnd() || !stix_ids->value.IsArray()) continue;
+    for (const auto& alias : stix_ids->value.GetArray()) {
+      if (alias.IsString() && string_of(alias) != id) aliases_.add(string_of(alias), id);
+    }
+  }
+}
+
+}  // namespace kfc::batching::detail

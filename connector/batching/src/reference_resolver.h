@@ -1,0 +1,70 @@
+#pragma once
+// Dangling references (README.md, "References that point nowhere"): before a batch is staged,
+// every reference is resolved against the batch itself, then against the objects earlier batches of
+// this run delivered; what still points nowhere is dropped (an optional reference) or drops its
+// object (a required one), counted and logged once per object. References to an object's alias
+// (an indicator's original feed id, kept in x_opencti_stix_ids) are rewritten to its id.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "kfc/batching/batcher.h"
+
+namespace kfc::batching::detail {
+
+// A set of ids kept as 64-bit hashes in two generations: when the young one holds `capacity` ids,
+// the old one is forgotten and the young one becomes old. Memory is therefore bounded (about
+// 2 × capacity × 16 bytes) whatever the run's size; an id forgotten that way is "not delivered".
+class IdGenerations {
+ public:
+  explicit IdGenerations(std::size_t capacity) : capacity_(capacity) {}
+  void add(std::string_view id);
+  bool contains(std::string_view id) const;
+
+ private:
+  // Open addressing, linear probing; 0 marks an empty slot (a hash of 0 is stored as 1).
+  struct Table {
+    std::vector<std::uint64_t> slots;
+    std::size_t size = 0;
+    bool insert(std::uint64_t key);  // false when it was there already
+    bool contains(std::uint64_t key) const;
+  };
+  std::size_t capacity_;
+  Table young_, old_;
+};
+
+// Alias → id, bounded the same way (aliases are rarer than ids, and carry a string).
+class AliasGenerations {
+ public:
+  explicit AliasGenerations(std::size_t capacity) : capacity_(capacity) {}
+  void add(std::string_view alias, std::string_view id);
+  std::optional<std::string_view> find(std::string_view alias) const;
+
+ private:
+  using Table = std::unordered_map<std::uint64_t, std::string>;
+  std::size_t capacity_;
+  Table young_, old_;
+};
+
+class ReferenceResolver {
+ public:
+  ReferenceResolver(std::size_t max_ids = 1u << 19, std::size_t max_aliases = 1u << 16)
+      : delivered_(max_ids), aliases_(max_aliases) {}
+
+  // Repairs the batch `objects` (an array) in place and says what it did.
+  ReferenceRepairs resolve(rapidjson::Document& objects);
+  // Remembers the objects of a batch that is about to be sent (their ids and aliases).
+  void delivered(const rapidjson::Value& objects);
+  bool was_delivered(std::string_view id) const { return delivered_.contains(id); }
+
+ private:
+  IdGenerations delivered_;
+  AliasGenerations aliases_;
+};
+
+}  // namespace kfc::batching::detail

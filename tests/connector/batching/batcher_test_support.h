@@ -1,0 +1,38 @@
+#pragma once
+// Driving a Batcher the way the run loop does, for the batching tests.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <string>
+#include <vector>
+
+#include "kfc/batching/batcher.h"
+
+namespace kfc::batching::test {
+
+inline rapidjson::Document parse(const std::string& text) {
+  rapidjson::Document document;
+  document.Parse(text.c_str(), text.size());
+  EXPECT_FALSE(document.HasParseError()) << text;
+  return document;
+}
+
+inline std::vector<Batch> drain(Batcher& batcher) {
+  std::vector<Batch> batches;
+  while (batcher.has_ready()) batches.push_back(batcher.take());
+  return batches;
+}
+
+// Pushes the feed objects (JSON texts), taking ready batches after each, then finishes.
+inline std::vector<Batch> run(Batcher& batcher, const std::vector<std::string>& feed) {
+  std::vector<Batch> batches;
+  for (const auto& text : feed) {
+    batcher.push(parse(text));
+    for (auto& batch : drain(batcher)) batches.push_back(std::move(batch));
+  }
+  batcher.finish();
+  for (auto& batch : drain(batcher)) batches.push_back(std::move(batch));
+  return batches;
+}
+
+}  // namespace kfc::batching::test
