@@ -59,6 +59,9 @@ void update_ping_info(opencti::OpenCtiSession* session, const Scheduler& schedul
 }  // namespace
 
 int run_process(const Settings& settings, const ProcessOptions& options, Clock& clock, StopSignal& stop) {
+  const auto stopping = [&stop] { return stop.requested(); };
+  // TAXII backoff (Retry-After may ask for minutes) and page transfers end at once on a stop request.
+  InterruptibleClock taxii_clock(clock, stopping);
   Metrics metrics;
   std::unique_ptr<MetricsServer> metrics_server;
   std::unique_ptr<opencti::OpenCtiSession> session;
@@ -73,17 +76,17 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
     }
     if (settings.connector.output == OutputKind::OpenCti && !options.dry_run) {
       opencti::SessionOptions session_options;
-      session_options.should_stop = [&stop] { return stop.requested(); };
+      session_options.should_stop = stopping;
       session = opencti::OpenCtiSession::connect(settings, clock, session_options);
     }
-    taxii = taxii::make_client(settings.kaspersky, clock);
+    taxii = taxii::make_client(settings.kaspersky, taxii_clock, stopping);
     sinks::SinkEnvironment environment;
     environment.session = session.get();
     environment.clock = &clock;
     environment.out = options.out ? options.out : &std::cout;
     environment.dry_run = options.dry_run;
     environment.dry_run_lines = stix::write_dry_run_lines;
-    environment.should_stop = [&stop] { return stop.requested(); };
+    environment.should_stop = stopping;
     sink = sinks::make_sink(settings, environment);
   } catch (const std::exception& error) {
     if (stop.requested()) {  // e.g. SIGTERM while OpenCTI was still unreachable: a stop, not a failure
