@@ -498,6 +498,7 @@ const std::vector<KeyDef>& key_defs() {
     d.push_back(integer_key("opentip.max_requests_per_minute", [](Settings& s) -> auto& { return s.opentip.max_requests_per_minute; }, 1, 6000));
     d.push_back(seconds_key("opentip.cache_ttl", [](Settings& s) -> auto& { return s.opentip.cache_ttl; }, 0, 365LL * 86400));
     d.push_back(text_key("opentip.cache_dir", [](Settings& s) -> auto& { return s.opentip.cache_dir; }));
+    d.push_back(integer_key("opentip.cache_max_entries", [](Settings& s) -> auto& { return s.opentip.cache_max_entries; }, 1, 10'000'000));
     d.push_back(seconds_key("opentip.quota_cooldown", [](Settings& s) -> auto& { return s.opentip.quota_cooldown; }, 0, 7LL * 86400));
     d.push_back(string_choice_key("opentip.max_tlp", [](Settings& s) -> std::string& { return s.opentip.max_tlp; },
                                   {"TLP:CLEAR", "TLP:WHITE", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED"}));
