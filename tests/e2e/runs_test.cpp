@@ -86,11 +86,7 @@ TEST_F(EndToEnd, KilledMidRunThenRestartedLosesNothing) {
   {
     auto process = start({"run", "--once"}, {}, "killed");
     // Wait until at least one checkpoint reached the platform, then kill -9 in the middle.
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (!has_cursor(stored_state()) && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(20ms);
-    }
-    ASSERT_TRUE(has_cursor(stored_state())) << process->err();
+    ASSERT_TRUE(wait_until([&] { return has_cursor(stored_state()); })) << process->err();
     process->signal(SIGKILL);
     EXPECT_EQ(process->wait(10s), 128 + SIGKILL);
     killed_log = process->err();
@@ -121,13 +117,14 @@ TEST_F(EndToEnd, KilledAtSeveralInstantsLosesNothing) {
   slow_down(server, 40ms);
   int killed_mid_run = 0;
   for (int round = 0; round < 3; ++round) {
+    const std::size_t pages_before = taxii_->requests_to("/objects/").size();
     auto process = start({"run", "--once"}, {}, fmt::format("kill{}", round));
     if (round == 0) {
-      const auto deadline = std::chrono::steady_clock::now() + 30s;
-      while (messages_ == 0 && std::chrono::steady_clock::now() < deadline) take_delivered(20ms);
-      ASSERT_GT(messages_, 0u) << process->err();
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(350 * round));
+      ASSERT_TRUE(wait_until([&] { return messages_ > 0 || !take_delivered(20ms).empty(); })) << process->err();
+    } else {  // somewhere in the reading: after 3 more pages in round 1, 6 more in round 2
+      ASSERT_TRUE(wait_until([&] {
+        return taxii_->requests_to("/objects/").size() >= pages_before + 3 * round || process->wait(0ms).has_value();
+      })) << process->err();
     }
     if (!process->wait(0ms)) ++killed_mid_run;
     process->signal(SIGKILL);
@@ -170,7 +167,7 @@ TEST_F(EndToEnd, SigtermMidRunDeliversWhatIsInFlightChecksPointsAndExitsZeroWith
   slow_down(server, 250ms);
   auto process = start({"run"}, {}, "sigterm");  // the scheduled process, not --once
   ASSERT_TRUE(process->wait_for_log("Reading collection", 30s)) << process->err();
-  std::this_thread::sleep_for(800ms);
+  ASSERT_TRUE(wait_until([&] { return taxii_->requests_to("/objects/").size() >= 3; })) << process->err();
   const auto signalled = std::chrono::steady_clock::now();
   process->signal(SIGTERM);
   const auto status = process->wait(10s);
@@ -221,9 +218,7 @@ TEST_F(EndToEnd, ADeletedWorkStopsTheRunAndKeepsNothingOfIt) {
   slow_down(server, 60ms);
   auto process = start({"run", "--once"}, {}, "cancelled");
   // Delete the work once the run has checkpointed some progress.
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!has_cursor(stored_state()) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
-  ASSERT_TRUE(has_cursor(stored_state())) << process->err();
+  ASSERT_TRUE(wait_until([&] { return has_cursor(stored_state()); })) << process->err();
   opencti_->delete_work(opencti_->last_work_id());
   const auto status = process->wait(30s);
   ASSERT_TRUE(status.has_value());

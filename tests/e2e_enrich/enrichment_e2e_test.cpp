@@ -15,6 +15,7 @@
 #include "kfc/fixtures/amqp_consumer.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/opentip_server.h"
+#include "kfc/fixtures/wait_until.h"
 #include "kfc/opentip/enrichment_connector.h"
 
 namespace {
@@ -129,13 +130,11 @@ class EnrichmentE2E : public ::testing::Test {
 
   // Waits (real time, bounded) until the work was closed `n` times.
   WorkRecord wait_for_processed(const std::string& work_id, int n = 1) {
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline) {
+    const bool processed = kfc::fixtures::wait_until([&] {
       auto work = opencti_.work(work_id);
-      if (work && work->processed_calls >= n) return *work;
-      std::this_thread::sleep_for(50ms);
-    }
-    ADD_FAILURE() << "work " << work_id << " was not processed " << n << " time(s)";
+      return work && work->processed_calls >= n;
+    });
+    if (!processed) ADD_FAILURE() << "work " << work_id << " was not processed " << n << " time(s)";
     return opencti_.work(work_id).value_or(WorkRecord{});
   }
 
@@ -342,7 +341,8 @@ TEST_F(EnrichmentE2E, QuotaBlockHoldsForLaterRequestsAndAcrossARestart) {
   broker_->publish(listen_, enrichment_request(ip_work, "internal-ip-1", "IPv4-Addr"));
   broker_->publish(listen_, enrichment_request(file_work, "internal-file-1", "StixFile"));
   wait_for_processed(ip_work);
-  std::this_thread::sleep_for(1s);  // time enough to take the next request, were it not blocked
+  // The next request must not be looked up: nothing more reaches OpenTIP while the block holds.
+  EXPECT_TRUE(kfc::fixtures::stays_true([&] { return opentip_.request_count() == 1; }, 1s));
   stop();
   EXPECT_EQ(opentip_.request_count(), 1);
   EXPECT_FALSE(opencti_.work(file_work)->processed_calls > 0);
@@ -371,7 +371,8 @@ TEST_F(EnrichmentE2E, LongLookupIsHandledOnceWhileTheConnectionIsKeptAlive) {
 
   WorkRecord work = wait_for_processed(work_id);
   auto messages = broker_->take(push_.queue, 3);
-  std::this_thread::sleep_for(3s);  // a redelivered request would be handled again by now
+  // A redelivered request would be handled a second time within a few heartbeats.
+  EXPECT_TRUE(kfc::fixtures::stays_true([&] { return opencti_.work(work_id)->processed_calls == 1; }, 3s));
   stop();
 
   EXPECT_FALSE(work.in_error);
@@ -397,8 +398,9 @@ TEST_F(EnrichmentE2E, StopDuringARateLimitWaitPutsTheRequestBack) {
   broker_->publish(listen_, enrichment_request(file_work, "internal-file-1", "StixFile"));
   broker_->publish(listen_, ip_request);
   wait_for_processed(file_work);
-  ASSERT_TRUE(opencti_.wait_for("stixCyberObservable", 2));  // the second request is at its lookup
-  std::this_thread::sleep_for(300ms);
+  // The second request has read its entity: its lookup waits for the rate limit, or is about to
+  // (the first wait of a stopping connector is abandoned at once: either way the same outcome).
+  ASSERT_TRUE(opencti_.wait_for("stixCyberObservable", 2));
   stop();
 
   EXPECT_EQ(exit_code_, 0);
@@ -430,7 +432,8 @@ TEST_F(EnrichmentE2E, OutOfScopeAndOverTlpRequestsAreAckedWithTheReason) {
   WorkRecord ip = wait_for_processed(ip_work);
   WorkRecord red = wait_for_processed(red_work);
   WorkRecord missing = wait_for_processed(missing_work);
-  std::this_thread::sleep_for(300ms);  // let the last (bad) message be handled
+  // The last (bad) message is handled once the queue holds nothing, unacknowledged ones included.
+  EXPECT_TRUE(kfc::fixtures::wait_until([&] { return kfc::fixtures::messages_including_unacked(listen_.queue) == 0u; }));
   stop();
 
   EXPECT_TRUE(ip.in_error);

@@ -8,8 +8,10 @@
 #include <thread>
 
 #include "kfc/fixtures/amqp_consumer.h"
+#include "kfc/fixtures/log_capture.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/tcp_proxy.h"
+#include "kfc/fixtures/wait_until.h"
 #include "kfc/sinks/amqp_sink.h"
 #include "stage_bundles.h"
 
@@ -223,7 +225,7 @@ TEST_F(AmqpSinkTest, FullQueueNacksAreRepublishedUntilTaken) {
       auto got = own.take(full.queue, std::min<std::size_t>(2, 13 - received.size()), std::chrono::seconds(30));
       if (got.empty()) break;
       for (auto& message : got) received.push_back(std::move(message));
-      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));  // pacing (a slow worker), not synchronisation
     }
   });
   sink->send(bundle);
@@ -245,10 +247,12 @@ TEST_F(AmqpSinkTest, UnroutableMessagesAreRepublishedOnceTheQueueIsBound) {
   SystemClock real_clock;
   auto sink = make_amqp_sink(opts, {}, real_clock);
   sink->begin_run({});
+  fixtures::LogCapture logs;
   std::thread platform([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // The platform binds late: once the broker has returned a message as unroutable.
+    EXPECT_TRUE(fixtures::wait_until([&] { return logs.contains("returned a message as unroutable"); }));
     AmqpTestBroker own;
-    own.bind({queue.exchange, unbound.routing_key, queue.queue});  // the platform binds late
+    own.bind({queue.exchange, unbound.routing_key, queue.queue});
   });
   sink->send(stage(2));
   sink->flush();
@@ -366,7 +370,9 @@ TEST_F(AmqpSinkTest, ConnectionLostWhileFlushWaitsForConfirmsRepublishesEverythi
   sink->send(second);
   EXPECT_EQ(sink->confirmed(), 1u);
   std::thread cutter([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Cut once the broker holds all 60 (its confirms of the last 30 never come back).
+    AmqpTestBroker own;
+    EXPECT_TRUE(fixtures::wait_until([&] { return own.depth(queue.queue) == 60u; }));
     network.cut();
   });
   sink->flush();  // waits for confirms that never come, until the cut
@@ -404,8 +410,9 @@ TEST_F(AmqpSinkTest, DependencyRanksWaitForTheLowerRankConfirms) {
     sink->send(stage(4, "r"));
     sink->flush();
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  EXPECT_EQ(broker->depth(queue.queue), 1u);  // the author only
+  ASSERT_TRUE(fixtures::wait_until([&] { return broker->depth(queue.queue) >= 1u; }));
+  EXPECT_TRUE(fixtures::stays_true([&] { return broker->depth(queue.queue) == 1u; }, std::chrono::milliseconds(500)))
+      << "more than the author went out before its confirm";
   network.cut();
   sender.join();
   auto messages = broker->drain(queue.queue);
