@@ -4,8 +4,6 @@
 // The key text never reaches the disk — not on a clean exit, not under kill -9.
 #include <signal.h>
 
-#include <fstream>
-
 #include "e2e_fixture.h"
 #include "kfc/fixtures/test_ca.h"
 
@@ -13,11 +11,6 @@ namespace kfc::e2e {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
 
 class TlsEverywhere : public EndToEnd {
  protected:
@@ -35,13 +28,12 @@ class TlsEverywhere : public EndToEnd {
     ca_file_ = fixtures::write_private_file(directory_ / "opencti-ca.pem", ca_.certificate_pem());
     tmpdir_ = directory_ / "tmp";
     fs::create_directories(tmpdir_);
-    const fs::path tls = fixtures::rabbitmq_tls_dir();
-    key_pem_ = read_file(tls / "client-encrypted.key");
-    passphrase_ = read_file(tls / "client.passphrase");
-    while (!passphrase_.empty() && passphrase_.back() == '\n') passphrase_.pop_back();
+    const auto pem = fixtures::rabbitmq_tls_material();
+    key_pem_ = pem.client_encrypted_key_pem;
+    passphrase_ = pem.passphrase;
     tls_environment_ = {{"OPENCTI_SSL_VERIFY", ca_file_},
-                        {"MQ_USE_SSL_CA", read_file(tls / "ca.pem")},
-                        {"MQ_USE_SSL_CERT", read_file(tls / "client.pem")},
+                        {"MQ_USE_SSL_CA", pem.ca_pem},
+                        {"MQ_USE_SSL_CERT", pem.client_certificate_pem},
                         {"MQ_USE_SSL_KEY", key_pem_},
                         {"MQ_USE_SSL_PASSPHRASE", passphrase_},
                         {"TMPDIR", tmpdir_.string()}};

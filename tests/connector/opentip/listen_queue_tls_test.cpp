@@ -2,8 +2,6 @@
 // (CA and client certificate as PEM text loaded from memory; an untrusted broker refused).
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
 #include <random>
 
 #include "kfc/fixtures/amqp_consumer.h"
@@ -13,26 +11,21 @@
 namespace kfc::opentip {
 namespace {
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 class ListenQueueTls : public ::testing::Test {
  protected:
   void SetUp() override {
     KFC_REQUIRE_RABBITMQ_TLS();
     broker_ = std::make_unique<fixtures::AmqpTestBroker>();
     listen_ = broker_->prepare_listen_queue("kfc-tls-" + std::to_string(std::random_device{}()));
-    const std::filesystem::path tls = fixtures::rabbitmq_tls_dir();
     mq_.host = "localhost";
     mq_.port = fixtures::kRabbitmqTlsPort;
     mq_.use_ssl = true;
     mq_.user = "guest";
     mq_.pass = Secret("guest");
-    mq_.ssl_ca = read_file(tls / "ca.pem");
-    mq_.ssl_cert = read_file(tls / "client.pem");
-    mq_.ssl_key = read_file(tls / "client.key");
+    const auto pem = fixtures::rabbitmq_tls_material();
+    mq_.ssl_ca = pem.ca_pem;
+    mq_.ssl_cert = pem.client_certificate_pem;
+    mq_.ssl_key = pem.client_key_pem;
   }
 
   std::unique_ptr<fixtures::AmqpTestBroker> broker_;

@@ -26,16 +26,12 @@ using test_bundles::kApplicant;
 using test_bundles::random_id;
 using test_bundles::stage;
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-
 class AmqpTlsTest : public ::testing::Test {
  protected:
   void SetUp() override {
     KFC_REQUIRE_RABBITMQ_TLS();
     tls_ = fs::path(fixtures::rabbitmq_tls_dir());
+    pem_ = fixtures::rabbitmq_tls_material();
     broker_ = std::make_unique<fixtures::AmqpTestBroker>();
     queue_ = broker_->prepare_push_queue(random_id());
   }
@@ -83,7 +79,8 @@ class AmqpTlsTest : public ::testing::Test {
     return text;
   }
 
-  fs::path tls_;
+  fs::path tls_;                     // the material as files
+  fixtures::RabbitmqTlsMaterial pem_;  // and as PEM text
   std::unique_ptr<fixtures::AmqpTestBroker> broker_;
   fixtures::PushQueue queue_;
   ManualClock clock_{std::chrono::system_clock::now()};
@@ -97,7 +94,7 @@ TEST_F(AmqpTlsTest, PublishesWithTheCaAsAFile) {
 
 TEST_F(AmqpTlsTest, PublishesWithTheCaAsPemText) {
   auto opts = options();
-  opts.connection.ssl_ca = read_file(tls_ / "ca.pem");
+  opts.connection.ssl_ca = pem_.ca_pem;
   ASSERT_TRUE(opts.connection.ssl_ca.starts_with("-----BEGIN"));
   EXPECT_EQ(deliver(opts, "ca-text"), ids_of(stage(2, "ca-text")));
 }
@@ -108,11 +105,9 @@ TEST_F(AmqpTlsTest, PresentsAClientCertificateGivenAsFilesOrAsPemTextWithAnEncry
     auto opts = options();
     opts.connection.ssl_ca = (tls_ / "ca.pem").string();
     if (as_text) {
-      opts.connection.ssl_cert = read_file(tls_ / "client.pem");
-      opts.connection.ssl_key = read_file(tls_ / "client-encrypted.key");
-      std::string passphrase = read_file(tls_ / "client.passphrase");
-      while (!passphrase.empty() && passphrase.back() == '\n') passphrase.pop_back();
-      opts.connection.ssl_passphrase = Secret(passphrase);
+      opts.connection.ssl_cert = pem_.client_certificate_pem;
+      opts.connection.ssl_key = pem_.client_encrypted_key_pem;
+      opts.connection.ssl_passphrase = Secret(pem_.passphrase);
     } else {
       opts.connection.ssl_cert = (tls_ / "client.pem").string();
       opts.connection.ssl_key = (tls_ / "client.key").string();
@@ -163,8 +158,8 @@ TEST_F(AmqpTlsTest, VerificationCanBeTurnedOffExplicitly) {
 TEST_F(AmqpTlsTest, AWrongPassphraseNamesTheOptionsAndNoSecret) {
   auto opts = options();
   opts.connection.ssl_ca = (tls_ / "ca.pem").string();
-  opts.connection.ssl_cert = read_file(tls_ / "client.pem");
-  opts.connection.ssl_key = read_file(tls_ / "client-encrypted.key");
+  opts.connection.ssl_cert = pem_.client_certificate_pem;
+  opts.connection.ssl_key = pem_.client_encrypted_key_pem;
   opts.connection.ssl_passphrase = Secret("WRONG-passphrase-SECRET-81");
   const std::string text = refusal(opts);
   EXPECT_NE(text.find("mq.use_ssl_key (the PEM text) cannot be read as a private key"), std::string::npos) << text;
@@ -181,9 +176,9 @@ TEST_F(AmqpTlsTest, APemKeyGivenAsTextNeverReachesTheDisk) {
   const std::string saved = previous ? previous : "";
   ::setenv("TMPDIR", scratch.c_str(), 1);
   auto opts = options();
-  opts.connection.ssl_ca = read_file(tls_ / "ca.pem");
-  opts.connection.ssl_cert = read_file(tls_ / "client.pem");
-  opts.connection.ssl_key = read_file(tls_ / "client.key");
+  opts.connection.ssl_ca = pem_.ca_pem;
+  opts.connection.ssl_cert = pem_.client_certificate_pem;
+  opts.connection.ssl_key = pem_.client_key_pem;
   const auto ids = deliver(opts, "no-disk");
   if (previous) {
     ::setenv("TMPDIR", saved.c_str(), 1);
