@@ -161,6 +161,31 @@ TEST_F(EndToEnd, SigtermWhileOpenCtiIsUnreachableExitsZero) {
   EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);
 }
 
+// Waits that could outlast the 4.5 s forced-exit guard — a page that takes a minute, a Retry-After of a
+// minute — end at once on SIGTERM: the process exits 0, not with the guard's 75.
+TEST_F(EndToEnd, SigtermEndsASlowPageAndARetryAfterWaitAtOnce) {
+  auto& server = serve(feed(30, days_ago(2)));
+  server.inject({.kind = testing::FaultKind::Slow, .path_contains = "/objects/", .times = 1, .delay = 60s});
+  auto slow = start({"run"}, {}, "slow-page");
+  ASSERT_TRUE(wait_until([&] { return !taxii_->requests_to("/objects/").empty(); })) << slow->err();
+  slow->signal(SIGTERM);
+  EXPECT_EQ(slow->wait(30s), 0) << slow->err();
+
+  server.clear_faults();
+  server.inject({.kind = testing::FaultKind::TooManyRequests, .path_contains = "/objects/", .times = 1,
+                 .retry_after_seconds = 60});
+  auto backing_off = start({"run"}, {}, "retry-after");
+  ASSERT_TRUE(backing_off->wait_for_log("Retrying in 60000 ms", 30s)) << backing_off->err();
+  backing_off->signal(SIGTERM);
+  EXPECT_EQ(backing_off->wait(30s), 0) << backing_off->err();
+  // An abandoned wait is an interruption, not a TAXII error of the collection.
+  const auto work = opencti_->work(opencti_->last_work_id());
+  ASSERT_TRUE(work && work->processed_message);
+  EXPECT_NE(work->processed_message->find("interrupted by SIGTERM"), std::string::npos) << *work->processed_message;
+  EXPECT_NE(work->processed_message->find("(not read to the end)"), std::string::npos) << *work->processed_message;
+  EXPECT_EQ(work->processed_message->find("stopped by an error"), std::string::npos) << *work->processed_message;
+}
+
 TEST_F(EndToEnd, SigtermMidRunDeliversWhatIsInFlightChecksPointsAndExitsZeroWithinFiveSeconds) {
   const auto collections = feed(100, days_ago(2));
   auto& server = serve(collections, slow_pages(250ms));
