@@ -4,6 +4,8 @@
 # A TAXII test server on 127.0.0.1 serves deploy/demo/feed (six collections shaped like Kaspersky's
 # Demo Threat Data Feeds); the connector reads them once, maps them to STIX 2.1 exactly as for
 # OpenCTI, and writes the bundles to a directory. It prints where they are and a summary.
+# Then the same for a generic TAXII 2.1 feed (deploy/demo/generic, Bearer authentication), read in
+# the generic mode that replaces OpenCTI's taxii2 connector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -43,4 +45,40 @@ files=$(find "$out_dir" -maxdepth 1 -name '*.json' ! -name '.state.json' | wc -l
 echo
 echo "Bundles: $files STIX 2.1 bundle files in $out_dir (state: $out_dir/.state.json)"
 echo "Look at one:  ls $out_dir | head; less $out_dir/\$(ls $out_dir | head -1)"
-echo "Next: point it at Kaspersky's TAXII server with your Demo TAXII Server Token (README, next section)."
+
+# The second example: any TAXII 2.1 feed (the generic mode, a drop-in for OpenCTI's taxii2 connector).
+# A small STIX 2.1 bundle (deploy/demo/generic) behind Bearer authentication; its objects pass through
+# with a few of the taxii2 connector's settings applied.
+generic_dir="$root/$build/generic-bundles"
+rm -rf "$generic_dir"
+mkdir -p "$generic_dir"
+bearer="demo-bearer-token-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+generic_port_file=$(mktemp)
+KFC_TAXII_TEST_TOKEN="$bearer" "$server" --data deploy/demo/generic --auth bearer --api-root feeds --empty '{}' \
+  >"$generic_port_file" 2>/dev/null &
+generic_pid=$!
+trap 'kill "$server_pid" "$generic_pid" 2>/dev/null || true; rm -f "$port_file" "$generic_port_file"' EXIT
+for _ in $(seq 1 100); do [ -s "$generic_port_file" ] && break; sleep 0.05; done
+generic_port=$(head -1 "$generic_port_file")
+[ -n "$generic_port" ] || { echo "the second TAXII test server did not start" >&2; exit 1; }
+
+echo
+echo "Generic TAXII 2.1 feed: http://127.0.0.1:$generic_port/taxii2/ (Bearer token; 1 collection, $(grep -c '"spec_version"' deploy/demo/generic/*.json) STIX objects)"
+echo "Running the connector once in the generic mode (TAXII2_* settings, directory output)..."
+env -i PATH="$PATH" \
+  CONNECTOR_ID=3d0f5b7a-1c2e-4f60-8a9b-7e6d5c4b3a21 \
+  CONNECTOR_OUTPUT=directory CONNECTOR_OUTPUT_DIR="$generic_dir" CONNECTOR_LOG_LEVEL=warning \
+  TAXII2_DISCOVERY_URL="http://127.0.0.1:$generic_port/taxii2/" TAXII2_ALLOW_INSECURE_HTTP=true \
+  TAXII2_USE_TOKEN=true TAXII2_TOKEN="$bearer" TAXII2_INITIAL_HISTORY=0 \
+  TAXII2_COLLECTIONS='feeds.ACME Phishing & Malware Feed v2.1' \
+  TAXII2_ADD_CUSTOM_LABEL=true TAXII2_CUSTOM_LABEL=acme-demo \
+  TAXII2_IGNORE_PATTERN_TYPES=true TAXII2_PATTERN_TYPES_TO_IGNORE=yara \
+  TAXII2_DETERMINE_X_OPENCTI_SCORE_BY_LABEL=true TAXII2_INDICATOR_HIGH_SCORE_LABELS=high \
+  TAXII2_INDICATOR_MEDIUM_SCORE_LABELS=medium TAXII2_INDICATOR_LOW_SCORE_LABELS=low \
+  "$connector" run --once --summary
+
+generic_files=$(find "$generic_dir" -maxdepth 1 -name '*.json' ! -name '.state.json' | wc -l)
+echo
+echo "Bundles: $generic_files STIX 2.1 bundle files in $generic_dir"
+echo "Next: point it at Kaspersky's TAXII server with your Demo TAXII Server Token, or at any TAXII server"
+echo "with the TAXII2_* settings of OpenCTI's taxii2 connector (README)."

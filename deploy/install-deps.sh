@@ -6,8 +6,9 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libcurl4-openssl-dev rapidjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  librabbitmq-dev libssl-dev libcli11-dev libcpp-httplib-dev
+  librabbitmq-dev libssl-dev libcli11-dev libcpp-httplib-dev libpcre2-dev
   rabbitmq-server curl ca-certificates openssl python3
+  python3-jsonschema python3-yaml   # the catalogue schema test (tests/config)
 )
 
 missing=()

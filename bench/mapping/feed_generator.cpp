@@ -57,7 +57,7 @@ std::string FeedGenerator::timestamp(int day_offset) {
 }
 
 std::string FeedGenerator::countries(std::size_t max_count) {
-  if (random_() % 8 == 0) return pick(kCountryNames);  // the name path of §5.8
+  if (random_() % 8 == 0) return pick(kCountryNames);  // the name path of the locations transform
   std::string out;
   const std::size_t count = 1 + random_() % max_count;
   for (std::size_t i = 0; i < count; ++i) {

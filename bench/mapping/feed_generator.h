@@ -1,5 +1,5 @@
 #pragma once
-// A deterministic generator of Kaspersky-shaped TAXII feed objects (feed-mapping.md §5, §10): IP
+// A deterministic generator of Kaspersky-shaped TAXII feed objects (connector/mapping/README.md): IP
 // reputation, botnet URLs (with LIKE masks), malicious domains, malicious hashes, APT hashes with
 // full publication context (actors, industries, countries, detection dates) and exploits, with
 // rich `description` contexts. It produces TAXII envelope pages as JSON text, one page at a time, so
@@ -20,9 +20,11 @@ class FeedGenerator {
 
   std::uint64_t generated() const { return generated_; }
 
- private:
+  // One feed object of a pattern kind, appended to `out` as JSON (the static pages of bench/run.sh).
   enum class Kind { Ip, Url, Domain, Hash, AptHash, Exploit };
   void append_object(Kind kind, std::string& out);
+
+ private:
   std::string description(Kind kind);
   std::string hex(std::size_t digits);
   std::string timestamp(int day_offset);

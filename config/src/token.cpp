@@ -36,6 +36,17 @@ bool has_unprintable(const std::string& value) {
   return false;
 }
 
+bool has_control(const std::string& value) {
+  for (unsigned char c : value) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+// The secrets of a generic TAXII server (taxii2.password, taxii2.token, taxii2.apikey_value) come
+// from whoever runs that server, not from Kaspersky's portal.
+bool is_generic_taxii_secret(std::string_view token_key) { return token_key.starts_with("taxii2."); }
+
 std::string trim_blanks(std::string text) {
   const char* blanks = " \t\r\n\v\f";
   const auto first = text.find_first_not_of(blanks);
@@ -95,6 +106,9 @@ std::string_view to_string(TokenState state) {
 }
 
 std::string token_renewal_hint(std::string_view token_key) {
+  if (is_generic_taxii_secret(token_key)) {
+    return fmt::format("ask the TAXII feed's provider for valid credentials and set {}", token_key);
+  }
   if (token_key.starts_with("opencti.")) {
     return fmt::format("create a new API token in OpenCTI (Profile > API access) and set {}", token_key);
   }
@@ -103,6 +117,10 @@ std::string token_renewal_hint(std::string_view token_key) {
 }
 
 std::string token_rejected_message(std::string_view server, std::string_view token_key, int http_status) {
+  if (is_generic_taxii_secret(token_key)) {
+    return fmt::format("credentials rejected by {}: {} is wrong, revoked or expired (HTTP {}) — {}; not retried",
+                       server, token_key, http_status, token_renewal_hint(token_key));
+  }
   if (token_key.starts_with("opencti.")) {
     return fmt::format("token rejected by {}: revoked or expired (HTTP {}) — {}", server, http_status,
                        token_renewal_hint(token_key));
@@ -160,6 +178,17 @@ std::vector<std::string> Token::problems() const {
   }
   if (is_placeholder(value)) {
     found.push_back(fmt::format("{} is the placeholder 'ChangeMe' — {}", spec_.key, where_to_fix(spec_)));
+    return found;
+  }
+  if (spec_.kind == SecretKind::Password) {
+    if (has_control(value)) {
+      found.push_back(fmt::format("{} contains control characters (a copy/paste accident?) — {}", spec_.key,
+                                  where_to_fix(spec_)));
+    }
+    if (value.size() > kMaxPlausibleLength) {
+      found.push_back(fmt::format("{} has an implausible length of {} characters (at most {}) — {}", spec_.key,
+                                  value.size(), kMaxPlausibleLength, where_to_fix(spec_)));
+    }
     return found;
   }
   if (has_unprintable(value)) {

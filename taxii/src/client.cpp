@@ -99,7 +99,7 @@ std::unique_ptr<detail::JsonBody> detail::ClientCore::get_resource(const std::st
     if (response.status == 404 || response.status == 416) {
       throw ProtocolError(shown, response.status, detail::parse_error_body(response),
                           "TAXII resource " + shown + " not found (HTTP " + std::to_string(response.status) +
-                              ") — check kaspersky.api_root");
+                              ") — check " + options.api_root_key);
     }
     auto content_type = response.header("content-type");
     if (content_type && !detail::is_json_media_type(*content_type)) {
@@ -117,7 +117,15 @@ Discovery detail::ClientCore::discover() {
   std::string url = options.discovery_url;
   if (url.empty()) url = origin_of(root_url) + (version == TaxiiVersion::V20 ? "/taxii/" : "/taxii2/");
   url = with_slash(url);
-  auto body = get_resource(url, resource_media_type());
+  std::unique_ptr<detail::JsonBody> body;
+  try {
+    body = get_resource(url, resource_media_type());
+  } catch (const ProtocolError& error) {
+    // A 2.0-only server refuses the 2.1 media type (406/415): ask again in 2.0. The version itself
+    // is settled per API root (api_root()).
+    if (version != TaxiiVersion::Auto || (error.status() != 406 && error.status() != 415)) throw;
+    body = get_resource(url, media::kTaxii20);
+  }
   const auto& doc = body->document;
   Discovery out;
   out.title = detail::string_member(doc, "title").value_or("");
@@ -154,11 +162,11 @@ ApiRootInfo detail::ClientCore::api_root() {
   if (version == TaxiiVersion::V21 && !has_v21) {
     throw ConfigurationError(shown, "Specified API Root doesn't support version '" + std::string(media::kTaxii21) +
                                         "' (" + shown + " offers: " + join(info.versions) +
-                                        ") — check kaspersky.api_root");
+                                        ") — check " + options.api_root_key);
   }
   if (version == TaxiiVersion::V20 && !has_v20) {
     throw ConfigurationError(shown, "Specified API Root doesn't support version 'taxii-2.0' (" + shown +
-                                        " offers: " + join(info.versions) + ") — check kaspersky.api_root");
+                                        " offers: " + join(info.versions) + ") — check " + options.api_root_key);
   }
   if (version == TaxiiVersion::Auto) {
     if (has_v21 && spoken == TaxiiVersion::V21) {
@@ -167,7 +175,7 @@ ApiRootInfo detail::ClientCore::api_root() {
       version = TaxiiVersion::V20;
     } else {
       throw ConfigurationError(shown, "API root " + shown + " offers no TAXII version this client speaks (" +
-                                          join(info.versions) + ") — check kaspersky.api_root");
+                                          join(info.versions) + ") — check " + options.api_root_key);
     }
   }
   info.version = version;
@@ -242,7 +250,7 @@ void detail::ClientCore::explain_forbidden(std::string_view collection_id, const
       "TAXII server refused to read collection " + std::string(collection_id) + " (HTTP 403 on " + shown +
           (explanation.empty() ? std::string() : ": " + explanation) + "); " + listing + " and still accepts " +
           token_key + " for the collection list, so the token is valid but cannot read this collection — check "
-          "that your subscription includes it, or leave it out of kaspersky.collections");
+          "that your subscription includes it, or leave it out of " + options.collections_key);
 }
 
 Client::Client(ClientOptions options, std::unique_ptr<http::Transport> transport, Clock& clock)

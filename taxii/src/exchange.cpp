@@ -70,11 +70,11 @@ http::Response Exchange::get(const std::string& url, std::string_view accept, Re
   } catch (const http::TransportError& error) {
     if (error.kind() == http::FailureKind::TooLarge) {
       throw ResponseTooLargeError(shown_url, std::string(error.what()) + " — raise " + options_.response_cap_key +
-                                                 " or lower kaspersky.page_limit");
+                                                 " or lower " + options_.page_limit_key);
     }
     if (error.kind() == http::FailureKind::Cancelled) throw Interrupted("stopping: the request to " + shown_url + " was abandoned");
     if (!error.transient()) {
-      throw TaxiiError(shown_url, std::string(error.what()) + " — check kaspersky.ssl_verify and kaspersky.ca_file");
+      throw TaxiiError(shown_url, std::string(error.what()) + " — check " + options_.tls_keys);
     }
     throw RetryableFailure(error.what());
   }
@@ -87,8 +87,8 @@ http::Response Exchange::get(const std::string& url, std::string_view accept, Re
     if (options_.auth.mode != AuthMode::None && options_.auth.token) {
       throw TokenRejectedError(options_.server_name, options_.auth.token->key(), static_cast<int>(status));
     }
-    const std::string what = status == 401 ? " — it needs credentials: configure the token"
-                                           : " — access denied without credentials: configure the token";
+    const std::string what = status == 401 ? " — it needs credentials: " + options_.credentials_hint
+                                           : " — access denied without credentials: " + options_.credentials_hint;
     throw ConfigurationError(shown_url, "TAXII server " + shown_url + " answered HTTP " + std::to_string(status) +
                                             " (" + describe(last_refusal_) + ")" + what);
   }

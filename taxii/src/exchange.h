@@ -50,7 +50,7 @@ class Exchange {
           throw UnavailableError(url, n,
                                  "TAXII request to " + url + " failed after " + std::to_string(n) +
                                      " attempts: " + failure.what() +
-                                     " — check that the server is reachable, or raise kaspersky.max_attempts");
+                                     " — check that the server is reachable, or raise " + options_.attempts_key);
         }
         auto delay = backoff(n, failure.retry_after());
         spdlog::warn("TAXII attempt {}/{} for {} failed: {}. Retrying in {} ms", n, max_attempts, url,

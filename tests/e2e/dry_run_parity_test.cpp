@@ -1,5 +1,5 @@
-// The binary's dry run prints what the Python connector's dry run prints (feed-mapping.md §8.7,
-// §10 Example A), byte for byte apart from the generated created/modified times.
+// The binary's dry run prints what the Python connector's dry run prints (worked example A,
+// tests/connector/mapping/data/example_a.json), byte for byte apart from the generated created/modified times.
 #include <regex>
 
 #include "e2e_fixture.h"

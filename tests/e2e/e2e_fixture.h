@@ -17,6 +17,7 @@
 
 #include "connector_process.h"
 #include "kfc/fixtures/amqp_consumer.h"
+#include "kfc/fixtures/tcp_proxy.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/wait_until.h"
 #include "kfc/runner/state.h"
@@ -38,6 +39,9 @@ inline std::string random_uuid4() {
   return fmt::format("{:08x}-{:04x}-4{:03x}-{:x}{:03x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff,
                      8 + (b >> 62), (b >> 48) & 0xfff, b & 0xffffffffffffULL);
 }
+
+// A TCP port free on 127.0.0.1 right now.
+inline int free_port() { return fixtures::free_tcp_port(); }
 
 inline taxii::Timestamp days_ago(int days) {
   return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()) - std::chrono::days{days};

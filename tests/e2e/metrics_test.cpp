@@ -11,18 +11,6 @@
 namespace kfc::e2e {
 namespace {
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 // The local address (hex, as in /proc/net/tcp: 0100007F is 127.0.0.1) of the socket listening on `port`.
 std::string listening_address(int port) {
   std::ifstream table("/proc/net/tcp");

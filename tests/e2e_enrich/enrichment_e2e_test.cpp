@@ -15,8 +15,13 @@
 #include "kfc/fixtures/amqp_consumer.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/opentip_server.h"
+#include "kfc/fixtures/tcp_proxy.h"
 #include "kfc/fixtures/wait_until.h"
 #include "kfc/opentip/enrichment_connector.h"
+
+#include <httplib.h>
+
+#include <fstream>
 
 namespace {
 
@@ -187,7 +192,7 @@ TEST_F(EnrichmentE2E, RegistersAsInternalEnrichmentWithTheOpenTipScope) {
   ASSERT_EQ(input["input"]["scope"].Size(), 2u);
   EXPECT_STREQ(input["input"]["scope"][0].GetString(), "StixFile");
   EXPECT_STREQ(input["input"]["scope"][1].GetString(), "Url");
-  // Playbook requests are refused, so the platform must not offer the connector in playbooks.
+  // connector.playbook_compatible is off by default: the platform must not offer it in playbooks.
   ASSERT_TRUE(input["input"].HasMember("playbook_compatible"));
   EXPECT_FALSE(input["input"]["playbook_compatible"].GetBool());
   EXPECT_THAT(log_.str(), HasSubstr("listen_" + connector_id_));
@@ -580,6 +585,224 @@ void EnrichCommand::expect_enrichment_round_trip(const std::string& command,
   ASSERT_TRUE(input.IsObject()) << printed;
   EXPECT_STREQ(input["input"]["type"].GetString(), "INTERNAL_ENRICHMENT");
   EXPECT_EQ(broker_->depth(listen_.queue), 0u);
+}
+
+// ---- automatic enrichment, playbooks, drafts, organisations, key rotation, metrics and health ----
+
+int free_port() { return kfc::fixtures::free_tcp_port(); }
+
+std::string http_get(int port, const std::string& path, int* status = nullptr) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(1s);
+  client.set_read_timeout(5s);
+  std::optional<httplib::Response> response;
+  // The server may still be starting.
+  const bool answered = kfc::fixtures::wait_until([&] {
+    if (auto result = client.Get(path)) response = *result;
+    return response.has_value();
+  }, 60s, 100ms);
+  if (!answered) {
+    ADD_FAILURE() << "nothing answers on port " << port;
+    return {};
+  }
+  if (status) *status = response->status;
+  return response->body;
+}
+
+std::string playbook_request(const std::string& work_id, const std::string& entity_stix_id,
+                             const std::string& objects_json) {
+  return R"({"internal":{"work_id":")" + work_id + R"(","applicant_id":")" + kApplicant +
+         R"(","playbook":{"execution_id":"exec-1","event_id":"event-1","playbook_id":"playbook-1",)"
+         R"("data_instance_id":"instance-1","step_id":"step-2","previous_step_id":"step-1"}},)"
+         R"("event":{"entity_id":")" + entity_stix_id + R"(","entity_type":"StixFile","bundle":{"type":"bundle",)"
+         R"("id":"bundle--0b3c2f1e-7f0e-4a51-9b7c-2d9e8f6a5b4c","objects":)" + objects_json + "}}}";
+}
+
+TEST_F(EnrichmentE2E, AutomaticEnrichmentIsRegisteredAndItsRequestsEnriched) {
+  const std::string ip_id = "ipv4-addr--6d3a2b1c-4e5f-5a6b-9c7d-8e9f0a1b2c3d";
+  opencti_.add_observable("internal-ip-auto", ip_stix(ip_id));
+  kfc::Settings s = settings();
+  s.connector.auto_enrich = true;
+  start(s);
+  ASSERT_TRUE(opencti_.wait_for("registerConnector", 1));
+  auto input = opencti_.last_variables("registerConnector");
+  EXPECT_TRUE(input["input"]["auto"].GetBool());
+  // What the platform sends for an observable created in scope: a request with its own work.
+  const std::string work_id = opencti_.add_work(connector_id_, "Automatic enrichment");
+  broker_->publish(listen_, enrichment_request(work_id, "internal-ip-auto", "IPv4-Addr"));
+  WorkRecord work = wait_for_processed(work_id);
+  auto messages = broker_->take(push_.queue, 1);
+  stop();
+  EXPECT_FALSE(work.in_error) << work.processed_message.value_or("");
+  ASSERT_FALSE(messages.empty());
+  EXPECT_THAT(messages[0].problems({.applicant_id = kApplicant, .work_id = work_id}), ::testing::IsEmpty());
+}
+
+TEST_F(EnrichmentE2E, APlaybookStepGetsTheEnrichedBundleBack) {
+  const std::string file_id = "file--7a1b2c3d-4e5f-5a6b-8c7d-9e0f1a2b3c4d";
+  const std::string objects = "[" + file_stix(file_id, kGreen) +
+                              R"(,{"type":"marking-definition","spec_version":"2.1","id":")" + kGreen.standard_id +
+                              R"(","definition_type":"tlp","name":"TLP:GREEN","definition":{"tlp":"green"}}])";
+  kfc::Settings s = settings();
+  s.connector.playbook_compatible = true;
+  const std::string work_id = opencti_.add_work(connector_id_, "Playbook step");
+  start(s);
+  ASSERT_TRUE(opencti_.wait_for("registerConnector", 1));
+  EXPECT_TRUE(opencti_.last_variables("registerConnector")["input"]["playbook_compatible"].GetBool());
+  broker_->publish(listen_, playbook_request(work_id, file_id, objects));
+  WorkRecord work = wait_for_processed(work_id);
+  ASSERT_TRUE(opencti_.wait_for("playbookStepExecution", 1));
+  stop();
+  EXPECT_FALSE(work.in_error) << work.processed_message.value_or("");
+  auto step = opencti_.last_variables("playbookStepExecution");
+  EXPECT_STREQ(step["step_id"].GetString(), "step-2");
+  EXPECT_STREQ(step["previous_step_id"].GetString(), "step-1");
+  EXPECT_STREQ(step["execution_id"].GetString(), "exec-1");
+  EXPECT_STREQ(step["playbook_id"].GetString(), "playbook-1");
+  rapidjson::Document previous;
+  previous.Parse(step["previous_bundle"].GetString());
+  ASSERT_TRUE(previous.IsObject());
+  EXPECT_EQ(previous["objects"].Size(), 2u);
+  rapidjson::Document bundle;
+  bundle.Parse(step["bundle"].GetString());
+  ASSERT_TRUE(bundle.IsObject() && bundle["objects"].IsArray()) << step["bundle"].GetString();
+  EXPECT_STREQ(bundle["type"].GetString(), "bundle");
+  const rapidjson::Value* file = nullptr;
+  bool marking_kept = false, note = false;
+  for (const auto& object : bundle["objects"].GetArray()) {
+    if (std::string(object["id"].GetString()) == file_id) file = &object;
+    if (std::string(object["id"].GetString()) == kGreen.standard_id) marking_kept = true;
+    if (std::string(object["type"].GetString()) == "note") note = true;
+  }
+  ASSERT_NE(file, nullptr);
+  EXPECT_EQ((*file)["x_opencti_score"].GetInt(), 100);
+  EXPECT_THAT(strings_of(*file, "labels"), Contains("opentip:red"));
+  EXPECT_TRUE(marking_kept) << "the playbook's other objects go on with the entity";
+  EXPECT_TRUE(note);
+  // The result went to the playbook, not to the import queue.
+  EXPECT_TRUE(broker_->drain(push_.queue, 300ms).empty());
+  EXPECT_EQ(broker_->depth(listen_.queue), 0u);
+  expect_no_secret_anywhere();
+}
+
+TEST_F(EnrichmentE2E, PlaybookRequestsAreRefusedWhenPlaybooksAreOff) {
+  const std::string file_id = "file--8b2c3d4e-5f6a-5b7c-8d9e-0f1a2b3c4d5e";
+  const std::string work_id = opencti_.add_work(connector_id_, "Playbook step");
+  start(settings());
+  broker_->publish(listen_, playbook_request(work_id, file_id, "[" + file_stix(file_id, kGreen) + "]"));
+  WorkRecord work = wait_for_processed(work_id);
+  stop();
+  EXPECT_TRUE(work.in_error);
+  EXPECT_THAT(work.processed_message.value_or(""), HasSubstr("connector.playbook_compatible is false"));
+  EXPECT_EQ(opencti_.count("playbookStepExecution"), 0u);
+  EXPECT_EQ(opentip_.request_count(), 0);
+}
+
+TEST_F(EnrichmentE2E, DraftAndOrganisationSharingArePassedThrough) {
+  const std::string ip_id = "ipv4-addr--7e4b3c2d-5f6a-5b7c-8d9e-0f1a2b3c4d5e";
+  const std::string shared = R"({"type":"ipv4-addr","spec_version":"2.1","id":")" + ip_id + R"(","value":")" +
+                             OpenTipServer::kRedIp + R"(","x_opencti_granted_refs":["identity--0rg-a"]})";
+  opencti_.add_observable("internal-ip-draft", shared);
+  const std::string work_id = opencti_.add_work(connector_id_, "Enrichment in a draft");
+  std::string request = enrichment_request(work_id, "internal-ip-draft", "IPv4-Addr");
+  request.replace(request.find(R"("draft_id":"")"), 13, R"("draft_id":"draft-42")");
+  start(settings());
+  broker_->publish(listen_, request);
+  WorkRecord work = wait_for_processed(work_id);
+  auto messages = broker_->take(push_.queue, 1);
+  stop();
+  EXPECT_FALSE(work.in_error) << work.processed_message.value_or("");
+  ASSERT_FALSE(messages.empty());
+  for (const auto& message : messages) {
+    EXPECT_THAT(message.problems({.applicant_id = kApplicant, .work_id = work_id, .draft_id = "draft-42"}),
+                ::testing::IsEmpty());
+    const auto& object = message.bundle["objects"][0];
+    if (std::string(object["type"].GetString()) == "identity") continue;  // the author
+    EXPECT_THAT(strings_of(object, "x_opencti_granted_refs"), Contains("identity--0rg-a")) << message.body;
+  }
+  // The entity was read inside the draft.
+  auto reads = opencti_.calls("stixCyberObservable");
+  ASSERT_FALSE(reads.empty());
+  EXPECT_EQ(reads.back().headers["opencti-draft-id"], "draft-42");
+  // The work is closed from inside the draft too, as pycti does.
+  EXPECT_EQ(opencti_.calls("toProcessed").back().headers["opencti-draft-id"], "draft-42");
+}
+
+TEST_F(EnrichmentE2E, TheKeyFileIsReadAgainBeforeEachRequest) {
+  const auto key_file = std::filesystem::temp_directory_path() / ("kfc-opentip-key-" + connector_id_);
+  std::ofstream(key_file) << kApiKey << "\n";
+  kfc::TokenSpec spec{.key = "opentip.api_key", .env_name = "OPENTIP_API_KEY", .server = "OpenTIP",
+                      .origin = kfc::TokenOrigin::File, .value = {}, .file_path = key_file.string(),
+                      .expires_at = std::chrono::system_clock::now() + std::chrono::days(200), .issued_at = {}};
+  kfc::Settings s = settings();
+  s.opentip.api_key = std::make_shared<kfc::Token>(spec);
+  s.opentip.cache_ttl = std::chrono::seconds(0);
+  s.connector.expose_metrics = true;
+  s.connector.metrics_port = free_port();
+  opencti_.add_observable("internal-ip-rot", ip_stix("ipv4-addr--8f5c4d3e-6a7b-5c8d-9e0f-1a2b3c4d5e6f"));
+  start(s);
+  const std::string first = opencti_.add_work(connector_id_, "Before rotation");
+  broker_->publish(listen_, enrichment_request(first, "internal-ip-rot", "IPv4-Addr"));
+  EXPECT_FALSE(wait_for_processed(first).in_error);
+
+  // The key is replaced on the portal and in the secret file; the old one stops working.
+  const std::string rotated = "ROTATED-OPENTIP-KEY-5b9e2d";
+  opentip_.set_api_key(rotated);
+  std::ofstream(key_file, std::ios::trunc) << rotated << "\n";
+  const std::string second = opencti_.add_work(connector_id_, "After rotation");
+  broker_->publish(listen_, enrichment_request(second, "internal-ip-rot", "IPv4-Addr"));
+  WorkRecord work = wait_for_processed(second);
+  // The counts are updated right after the work is closed.
+  std::string metrics;
+  kfc::fixtures::wait_until([&] {
+    metrics = http_get(s.connector.metrics_port, "/metrics");
+    return metrics.find("kfc_enrichment_requests_total{outcome=\"enriched\"} 2") != std::string::npos;
+  }, 60s, 50ms);
+  int health_status = 0;
+  const std::string health = http_get(s.connector.metrics_port, "/healthz", &health_status);
+  stop();
+  std::filesystem::remove(key_file);
+  EXPECT_FALSE(work.in_error) << work.processed_message.value_or("");
+  ASSERT_EQ(opentip_.request_count(), 2);
+  EXPECT_EQ(opentip_.requests()[1].api_key, rotated);
+  EXPECT_THAT(log_.str(), HasSubstr("opentip.api_key was re-read"));
+  EXPECT_THAT(log_.str(), Not(HasSubstr(rotated)));
+  // Metrics in enrichment mode: the same families as in feed mode, from the same sources.
+  EXPECT_THAT(metrics, HasSubstr("kfc_enrichment_requests_total{outcome=\"enriched\"} 2\n"));
+  EXPECT_THAT(metrics, HasSubstr("kfc_opentip_requests_total 2\n"));
+  EXPECT_THAT(metrics, HasSubstr("kfc_opentip_quota_blocked 0\n"));
+  EXPECT_THAT(metrics, HasSubstr("kfc_token_days_left{token=\"opentip.api_key\"} 199\n"));
+  EXPECT_THAT(metrics, HasSubstr("kfc_sink_messages_total{event=\"confirmed\"} "));
+  EXPECT_THAT(metrics, HasSubstr("bundles_sent_total 2\n"));
+  EXPECT_THAT(metrics, HasSubstr("state{state=\"running\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("ping_api_total "));
+  EXPECT_THAT(metrics, HasSubstr("kfc_healthy 1\n"));
+  EXPECT_EQ(health_status, 200) << health;
+  EXPECT_THAT(metrics, Not(HasSubstr(rotated)));
+}
+
+TEST_F(EnrichmentE2E, AnExpiredKeyIsNeverSentAndMakesTheConnectorUnhealthy) {
+  kfc::Settings s = settings();
+  s.opentip.api_key = kfc::Token::from_value("opentip.api_key", kApiKey, "OpenTIP",
+                                             std::chrono::system_clock::now() - std::chrono::hours(1));
+  s.connector.health_port = free_port();
+  opencti_.add_observable("internal-ip-exp", ip_stix("ipv4-addr--9a6d5e4f-7b8c-5d9e-8f0a-1b2c3d4e5f6a"));
+  const std::string work_id = opencti_.add_work(connector_id_, "Expired key");
+  start(s);
+  broker_->publish(listen_, enrichment_request(work_id, "internal-ip-exp", "IPv4-Addr"));
+  WorkRecord work = wait_for_processed(work_id);
+  int status = 0;
+  const std::string health = http_get(s.connector.health_port, "/healthz", &status);
+  int metrics_status = 0;
+  http_get(s.connector.health_port, "/metrics", &metrics_status);
+  stop();
+  EXPECT_TRUE(work.in_error);
+  EXPECT_THAT(work.processed_message.value_or(""), HasSubstr("opentip.api_key expired"));
+  EXPECT_EQ(opentip_.request_count(), 0) << "an expired key must not be sent";
+  EXPECT_EQ(status, 503) << health;
+  EXPECT_THAT(health, HasSubstr("opentip.api_key expired"));
+  EXPECT_EQ(metrics_status, 404) << "health_port serves health alone";
+  expect_no_secret_anywhere();
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ bool is_report(const rapidjson::Value& object) {
 }
 
 // `object_refs` of the earlier content followed by the later one's; `report_types` united in order
-// of first appearance. This is what one report accumulates over a reference source batch (§5.10).
+// of first appearance. This is what one report accumulates over a reference source batch.
 void accumulate_report(const rapidjson::Value& earlier, rapidjson::Value& merged,
                        rapidjson::Document::AllocatorType& allocator) {
   const auto earlier_refs = earlier.FindMember("object_refs");

@@ -1,5 +1,5 @@
 #pragma once
-// The reference fields the dependency stages follow (feed-mapping.md §7.3), shared by the stager
+// The reference fields the dependency stages follow (connector/batching/README.md), shared by the stager
 // and the cluster packer so both agree on what "references" means.
 #include <array>
 

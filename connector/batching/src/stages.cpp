@@ -73,6 +73,8 @@ class Stager {
  private:
   void collect_unique(const rapidjson::Value& objects) {
     if (!objects.IsArray()) throw StagingError("Unable to stage STIX object without id");
+    nodes_.reserve(objects.Size());
+    index_.reserve(objects.Size());
     for (const auto& object : objects.GetArray()) {
       const rapidjson::Value* id = nullptr;
       if (object.IsObject()) {

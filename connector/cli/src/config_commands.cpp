@@ -1,6 +1,10 @@
 // check, tokens, version: what a user runs first, before any network traffic.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,6 +13,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include "kfc/cli/commands.h"
+#include "kfc/config/catalogue.h"
 #include "kfc/config/loader.h"
 #include "kfc/config/logging.h"
 #include "kfc/config/version.h"
@@ -89,6 +94,42 @@ int run_tokens(const CliContext& context) {
   return expired ? kExitInvalid : 0;
 }
 
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The catalogue metadata (config/catalogue.h): written under `write_dir`, or compared with what is
+// under `check_dir` (exit 1 naming each file that differs and the command that regenerates them).
+int run_metadata(const std::string& write_dir, const std::string& check_dir) {
+  int drifted = 0;
+  for (const auto& file : catalogue::metadata_files()) {
+    if (!write_dir.empty()) {
+      const std::filesystem::path path = std::filesystem::path(write_dir) / file.path;
+      std::filesystem::create_directories(path.parent_path());
+      std::ofstream(path, std::ios::binary | std::ios::trunc) << file.content;
+      fmt::print("wrote {}\n", path.string());
+    } else if (!check_dir.empty()) {
+      const std::filesystem::path path = std::filesystem::path(check_dir) / file.path;
+      if (read_file(path) != file.content) {
+        fmt::print(stderr, "{} differs from what the key table generates\n", path.string());
+        ++drifted;
+      }
+    } else {
+      fmt::print("==> {} <==\n{}\n", file.path, file.content);
+    }
+  }
+  if (drifted > 0) {
+    fmt::print(stderr, "{} catalogue file(s) out of date: regenerate them with `cmake --build <build dir> --target "
+                       "metadata` (or `kaspersky-feeds-connector metadata --write deploy/opencti`) and commit\n",
+               drifted);
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 void add_config_commands(CLI::App& app, CliContext& context) {
@@ -101,6 +142,17 @@ void add_config_commands(CLI::App& app, CliContext& context) {
       "tokens", "Show each token's state (valid, expiring, expired, unknown) and days left. Exit 2 when one "
                 "configured token is expired.");
   tokens->callback([&context] { context.exit_code = run_tokens(context); });
+
+  auto metadata_write = std::make_shared<std::string>();
+  auto metadata_check = std::make_shared<std::string>();
+  auto* metadata = app.add_subcommand(
+      "metadata", "Print the OpenCTI catalogue metadata (manifest, config JSON Schema, config doc) generated from "
+                  "the configuration keys; --write DIR writes them, --check DIR exits 1 when the files there differ.");
+  metadata->add_option("--write", *metadata_write, "write the files under DIR (e.g. deploy/opencti)");
+  metadata->add_option("--check", *metadata_check, "compare with the files under DIR");
+  metadata->callback([&context, metadata_write, metadata_check] {
+    context.exit_code = run_metadata(*metadata_write, *metadata_check);
+  });
 
   auto* version_command = app.add_subcommand("version", "Print the connector's version.");
   version_command->callback([&context] {

@@ -96,6 +96,7 @@ bool enrichment_blocked_by(const std::string& error) {
 int run_enrich_command(const CliContext& context, const std::function<bool()>& should_stop) {
   LoadResult result = load_settings(LoadRequest::from_process(context.config_path));
   setup_logging(result.settings.connector.log_level, resolve_log_format(context.log_format, result.settings));
+  for (const auto& notice : result.notices) spdlog::info("{}", notice);
   for (const auto& warning : result.warnings) spdlog::warn("{}", warning);
   bool ok = true;
   for (const auto& error : result.errors) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include <httplib.h>
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
@@ -54,6 +55,7 @@ int run_connector(const CliContext& context, const RunFlags& flags) {
     return run_enrich_command(context, [&stop] { return stop.requested(); });
   }
   setup_logging(loaded.settings.connector.log_level, resolve_log_format(context.log_format, loaded.settings));
+  for (const auto& notice : loaded.notices) spdlog::info("config: {}", notice);
   for (const auto& warning : loaded.warnings) spdlog::warn("config warning: {}", warning);
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors) spdlog::error("config error: {}", error);
@@ -78,6 +80,34 @@ int run_connector(const CliContext& context, const RunFlags& flags) {
   return runner::run_process(loaded.settings, options, system_clock(), stop);
 }
 
+// Asks the running connector's /healthz (the container HEALTHCHECK calls this; no curl needed):
+// exit 0 when it answers 200, 1 otherwise (unhealthy, or nothing listening).
+int run_health(const CliContext& context) {
+  const LoadResult loaded = load_settings(LoadRequest::from_process(context.config_path));
+  const auto& connector = loaded.settings.connector;
+  const int port = connector.expose_metrics ? connector.metrics_port : connector.health_port;
+  if (port <= 0) {
+    std::fputs("health: no health endpoint is configured — set connector.health_port (CONNECTOR_HEALTH_PORT) or "
+               "connector.expose_metrics\n", stderr);
+    return 1;
+  }
+  // A wildcard listen address is reached on loopback.
+  std::string host = connector.metrics_address;
+  if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+  if (host == "::") host = "::1";
+  httplib::Client client(host, port);
+  client.set_connection_timeout(std::chrono::seconds(3));
+  client.set_read_timeout(std::chrono::seconds(5));
+  const auto response = client.Get("/healthz");
+  if (!response) {
+    std::fprintf(stderr, "health: nothing answers on http://%s:%d/healthz (%s)\n", host.c_str(), port,
+                 httplib::to_string(response.error()).c_str());
+    return 1;
+  }
+  std::fputs(response->body.c_str(), stdout);
+  return response->status == 200 ? 0 : 1;
+}
+
 }  // namespace
 
 void add_run_commands(CLI::App& app, CliContext& context) {
@@ -95,6 +125,10 @@ void add_run_commands(CLI::App& app, CliContext& context) {
   run->add_flag("--summary", flags->summary, "print a summary of each run (collections, objects by type) on stderr");
   run->callback([&context, flags] { context.exit_code = run_connector(context, *flags); });
   context.default_command = [&context, flags] { return run_connector(context, *flags); };
+
+  auto* health = app.add_subcommand("health", "ask the running connector's /healthz (connector.health_port, or the "
+                                              "metrics port): exit 0 when healthy, 1 when not or unreachable");
+  health->callback([&context] { context.exit_code = run_health(context); });
 }
 
 }  // namespace kfc::cli

@@ -91,7 +91,7 @@ inline void set(Value& obj, std::string_view key, Value&& value, Allocator& a) {
   obj.AddMember(ref(key), value, a);
 }
 
-// append-unique (§0): appends s unless an equal string is already in the array.
+// append-unique: appends s unless an equal string is already in the array.
 inline void append_unique(Value& array, std::string_view s, Allocator& a) {
   for (const auto& e : array.GetArray())
     if (e.IsString() && view(e) == s) return;

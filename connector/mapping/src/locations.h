@@ -1,6 +1,6 @@
 #pragma once
 // The location datasheet (Appendix B, compiled in from data/locations.tsv) and the decoding of
-// geo/users_geo/ip_geo values into country records (§5.8).
+// geo/users_geo/ip_geo values into country records (connector/mapping/README.md, "Context expansion").
 #include <string>
 #include <string_view>
 #include <unordered_map>

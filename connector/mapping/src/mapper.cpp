@@ -1,5 +1,5 @@
-// The feed mapping pipeline: collect (§3.1) -> transform (§3.2, §5) -> post-process (§6.1, §6.2)
-// -> description policy (§6.3). Objects are built straight into the output document's allocator;
+// The feed mapping pipeline: collect -> transform -> post-process (connector/mapping/README.md)
+// -> description policy. Objects are built straight into the output document's allocator;
 // the only per-batch state is the id index of the bundle and the batch's reports.
 #include <algorithm>
 #include <array>
@@ -23,6 +23,7 @@
 #include "kfc/stix/pystr.h"
 #include "locations.h"
 #include "pattern.h"
+#include "tlp.h"
 #include "timestamps.h"
 
 namespace kfc::mapping {
@@ -60,7 +61,7 @@ std::string_view kind_type(Kind k) {
   }
 }
 
-// The description context (§5.1), reduced to the keys the transforms read (§5.2).
+// The description context (key=value;…), reduced to the keys the transforms read.
 struct Context {
   std::optional<std::string_view> actors, industries, industry, geo, users_geo, ip_geo, threat,
       publication_name, api_publication_id, detection_date;
@@ -134,6 +135,7 @@ struct Mapper::Impl {
   const Clock& clock;
   const LocationRegistry& locations = LocationRegistry::instance();
   rapidjson::Document author;
+  rapidjson::Document tlp_marking;  // kaspersky.tlp_level; null when none
   std::vector<std::string> malicious_variants;
   std::array<std::vector<std::string>, 3> level_labels;  // high, medium, low
   std::string feed_title;                                // collect(): cache of the last title
@@ -150,6 +152,7 @@ struct Mapper::Impl {
       level_labels[i] = variants("threat_score:kaspersky:" + std::string(levels[i]),
                                  "kaspersky:threat_score:" + std::string(levels[i]));
     build_author();
+    detail::build_tlp_marking(opt.tlp_level, tlp_marking);
   }
 
   std::vector<std::string> variants(std::string legacy, std::string modern) const {
@@ -191,7 +194,7 @@ struct Mapper::Impl {
     return 2;
   }
 
-  // ---------------------------------------------------------------- §3.1 collection step
+  // ---------------------------------------------------------------- collection step
   void collect(Value& obj, Allocator& a, std::string_view title) {
     if (!obj.IsObject()) return problem(Problem::NotAnObject, {});
     const auto type = json::string_member(obj, "type");
@@ -272,7 +275,7 @@ struct Mapper::Impl {
     std::vector<ReportState> reports;
     std::unordered_map<std::string, std::size_t> report_by_id;
 
-    // add() of §5.3: new ids are appended, known ids replaced in place. Returns the position.
+    // add(): new ids are appended, known ids replaced in place. Returns the position.
     std::size_t add(Value&& v, std::string_view id) {
       const auto [it, inserted] = index.try_emplace(std::string(id), out.Size());
       if (inserted)
@@ -295,7 +298,7 @@ struct Mapper::Impl {
     return o;
   }
 
-  // ---------------------------------------------------------------- §5.6 .. §5.11 transforms
+  // ---------------------------------------------------------------- context expansion transforms
   void actors(Batch& b, const Context& ctx, Items& objs) {
     if (!ctx.actors) return;
     for_each_split(*ctx.actors, ',', [&](std::string_view raw) {
@@ -420,7 +423,7 @@ struct Mapper::Impl {
     return o;
   }
 
-  // Common tail of every observable (§5.11).
+  // Common tail of every observable.
   void observable_tail(Batch& b, Value& o, const Value& ind) {
     o.AddMember("x_opencti_created_by_ref", json::ref(kAuthorId), b.a);
     if (const Value* d = json::member(ind, "description")) {
@@ -518,7 +521,7 @@ struct Mapper::Impl {
     }
   }
 
-  // ---------------------------------------------------------------- §5.12 relationships
+  // ---------------------------------------------------------------- relationships
   std::pair<std::string, Value> relationship(Batch& b, std::string_view type, const Item& source,
                                              const Item& target) {
     std::string id = kfc::stix::relationship_id(type, source.id, target.id);
@@ -568,7 +571,7 @@ struct Mapper::Impl {
     }
   }
 
-  // The reports transform's "build relationships" (§5.10 filling).
+  // The reports transform's "build relationships".
   void fill_reports(Batch& b, const Items& objs, std::size_t first) {
     std::vector<std::string_view> refs, types;
     auto take = [&](const Item& o) {
@@ -620,7 +623,7 @@ struct Mapper::Impl {
     return o;
   }
 
-  // ---------------------------------------------------------------- §3.2 indicator handling
+  // ---------------------------------------------------------------- indicator handling
   void normalise_id(Value& ind, Allocator& a, std::string_view where) {
     const Value* pattern = json::member(ind, "pattern");
     if (!pattern) return;
@@ -642,7 +645,7 @@ struct Mapper::Impl {
     json::set(ind, "id", json::copy(standard, a), a);
   }
 
-  // Finishing (§3.2) of a feed object, at the moment it is put into the bundle.
+  // Finishing of a feed object, at the moment it is put into the bundle.
   void finish(Value& o, Allocator& a, bool indicator) {
     if (indicator) {
       if (const auto pattern = json::string_member(o, "pattern")) {
@@ -732,7 +735,7 @@ struct Mapper::Impl {
     for (auto& [id, r] : rels) b.add(std::move(r), id);
   }
 
-  // ---------------------------------------------------------------- §6.1 / §6.2
+  // ---------------------------------------------------------------- confidence, score, labels
   void set_score(Value& o, long long score, Allocator& a) {
     json::set(o, "x_opencti_score", Value(static_cast<int64_t>(score)), a);
   }
@@ -819,7 +822,7 @@ struct Mapper::Impl {
     }
   }
 
-  // ---------------------------------------------------------------- §5.3 one source batch
+  // ---------------------------------------------------------------- one source batch
   void transform(const Value& source_batch, rapidjson::Document& out) {
     // A fresh allocator per batch: a MemoryPoolAllocator only frees when destroyed, so reusing
     // the caller's would make memory grow with the feed.
@@ -837,6 +840,8 @@ struct Mapper::Impl {
     score_memo = {};  // memory of an earlier call may have been reused
     Batch b{out, allocator, format_created(clock.now()), {}, {}, {}};
     b.add(json::copy_value(author, b.a), kAuthorId);
+    const bool marked = tlp_marking.IsObject();
+    if (marked) b.add(json::copy_value(tlp_marking, b.a), json::view(tlp_marking["id"]));
     if (source_batch.IsArray()) {
       out.Reserve(source_batch.Size() * 2 + 1, b.a);
       for (const auto& s : source_batch.GetArray()) {
@@ -859,10 +864,13 @@ struct Mapper::Impl {
     for (const ReportState& r : b.reports)
       if (r.placed) out[static_cast<rapidjson::SizeType>(r.position)] = report_object(b, r);
     for (auto& o : out.GetArray()) post_process(o, b.a);
+    if (marked) {
+      for (auto& o : out.GetArray()) detail::add_marking(o, json::view(tlp_marking["id"]), kAuthorId, b.a);
+    }
     stats.output_objects += out.Size();
   }
 
-  // ---------------------------------------------------------------- §6.3
+  // ---------------------------------------------------------------- description policy
   static bool has_description(const Value& o) {
     return o.IsObject() && (o.HasMember("description") || o.HasMember("x_opencti_description"));
   }
@@ -987,5 +995,9 @@ void Mapper::begin_run() {
 const rapidjson::Value& Mapper::author() const { return impl_->author; }
 
 const MappingStats& Mapper::stats() const { return impl_->stats; }
+
+const rapidjson::Value* Mapper::tlp_marking() const {
+  return impl_->tlp_marking.IsObject() ? &impl_->tlp_marking : nullptr;
+}
 
 }  // namespace kfc::mapping

@@ -16,6 +16,7 @@ MappingOptions MappingOptions::from(const Settings& settings) {
   o.expand_objects = settings.kaspersky.expand_objects;
   o.create_indicators = settings.kaspersky.create_indicators;
   o.create_observables = settings.kaspersky.create_observables;
+  o.tlp_level = settings.kaspersky.tlp_level;
   return o;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// Hand-written equivalents of the reference's regular expressions over STIX patterns (§3.2, §5.11):
+// Hand-written equivalents of the reference's regular expressions over STIX patterns (connector/mapping/README.md):
 // no regex engine, no per-object compilation, same matches as Python `re` on these patterns.
 #include <optional>
 #include <string_view>

@@ -1,5 +1,5 @@
 #pragma once
-// STIX timestamps as stix2 writes them (§5.4) and the report `published` re-formatting (§5.10).
+// STIX timestamps as stix2 writes them and the report `published` re-formatting.
 #include <optional>
 #include <string>
 #include <string_view>

@@ -10,7 +10,7 @@ namespace {
 
 using rapidjson::Value;
 
-// Query texts as pycti sends them (spec/opencti-protocol.md).
+// Query texts as pycti sends them (connector/opencti/README.md).
 constexpr std::string_view kHealthCheck = R"(query healthCheck { about { version } })";
 
 constexpr std::string_view kRegister = R"(mutation RegisterConnector($input: RegisterConnectorInput) {
@@ -69,6 +69,10 @@ constexpr std::string_view kQueueDetails = R"(query GetConnector($id: String!){
 constexpr std::string_view kBundlePush =
     R"(mutation StixBundlePush($connectorId: String!, $bundle: String!, $work_id: String) {
     stixBundlePush(connectorId: $connectorId, bundle: $bundle, work_id: $work_id)
+})";
+constexpr std::string_view kPlaybookStepExecution =
+    R"(mutation PlaybookStepExecution($execution_id: ID!, $event_id: ID!, $execution_start: DateTime!, $data_instance_id: ID!, $playbook_id: ID!, $previous_step_id: ID!, $step_id: ID!, $previous_bundle: String!, $bundle: String!) {
+    playbookStepExecution(execution_id: $execution_id, event_id: $event_id, execution_start: $execution_start, data_instance_id: $data_instance_id, playbook_id: $playbook_id, previous_step_id: $previous_step_id, step_id: $step_id, previous_bundle: $previous_bundle, bundle: $bundle)
 })";
 constexpr std::string_view kExistingIds =
     R"(query StixObjectOrStixRelationships($filters: FilterGroup, $search: String, $first: Int, $after: ID) {
@@ -192,6 +196,10 @@ ConnectorIdentity identity_from(const ConnectorSettings& connector) {
   identity.name = connector.name;
   identity.type = connector.type;
   identity.scope = split_scope(connector.scope);
+  // Automatic enrichment and playbooks exist only for enrichment connectors.
+  const bool enrichment = connector.type == "INTERNAL_ENRICHMENT";
+  identity.auto_run = enrichment && connector.auto_enrich;
+  identity.playbook_compatible = enrichment && connector.playbook_compatible;
   return identity;
 }
 
@@ -346,6 +354,20 @@ void OpenCtiClient::push_bundle(const std::string& connector_id, const std::stri
     variables.set_null("work_id");
   }
   call(kBundlePush, variables.doc());
+}
+
+void OpenCtiClient::playbook_step_execution(const PlaybookStep& step, const std::string& bundle_json) {
+  Variables variables;
+  variables.set("execution_id", step.execution_id)
+      .set("event_id", step.event_id)
+      .set("execution_start", step.execution_start)
+      .set("playbook_id", step.playbook_id)
+      .set("data_instance_id", step.data_instance_id)
+      .set("step_id", step.step_id)
+      .set("previous_step_id", step.previous_step_id)
+      .set("previous_bundle", step.previous_bundle)
+      .set("bundle", bundle_json);
+  call(kPlaybookStepExecution, variables.doc());
 }
 
 std::unordered_set<std::string> OpenCtiClient::existing_ids(const std::vector<std::string>& ids) {

@@ -98,6 +98,7 @@ http::Request GraphqlClient::build_request(std::string_view query, const rapidjs
     request.headers.emplace_back("Authorization", "Bearer " + options_.token->secret_for_request(clock_).reveal());
   }
   for (const auto& header : custom_headers_) request.headers.push_back(header);
+  if (!draft_id_.empty()) request.headers.emplace_back("opencti-draft-id", draft_id_);
   return request;
 }
 

@@ -80,7 +80,8 @@ std::unique_ptr<OpenCtiSession> OpenCtiSession::connect(const Settings& settings
       spdlog::info("Connector registered with OpenCTI {} (platform {}), id {}", graphql.url,
                    registration.platform_version, registration.connector_id);
       auto session = std::unique_ptr<OpenCtiSession>(
-          new OpenCtiSession(graphql, factory, clock, std::move(registration)));
+          new OpenCtiSession(graphql, factory, clock, std::move(registration), options.on_ping));
+      if (options.on_ping) options.on_ping(std::nullopt);  // registration is the platform's first answer
       session->info_.update([&](ConnectorInfo& info) {
         info.run_and_terminate = settings.connector.run_and_terminate;
         info.queue_threshold = settings.connector.queue_threshold_mb;
@@ -101,13 +102,15 @@ std::unique_ptr<OpenCtiSession> OpenCtiSession::connect(const Settings& settings
 }
 
 OpenCtiSession::OpenCtiSession(GraphqlOptions graphql, TransportFactory factory, Clock& clock,
-                               Registration registration)
+                               Registration registration,
+                               std::function<void(const std::optional<std::string>&)> on_ping)
     : graphql_(std::move(graphql)),
       factory_(std::move(factory)),
       clock_(clock),
       registration_(std::move(registration)),
       state_(registration_.state),
-      api_(new_client()) {}
+      api_(new_client()),
+      on_ping_(std::move(on_ping)) {}
 
 OpenCtiSession::~OpenCtiSession() { stop_ping_thread(); }
 
@@ -127,7 +130,14 @@ void OpenCtiSession::stop_ping_thread() {
 void OpenCtiSession::ping_once(OpenCtiClient& client) {
   std::lock_guard lock(ping_mutex_);
   const auto sent = state_.get();
-  const PingAnswer answer = client.ping(registration_.connector_id, sent, info_.get());
+  PingAnswer answer;
+  try {
+    answer = client.ping(registration_.connector_id, sent, info_.get());
+  } catch (const std::exception& error) {
+    if (on_ping_) on_ping_(std::string(error.what()));
+    throw;
+  }
+  if (on_ping_) on_ping_(std::nullopt);
   if (!same_state(answer.state, sent)) {
     if (!answer.state) {
       state_.remote_reset(sent);

@@ -20,6 +20,8 @@ using rapidjson::Document;
 using rapidjson::Value;
 
 constexpr std::string_view kOctiScoExtension = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba";
+// The OpenCTI extension of SDOs and SCOs that carries granted_refs (organisation sharing): the same id.
+constexpr std::string_view kOctiSdoExtension = kOctiScoExtension;
 // pycti's namespace for deterministic ids (uuid5).
 constexpr std::array<unsigned char, 16> kOpenCtiNamespace = {0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c,
                                                               0x9c, 0x01, 0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7};
@@ -384,6 +386,19 @@ EnrichmentRequest parse_enrichment_request(std::string_view body) {
       throw EnrichmentRefused("playbook enrichment request has no event.bundle.objects; dropped");
     }
     request.playbook_objects.CopyFrom(objects->value, request.playbook_objects.GetAllocator());
+    const Value* step = object_member(*internal, "playbook");
+    auto& playbook = request.playbook;
+    playbook.execution_id = step ? string_member(*step, "execution_id") : "";
+    playbook.event_id = step ? string_member(*step, "event_id") : "";
+    playbook.playbook_id = step ? string_member(*step, "playbook_id") : "";
+    playbook.data_instance_id = step ? string_member(*step, "data_instance_id") : "";
+    playbook.step_id = step ? string_member(*step, "step_id") : "";
+    playbook.previous_step_id = step ? string_member(*step, "previous_step_id") : "";
+    if (playbook.step_id.empty()) throw EnrichmentRefused("playbook enrichment request has no internal.playbook.step_id; dropped");
+    rapidjson::StringBuffer previous;
+    rapidjson::Writer<rapidjson::StringBuffer> writer(previous);
+    bundle->Accept(writer);
+    playbook.previous_bundle.assign(previous.GetString(), previous.GetSize());
   }
   return request;
 }
@@ -457,6 +472,45 @@ void check_enrichable(const Value& objects, const Value& entity, const Enrichmen
 }
 
 // ---- the bundle ----
+
+std::vector<std::string> granted_refs(const Value& entity) {
+  const Value* refs = nullptr;
+  if (const Value* extensions = object_member(entity, "extensions")) {
+    if (const Value* octi = object_member(*extensions, std::string(kOctiSdoExtension).c_str())) {
+      auto found = octi->FindMember("granted_refs");
+      if (found != octi->MemberEnd() && found->value.IsArray()) refs = &found->value;
+    }
+  }
+  if (refs == nullptr && entity.IsObject()) {
+    auto found = entity.FindMember("x_opencti_granted_refs");
+    if (found != entity.MemberEnd() && found->value.IsArray()) refs = &found->value;
+  }
+  std::vector<std::string> out;
+  if (refs == nullptr) return out;
+  for (const auto& ref : refs->GetArray()) {
+    if (ref.IsString()) out.emplace_back(ref.GetString(), ref.GetStringLength());
+  }
+  return out;
+}
+
+void share_with(stix::Bundle& bundle, const std::vector<std::string>& organizations) {
+  if (organizations.empty()) return;
+  auto& allocator = bundle.objects.GetAllocator();
+  for (auto& object : bundle.objects.GetArray()) {
+    if (!object.IsObject()) continue;
+    Value* target = &object;
+    const char* member = "x_opencti_granted_refs";
+    auto extensions = object.FindMember("extensions");
+    if (extensions != object.MemberEnd() && extensions->value.IsObject()) {
+      auto octi = extensions->value.FindMember(Value(kOctiSdoExtension.data(), static_cast<rapidjson::SizeType>(kOctiSdoExtension.size())));
+      if (octi != extensions->value.MemberEnd() && octi->value.IsObject()) {
+        target = &octi->value;
+        member = "granted_refs";
+      }
+    }
+    merge_strings(*target, member, organizations, allocator);
+  }
+}
 
 std::string zone_label(Zone zone) { return "opentip:" + lower(to_string(zone)); }
 

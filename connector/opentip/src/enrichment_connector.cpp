@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <future>
 
+#include "kfc/health/health.h"
+#include "kfc/health/metrics.h"
+#include "kfc/health/token_gate.h"
 #include "kfc/opencti/session.h"
 #include "kfc/opentip/enrichment_worker.h"
 #include "kfc/opentip/listen_queue.h"
@@ -93,11 +96,15 @@ RequestOutcome handle_keeping_alive(ListenQueue& queue, EnrichmentWorker& worker
 
 SinkFactory sink_factory(const Settings& settings, opencti::OpenCtiSession& session, Clock& clock) {
   if (settings.connector.queue_protocol == QueueProtocol::Api) {
-    return [&session](const std::string&) { return sinks::make_graphql_sink(session.api(), session.connector_id()); };
+    // The draft travels as the API client's opencti-draft-id header (set by the worker per request).
+    return [&session](const std::string&, const std::string&) {
+      return sinks::make_graphql_sink(session.api(), session.connector_id());
+    };
   }
-  return [&session, &clock](const std::string& applicant_id) {
+  return [&session, &clock](const std::string& applicant_id, const std::string& draft_id) {
     sinks::AmqpSinkOptions options = sinks::amqp_options_from(session.registration());
     if (!applicant_id.empty()) options.applicant_id = applicant_id;
+    if (!draft_id.empty()) options.draft_id = draft_id;
     options.mode = sinks::AmqpMessageMode::PerObject;
     auto& api = session.api();
     return sinks::make_amqp_sink(
@@ -138,6 +145,23 @@ void consume(const opencti::Registration& registration, EnrichmentWorker& worker
   }
 }
 
+// /metrics and /healthz (connector.expose_metrics), or /healthz alone (connector.health_port).
+std::unique_ptr<health::MetricsServer> status_server(const Settings& settings, const health::Metrics& metrics,
+                                                     const health::Health& health) {
+  const auto& connector = settings.connector;
+  if (connector.expose_metrics) {
+    auto server = std::make_unique<health::MetricsServer>(&metrics, health, connector.metrics_address,
+                                                          connector.metrics_port);
+    spdlog::info("Metrics on http://{}:{}/metrics, health on /healthz", connector.metrics_address, server->port());
+    return server;
+  }
+  if (connector.health_port <= 0) return nullptr;
+  auto server = std::make_unique<health::MetricsServer>(nullptr, health, connector.metrics_address, connector.health_port,
+                                                        "connector.health_port");
+  spdlog::info("Health on http://{}:{}/healthz", connector.metrics_address, server->port());
+  return server;
+}
+
 }  // namespace
 
 int run_enrichment(const Settings& original, EnrichmentEnvironment environment) {
@@ -145,7 +169,12 @@ int run_enrichment(const Settings& original, EnrichmentEnvironment environment) 
   const Settings settings = enrichment_settings(original);
   Waiter wait(clock, environment.should_stop, environment.poll_interval);
   StopAwareClock request_clock(clock, environment.should_stop, environment.poll_interval);
+  health::Metrics metrics(settings.connector.metrics_namespace, settings.connector.metrics_subsystem);
+  health::Health health(clock, 3 * environment.ping_interval, &metrics);
+  metrics.set_state("idle");
   try {
+    const auto server = status_server(settings, metrics, health);
+    health::TokenGate key_gate(settings.opentip.api_key, settings.tokens.expiry_warning_days, &metrics, &health);
     EnrichmentOptions options = enrichment_options(settings.opentip);
     ClientOptions client_settings = client_options(settings.opentip);
     auto cache = make_cache(settings.opentip.cache_dir, settings.opentip.cache_ttl, settings.opentip.cache_max_entries);
@@ -156,14 +185,27 @@ int run_enrichment(const Settings& original, EnrichmentEnvironment environment) 
     session_options.ping_interval = environment.ping_interval;
     session_options.transport_factory = environment.opencti_transport;
     session_options.should_stop = environment.should_stop;
+    session_options.on_ping = [&health, &metrics](const std::optional<std::string>& error) {
+      health.platform_answered(error);
+      metrics.add(health::Metric::PyctiPings);
+      if (error) metrics.add(health::Metric::PyctiPingErrors);
+    };
+    health.expect_platform();
     auto session = opencti::OpenCtiSession::connect(settings, clock, session_options);
     const auto& registration = session->registration();
-    spdlog::info("OpenTIP enrichment connector registered (scope {}, max TLP {})", settings.connector.scope,
-                 to_string(options.max_tlp));
+    spdlog::info("OpenTIP enrichment connector registered (scope {}, max TLP {}, automatic {}, playbooks {})",
+                 settings.connector.scope, to_string(options.max_tlp), settings.connector.auto_enrich ? "on" : "off",
+                 settings.connector.playbook_compatible ? "on" : "off");
+    key_gate.check(clock.now());  // warnings and the days-left metric from the start
 
     EnrichmentWorker worker(session->api(), session->connector_id(), opentip,
-                            sink_factory(settings, *session, request_clock), options, request_clock);
+                            sink_factory(settings, *session, request_clock), options, request_clock,
+                            {.key_gate = &key_gate,
+                             .metrics = &metrics,
+                             .playbook_compatible = settings.connector.playbook_compatible});
+    metrics.set_state("running");
     consume(registration, worker, wait, clock, environment);
+    metrics.set_state("stopped");
     spdlog::info("OpenTIP enrichment connector stopped");
     return kExitStopped;
   } catch (const std::invalid_argument& error) {

@@ -4,7 +4,11 @@
 
 #include <algorithm>
 
+#include "kfc/config/values.h"
+
 #include "kfc/opencti/graphql.h"
+#include "kfc/sinks/sink_metrics.h"
+#include "kfc/sinks/splitter.h"
 
 namespace kfc::opentip {
 namespace {
@@ -109,22 +113,35 @@ EntityObjects read_entity_objects(opencti::OpenCtiClient& api, const std::string
 }
 
 EnrichmentWorker::EnrichmentWorker(opencti::OpenCtiClient& api, std::string connector_id, Client& opentip,
-                                   SinkFactory sinks, EnrichmentOptions options, Clock& clock)
+                                   SinkFactory sinks, EnrichmentOptions options, Clock& clock, WorkerContext context)
     : api_(api),
       connector_id_(std::move(connector_id)),
       opentip_(opentip),
       sinks_(std::move(sinks)),
       options_(std::move(options)),
-      clock_(clock) {}
+      clock_(clock),
+      context_(context) {}
 
 RequestOutcome EnrichmentWorker::handle(std::string_view message_body) {
   EnrichmentRequest request;
+  found_ = false;
   try {
     request = parse_enrichment_request(message_body);
   } catch (const EnrichmentRefused& error) {
     spdlog::error("Enrichment request refused: {}", error.what());
-    return {Disposition::Ack, true, error.what(), std::nullopt};
+    RequestOutcome outcome{Disposition::Ack, true, error.what(), std::nullopt};
+    count(outcome);
+    return outcome;
   }
+  // pycti's opencti-draft-id: what the request reads and writes stays in the draft it came from.
+  api_.graphql().set_draft_id(request.draft_id);
+  RequestOutcome outcome = handle_request(request);
+  api_.graphql().set_draft_id({});
+  count(outcome);
+  return outcome;
+}
+
+RequestOutcome EnrichmentWorker::handle_request(const EnrichmentRequest& request) {
   std::string work_id = request.work_id;
   try {
     // pycti reports on the work the platform created with the request; one arriving without a work
@@ -157,30 +174,101 @@ RequestOutcome EnrichmentWorker::handle(std::string_view message_body) {
   }
 }
 
+// The OpenTIP key before each request: a file-backed key is read again (rotation without restart),
+// an expired one is never sent (the request waits on the queue like any key problem), and the days
+// left reach the metrics and the warnings.
+void EnrichmentWorker::check_key() {
+  if (context_.key_gate == nullptr) return;
+  const health::TokenVerdict verdict = context_.key_gate->check(clock_.now());
+  if (!verdict.usable) throw TokenError(verdict.error);
+}
+
 std::string EnrichmentWorker::enrich(const EnrichmentRequest& request, const std::string& work_id) {
   if (request.from_playbook) {
-    throw EnrichmentRefused("playbook enrichment is not supported by this connector (it registers as not playbook "
-                            "compatible); use it from the observable's enrichment menu or automatic enrichment");
+    if (!context_.playbook_compatible) {
+      throw EnrichmentRefused("playbook enrichment is off (connector.playbook_compatible is false); use it from the "
+                              "observable's enrichment menu or automatic enrichment");
+    }
+    return enrich_for_playbook(request);
   }
   check_requested_type(request, options_);
   EntityObjects entity = read_entity_objects(api_, request.entity_id);
   const Value* stix = find_object(entity.objects, entity.stix_id);
   check_enrichable(entity.objects, *stix, options_);
+  check_key();
   LookupResult result = opentip_.lookup(lookup_value(*stix));
+  found_ = result.found;
   if (result.found) {
     // Only the entity goes back (its markings already exist on the platform).
     rapidjson::Document to_enrich(rapidjson::kArrayType);
     to_enrich.PushBack(Value(*stix, to_enrich.GetAllocator()), to_enrich.GetAllocator());
-    push(build_enrichment_bundle(to_enrich, entity.stix_id, result, options_, clock_.now()), request, work_id);
+    push(build_enrichment_bundle(to_enrich, entity.stix_id, result, options_, clock_.now()), request, work_id,
+         granted_refs(*stix));
   }
   return summary_of(result, options_);
 }
 
-void EnrichmentWorker::push(const stix::Bundle& bundle, const EnrichmentRequest& request, const std::string& work_id) {
-  std::unique_ptr<sinks::Sink> sink = sinks_(request.applicant_id);
+// A playbook step: the entity and its context are the objects the playbook carries; the whole
+// bundle goes back to the playbook (enriched, or unchanged when OpenTIP has nothing or the entity may
+// not be looked up), so the playbook's next steps always get it.
+std::string EnrichmentWorker::enrich_for_playbook(const EnrichmentRequest& request) {
+  opencti::PlaybookStep step = request.playbook;
+  step.execution_start = format_timestamp(clock_.now());
+  const Value* stix = find_object(request.playbook_objects, request.entity_id);
+  if (stix == nullptr) {
+    throw EnrichmentRefused("the playbook bundle does not hold the entity " + request.entity_id);
+  }
+  std::string summary;
+  stix::Bundle bundle;
+  try {
+    check_enrichable(request.playbook_objects, *stix, options_);
+    check_key();
+    LookupResult result = opentip_.lookup(lookup_value(*stix));
+    found_ = result.found;
+    bundle = build_enrichment_bundle(request.playbook_objects, request.entity_id, result, options_, clock_.now());
+    summary = summary_of(result, options_);
+  } catch (const EnrichmentRefused& refused) {
+    bundle.id = "bundle--" + request.entity_id.substr(request.entity_id.find("--") + 2);
+    bundle.objects.CopyFrom(request.playbook_objects, bundle.objects.GetAllocator());
+    summary = std::string(refused.what()) + "; the playbook bundle goes on unchanged";
+  }
+  share_with(bundle, granted_refs(*find_object(request.playbook_objects, request.entity_id)));
+  api_.playbook_step_execution(step, sinks::whole_bundle_json(bundle));
+  return summary + " (playbook step " + step.step_id + ")";
+}
+
+void EnrichmentWorker::push(stix::Bundle bundle, const EnrichmentRequest& request, const std::string& work_id,
+                            const std::vector<std::string>& organizations) {
+  // The result is shared with the organisations the entity is shared with (as pycti does).
+  share_with(bundle, organizations);
+  std::unique_ptr<sinks::Sink> sink = sinks_(request.applicant_id, request.draft_id);
   sink->begin_run({.work_id = work_id, .update = false});
-  sink->send(bundle);
-  sink->end_run();  // flushes: returns only once the broker (or the platform) confirmed every message
+  try {
+    sink->send(bundle);
+    sink->end_run();  // flushes: returns only once the broker (or the platform) confirmed every message
+  } catch (...) {
+    sink_totals_ += sink->stats();
+    throw;
+  }
+  sink_totals_ += sink->stats();
+}
+
+void EnrichmentWorker::count(const RequestOutcome& outcome) {
+  if (context_.metrics == nullptr) return;
+  health::Metrics& metrics = *context_.metrics;
+  std::string_view kind = outcome.disposition == Disposition::RequeueLater ? "requeued"
+                          : outcome.in_error                                ? "refused"
+                          : found_                                          ? "enriched"
+                                                                            : "no_data";
+  metrics.add(health::Metric::EnrichmentRequests, 1, kind);
+  if (outcome.in_error) metrics.add(health::Metric::PyctiErrors);
+  metrics.set(health::Metric::OpentipRequests, opentip_.requests_sent());
+  const auto blocked = opentip_.blocked_until();
+  const bool is_blocked = blocked && clock_.now() < *blocked;
+  metrics.set(health::Metric::OpentipQuotaBlocked, is_blocked ? 1 : 0);
+  metrics.set(health::Metric::OpentipQuotaResumes,
+              is_blocked ? std::chrono::duration<double>(blocked->time_since_epoch()).count() : 0);
+  sinks::export_stats(sink_totals_, metrics);
 }
 
 void EnrichmentWorker::close_work(const std::string& work_id, const std::string& message, bool in_error) {

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "kfc/opencti/session.h"
+#include "kfc/runner/feed.h"
 #include "kfc/runner/metrics.h"
 #include "kfc/runner/runner.h"
 #include "kfc/runner/scheduler.h"
@@ -33,7 +34,8 @@ std::unique_ptr<StateStore> make_state_store(const Settings& settings, const Pro
     path = (std::filesystem::path(settings.connector.output_dir) / ".state.json").string();
   }
   if (path.empty()) {
-    spdlog::warn("connector.state_file is not set: with output stdout every run starts from kaspersky.initial_history");
+    spdlog::warn("connector.state_file is not set: with output stdout every run starts from {}",
+                 settings.taxii2.enabled() ? "taxii2.initial_history" : "kaspersky.initial_history");
     return std::make_unique<MemoryStateStore>(ConnectorState{}, true);
   }
   return std::make_unique<FileStateStore>(path);
@@ -56,30 +58,61 @@ void update_ping_info(opencti::OpenCtiSession* session, const Scheduler& schedul
   }
 }
 
+// /metrics and /healthz (connector.expose_metrics), or /healthz alone (connector.health_port); none in a
+// dry run.
+std::unique_ptr<MetricsServer> make_status_server(const Settings& settings, const ProcessOptions& options,
+                                                  const Metrics& metrics, const health::Health& health) {
+  const auto& connector = settings.connector;
+  if (options.dry_run) return nullptr;
+  if (connector.expose_metrics) {
+    auto server = std::make_unique<MetricsServer>(&metrics, health, connector.metrics_address, connector.metrics_port);
+    spdlog::info("Metrics on http://{}:{}/metrics, health on /healthz", connector.metrics_address, server->port());
+    return server;
+  }
+  if (connector.health_port > 0) {
+    auto server = std::make_unique<MetricsServer>(nullptr, health, connector.metrics_address, connector.health_port,
+                                                  "connector.health_port");
+    spdlog::info("Health on http://{}:{}/healthz", connector.metrics_address, server->port());
+    return server;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 int run_process(const Settings& settings, const ProcessOptions& options, Clock& clock, StopSignal& stop) {
   const auto stopping = [&stop] { return stop.requested(); };
   // TAXII backoff (Retry-After may ask for minutes) and page transfers end at once on a stop request.
   InterruptibleClock taxii_clock(clock, stopping);
-  Metrics metrics;
+  Metrics metrics(settings.connector.metrics_namespace, settings.connector.metrics_subsystem);
+  health::Health health(clock, 3 * options.ping_interval, &metrics);
+  metrics.set_state("idle");
   std::unique_ptr<MetricsServer> metrics_server;
   std::unique_ptr<opencti::OpenCtiSession> session;
   std::unique_ptr<taxii::Client> taxii;
+  std::unique_ptr<Feed> feed;
   std::unique_ptr<sinks::Sink> sink;
   const bool run_once = options.once || options.dry_run || settings.connector.run_and_terminate;
   try {
-    if (settings.connector.expose_metrics && !options.dry_run) {
-      metrics_server = std::make_unique<MetricsServer>(metrics, settings.connector.metrics_address,
-                                                       settings.connector.metrics_port);
-      spdlog::info("Metrics on http://{}:{}/metrics", settings.connector.metrics_address, metrics_server->port());
-    }
+    metrics_server = make_status_server(settings, options, metrics, health);
     if (settings.connector.output == OutputKind::OpenCti && !options.dry_run) {
       opencti::SessionOptions session_options;
       session_options.should_stop = stopping;
+      session_options.ping_interval = options.ping_interval;
+      session_options.on_ping = [&health, &metrics](const std::optional<std::string>& error) {
+        health.platform_answered(error);
+        metrics.add(Metric::PyctiPings);
+        if (error) metrics.add(Metric::PyctiPingErrors);
+      };
+      health.expect_platform();
       session = opencti::OpenCtiSession::connect(settings, clock, session_options);
     }
-    taxii = taxii::make_client(settings.kaspersky, taxii_clock, stopping);
+    if (settings.taxii2.enabled()) {
+      feed = make_generic_feed(settings, taxii_clock);
+    } else {
+      taxii = taxii::make_client(settings.kaspersky, taxii_clock, stopping);
+      feed = make_kaspersky_feed(settings, *taxii, clock);
+    }
     sinks::SinkEnvironment environment;
     environment.session = session.get();
     environment.clock = &clock;
@@ -96,11 +129,15 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
     spdlog::critical("{}", error.what());
     return 2;
   }
-  const auto store = make_state_store(settings, options, session.get());
+  auto store = make_state_store(settings, options, session.get());
+  // The taxii2 connector's own state key is "last_run": a state it left is continued, and one this
+  // mode writes can be read by it.
+  if (settings.taxii2.enabled()) store = std::make_unique<RunKeyStateStore>(std::move(store), "last_run");
   spdlog::info("Output: {}; state: {}", sink->describe(), store->describe());
 
-  Runner runner({.settings = &settings, .clock = &clock, .stop = &stop, .taxii = taxii.get(), .sink = sink.get(),
-                 .state = store.get(), .session = session.get(), .metrics = &metrics, .dry_run = options.dry_run});
+  Runner runner({.settings = &settings, .clock = &clock, .stop = &stop, .feed = feed.get(), .sink = sink.get(),
+                 .state = store.get(), .session = session.get(), .metrics = &metrics, .health = &health,
+                 .dry_run = options.dry_run});
   Scheduler scheduler(clock, stop,
                       {.interval = settings.run_interval(),
                        .run_once = run_once,
@@ -139,6 +176,7 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
         return report.outcome;
       },
       hold, [&] { update_ping_info(session.get(), scheduler, settings, run_once); });
+  metrics.set_state("stopped");
   if (session) {
     try {
       session->force_ping();  // the last state and run datetimes reach the platform before exit

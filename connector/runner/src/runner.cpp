@@ -11,10 +11,11 @@
 #include "kfc/mapping/mapper.h"
 #include "kfc/opencti/session.h"
 #include "kfc/runner/checkpoints.h"
+#include "kfc/runner/feed.h"
 #include "kfc/runner/token_gate.h"
 #include "kfc/sinks/sink.h"
+#include "kfc/sinks/sink_metrics.h"
 #include "kfc/taxii/client.h"
-#include "kfc/taxii/selection.h"
 
 namespace kfc::runner {
 namespace {
@@ -72,14 +73,16 @@ struct Runner::Impl {
         settings(*p.settings),
         clock(*p.clock),
         stop(*p.stop),
-        taxii(*p.taxii),
+        own_feed(p.feed ? nullptr : make_kaspersky_feed(settings, *p.taxii, clock)),
+        feed(p.feed ? *p.feed : *own_feed),
         sink(*p.sink),
         store(*p.state),
-        session(p.dry_run ? nullptr : p.session),
-        mapper(mapping::MappingOptions::from(settings), clock),
-        token_gate(settings.kaspersky.api_token, settings.tokens.expiry_warning_days, p.metrics) {
+        session(p.dry_run ? nullptr : p.session) {
+    for (const auto& token : feed.source_tokens()) {
+      token_gates.emplace_back(token, settings.tokens.expiry_warning_days, p.metrics, p.health);
+    }
     if (session && settings.opencti.token) {
-      opencti_token_gate.emplace(settings.opencti.token, settings.tokens.expiry_warning_days, p.metrics);
+      opencti_token_gate.emplace(settings.opencti.token, settings.tokens.expiry_warning_days, p.metrics, p.health);
     }
     if (session && settings.connector.description_mode == DescriptionMode::CreateOnly) {
       existing_ids = std::make_unique<PlatformIds>(*session);
@@ -90,12 +93,12 @@ struct Runner::Impl {
   const Settings& settings;
   Clock& clock;
   StopSignal& stop;
-  taxii::Client& taxii;
+  std::unique_ptr<Feed> own_feed;  // Kaspersky's, when the parts name no feed
+  Feed& feed;
   sinks::Sink& sink;
   StateStore& store;
   opencti::OpenCtiSession* session;
-  mapping::Mapper mapper;  // per process: the author identity keeps its created/modified
-  TokenGate token_gate;                     // kaspersky.api_token: gates the TAXII source
+  std::vector<TokenGate> token_gates;       // the TAXII source's credentials gate it
   std::optional<TokenGate> opencti_token_gate;  // opencti.token: re-read (rotation), warnings, metric
   std::unique_ptr<mapping::ExistingIds> existing_ids;
 
@@ -113,7 +116,21 @@ struct Runner::Impl {
   SystemTime last_progress{};
 
   void metric_add(Metric m, double n, std::string_view label = {}) {
-    if (parts.metrics) parts.metrics->add(m, n, label);
+    if (!parts.metrics) return;
+    parts.metrics->add(m, n, label);
+    if (m == Metric::Errors) parts.metrics->add(Metric::PyctiErrors, n);
+  }
+  // The modules' own counts (TAXII client, mapping, sink), as metrics.
+  void export_stats() {
+    if (!parts.metrics) return;
+    Metrics& m = *parts.metrics;
+    const taxii::ReadStats read = feed.read_stats();
+    m.set(Metric::TaxiiRequests, static_cast<double>(read.requests));
+    m.set(Metric::TaxiiBytes, static_cast<double>(read.bytes));
+    m.set(Metric::TaxiiSkipped, static_cast<double>(read.skipped));
+    m.set(Metric::TaxiiDuplicates, static_cast<double>(read.duplicates));
+    feed.export_mapping_stats(m);
+    sinks::export_stats(sink.stats(), m);
   }
   // Counts the error by kind (metrics: errors by kind) and ends the run: nothing after it is committed.
   [[noreturn]] void abort_run(std::string_view kind, const std::string& message) {
@@ -125,9 +142,9 @@ struct Runner::Impl {
   bool prepare();
   void open_work();
   void close_work(const std::string& message, bool in_error);
-  std::vector<taxii::Collection> selected_collections();
-  void read_collection(const taxii::Collection& collection);
-  bool on_page(const taxii::Collection& collection, CollectionReport& progress, const taxii::Page& page);
+  std::vector<FeedCollection> selected_collections();
+  void read_collection(const FeedCollection& collection);
+  bool on_page(const FeedCollection& collection, CollectionReport& progress, const taxii::Page& page);
   void drain();
   void send(batching::Batch batch);
   void commit();
@@ -147,20 +164,22 @@ RunReport Runner::run_once() { return impl_->run(); }
 RunReport Runner::Impl::run() {
   report = RunReport{};
   report.started = clock.now();
+  if (parts.health) parts.health->run_started();
+  if (parts.metrics) parts.metrics->set_state("running");
   checkpoints = Checkpoints{};
   objects_read = objects_batched = 0;
   unconfirmed.clear();
   checkpointing = true;
   work_id.reset();
   last_progress = report.started;
-  mapper.begin_run();
+  feed.begin_run();
   batcher = std::make_unique<batching::Batcher>(
-      [this](rapidjson::Document& feed, rapidjson::Document& out) { mapper.transform(feed, out, out.GetAllocator()); },
+      [this](rapidjson::Document& feed_objects, rapidjson::Document& out) { feed.transform(feed_objects, out); },
       // A dry run cuts batches like the reference (100 feed objects each) so its lines can be diffed
       // with the Python connector's dry run; real runs send bundles bounded to 1000 objects.
       batching::BatcherOptions{.sizing = parts.dry_run ? batching::BundleSizing::SourceBatches
                                                        : batching::BundleSizing::ClusterCap},
-      [this](rapidjson::Document& objects) { mapper.apply_description_policy(objects, existing_ids.get()); });
+      [this](rapidjson::Document& objects) { feed.before_staging(objects, existing_ids.get()); });
 
   if (prepare()) {
     try {
@@ -190,7 +209,11 @@ RunReport Runner::Impl::run() {
 
 // Token and state; false when the run cannot start (reported and the work closed in error).
 bool Runner::Impl::prepare() {
-  const TokenVerdict verdict = token_gate.check(report.started);
+  TokenVerdict verdict;
+  for (auto& gate : token_gates) {
+    const TokenVerdict checked = gate.check(report.started);
+    if (verdict.usable && !checked.usable) verdict = checked;
+  }
   if (opencti_token_gate) {
     // The platform itself rejects a bad OpenCTI token; here it is only re-read and watched.
     const TokenVerdict platform = opencti_token_gate->check(report.started);
@@ -208,7 +231,7 @@ bool Runner::Impl::prepare() {
   if (loaded) {
     state = *loaded;
     if (session && session->take_reset()) {
-      spdlog::info("Connector state was reset in OpenCTI: reading again from kaspersky.initial_history");
+      spdlog::info("Connector state was reset in OpenCTI: reading again from {}", feed.initial_history_key());
       state = ConnectorState{};
     }
   }
@@ -230,7 +253,7 @@ bool Runner::Impl::prepare() {
 
 void Runner::Impl::open_work() {
   if (!session) return;
-  std::string name = "Kaspersky Feeds run @ " + format_seconds(report.started);
+  std::string name = feed.work_name() + " run @ " + format_seconds(report.started);
   if (state.last_added) name += " (added_after=" + format_seconds(SystemTime{std::chrono::seconds{*state.last_added}}) + ")";
   try {
     work_id = session->api().add_work(session->connector_id(), name);
@@ -255,18 +278,11 @@ void Runner::Impl::close_work(const std::string& message, bool in_error) {
   }
 }
 
-std::vector<taxii::Collection> Runner::Impl::selected_collections() {
-  std::vector<taxii::Collection> selected;
+std::vector<FeedCollection> Runner::Impl::selected_collections() {
+  std::vector<std::string> errors;
+  std::vector<FeedCollection> selected;
   try {
-    taxii.api_root();
-    for (auto& collection : taxii.collections()) {
-      if (!taxii::is_selected(settings.kaspersky.collections, collection)) continue;
-      if (!collection.can_read) {
-        spdlog::info("Collection {} [{}] is not readable, skip it", collection.id, collection.title);
-        continue;
-      }
-      selected.push_back(std::move(collection));
-    }
+    selected = feed.collections(errors);
   } catch (const TokenError& error) {  // rejected (401/403) or expired: the source stops
     report.token_rejected = true;
     report.errors.push_back(error.what());
@@ -279,31 +295,34 @@ std::vector<taxii::Collection> Runner::Impl::selected_collections() {
     metric_add(Metric::Errors, 1, "taxii");
     return {};
   }
-  if (selected.empty()) {
-    spdlog::warn("No readable collection matches kaspersky.collections ({} patterns): nothing to read",
-                 settings.kaspersky.collections.size());
+  for (auto& error : errors) {  // one API root failed, the others are read
+    spdlog::error("{}", error);
+    report.errors.push_back(std::move(error));
+    metric_add(Metric::Errors, 1, "taxii");
   }
   return selected;
 }
 
-void Runner::Impl::read_collection(const taxii::Collection& collection) {
+void Runner::Impl::read_collection(const FeedCollection& source) {
+  const taxii::Collection& collection = source.collection;
+  taxii::Client& taxii = *source.client;
   auto& progress = report.collections.emplace_back();
-  progress.id = collection.id;
+  progress.id = source.label;
   progress.title = collection.title;
   taxii::ObjectFilter filter;
-  const auto start = window_start(state, collection.id, report.started, settings.kaspersky.initial_history);
+  const auto start = window_start(state, source.cursor_key, report.started, feed.initial_history());
   if (start) filter.added_after = to_taxii(*start);
-  spdlog::info("Reading collection {} [{}]{}", collection.id, collection.title,
+  spdlog::info("Reading collection {} [{}]{}", source.label, collection.title,
                start ? " added after " + format_added_after(*start) : std::string(" (whole history)"));
   const auto retries_before = taxii.stats().retries;
   try {
     const auto summary = taxii.read_objects(collection.id, filter, [&](const taxii::Page& page) {
-      return on_page(collection, progress, page);
+      return on_page(source, progress, page);
     });
     progress.completed = summary.completed;
     // A collection with nothing new keeps its window where it was (feeds add backdated objects).
-    if (start && !state.cursors.contains(collection.id) && checkpointing) {
-      state.cursors[collection.id] = advance_cursor(*start, report.started);
+    if (start && !state.cursors.contains(source.cursor_key) && checkpointing) {
+      state.cursors[source.cursor_key] = advance_cursor(*start, report.started);
     }
   } catch (const TokenError& error) {
     report.token_rejected = true;
@@ -323,35 +342,36 @@ void Runner::Impl::read_collection(const taxii::Collection& collection) {
     // the run as interrupted and the collection as not read to the end.
   } catch (const std::exception& error) {  // TAXII failures: this collection only
     progress.error = error.what();
-    report.errors.push_back(fmt::format("collection {}: {}", collection.id, error.what()));
+    report.errors.push_back(fmt::format("collection {}: {}", source.label, error.what()));
     metric_add(Metric::Errors, 1, "taxii");
   }
   metric_add(Metric::Retries, static_cast<double>(taxii.stats().retries - retries_before));
-  spdlog::info("Collection {} [{}] size: {} objects ({} pages)", collection.id, collection.title,
+  spdlog::info("Collection {} [{}] size: {} objects ({} pages)", source.label, collection.title,
                progress.feed_objects, progress.pages);
 }
 
-bool Runner::Impl::on_page(const taxii::Collection& collection, CollectionReport& progress, const taxii::Page& page) {
+bool Runner::Impl::on_page(const FeedCollection& source, CollectionReport& progress, const taxii::Page& page) {
   for (const rapidjson::Value* object : page.objects) {
     rapidjson::Document copy;
     copy.CopyFrom(*object, copy.GetAllocator());
-    mapper.collect(copy, copy.GetAllocator(), collection.title);
+    feed.collect(copy, copy.GetAllocator(), source);
     batcher->push(copy);
     ++objects_read;
     drain();
   }
-  checkpoints.page_read(collection.id, objects_read,
+  checkpoints.page_read(source.cursor_key, objects_read,
                         page.resume_after ? std::optional<SystemTime>(to_system(*page.resume_after)) : std::nullopt);
   progress.pages += 1;
   progress.feed_objects += page.objects.size();
   report.feed_objects += page.objects.size();
-  metric_add(Metric::Pages, 1, collection.id);
-  metric_add(Metric::ObjectsFetched, static_cast<double>(page.objects.size()), collection.id);
+  metric_add(Metric::Pages, 1, source.label);
+  metric_add(Metric::ObjectsFetched, static_cast<double>(page.objects.size()), source.label);
   commit();
+  export_stats();
   const auto now = clock.now();
   if (now - last_progress >= kProgressEvery) {
     const double seconds = std::chrono::duration<double>(now - report.started).count();
-    spdlog::info("Collection {}: {} pages, {} objects so far ({:.0f} objects/s in this run)", collection.id,
+    spdlog::info("Collection {}: {} pages, {} objects so far ({:.0f} objects/s in this run)", source.label,
                  progress.pages, progress.feed_objects, seconds > 0 ? report.feed_objects / seconds : 0.0);
     last_progress = now;
   }
@@ -369,12 +389,30 @@ void Runner::Impl::drain() {
   }
 }
 
+namespace {
+
+// kaspersky.tlp_level: every bundle carries the marking definition its objects reference (the
+// batch's first stage has it from the mapping; later stages get a copy).
+void with_marking(stix::Bundle& stage, const rapidjson::Value* marking) {
+  if (marking == nullptr || stage.size() == 0) return;
+  const auto& id = (*marking)["id"];
+  for (const auto& object : stage.objects.GetArray()) {
+    if (object.IsObject() && object.HasMember("id") && object["id"] == id) return;
+  }
+  stage.objects.PushBack(rapidjson::Value(*marking, stage.objects.GetAllocator()), stage.objects.GetAllocator());
+  // In front: it depends on nothing, and readers meet it before the objects referencing it.
+  for (rapidjson::SizeType i = stage.objects.Size() - 1; i > 0; --i) stage.objects[i].Swap(stage.objects[i - 1]);
+}
+
+}  // namespace
+
 void Runner::Impl::send(batching::Batch batch) {
-  std::optional<sinks::Ticket> last;
+  for (auto& stage : batch.stages) with_marking(stage, feed.stage_marking());
+  // One hand-over per batch: the sink announces the batch's expectations once and publishes its
+  // stages back to back while this thread maps the next batch.
+  const std::optional<sinks::Ticket> last = sink.send_all(batch.stages);
   std::uint64_t objects = 0;
   for (const auto& stage : batch.stages) {
-    if (stage.size() == 0) continue;
-    last = sink.send(stage);
     objects += stage.size();
     for (const auto& object : stage.objects.GetArray()) {
       if (object.IsObject() && object.HasMember("type") && object["type"].IsString()) {
@@ -499,7 +537,15 @@ void Runner::Impl::conclude() {
     }
   }
   const auto seconds = std::chrono::duration<double>(report.ended - report.started).count();
+  if (parts.health) {
+    // A run stopped by a signal did not fail: the process is ending.
+    parts.health->run_finished(report.outcome != RunOutcome::Failed,
+                               report.errors.empty() ? std::string() : report.errors.front());
+  }
+  export_stats();
   if (parts.metrics) {
+    parts.metrics->add(Metric::PyctiRuns);
+    parts.metrics->set_state("idle");
     parts.metrics->set(Metric::RunDuration, seconds);
     parts.metrics->add(Metric::Runs, 1,
                        report.outcome == RunOutcome::Succeeded ? "succeeded"

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -93,6 +94,50 @@ void MemoryStateStore::save(const ConnectorState& state) {
 }
 
 std::string MemoryStateStore::describe() const { return writable_ ? "in-memory state" : "state (not saved)"; }
+
+namespace {
+constexpr const char* kReferenceRunKey = "last_added";
+
+// Whole epoch seconds of a JSON number text ("1732752000", "1732752000.5"); nullopt otherwise.
+std::optional<std::int64_t> epoch_seconds(const std::string& json_text) {
+  double seconds = 0;
+  const auto [end, error] = std::from_chars(json_text.data(), json_text.data() + json_text.size(), seconds);
+  if (error != std::errc{} || end != json_text.data() + json_text.size() || !(seconds >= 0) || seconds > 253402300799.0) {
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(seconds);
+}
+}  // namespace
+
+RunKeyStateStore::RunKeyStateStore(std::unique_ptr<StateStore> inner, std::string run_key)
+    : inner_(std::move(inner)), run_key_(std::move(run_key)) {}
+
+std::expected<ConnectorState, std::string> RunKeyStateStore::load() {
+  auto state = inner_->load();
+  if (!state) return state;
+  if (state->last_added) {  // not ours: kept verbatim
+    state->other_keys[kReferenceRunKey] = std::to_string(*state->last_added);
+    state->last_added.reset();
+  }
+  if (auto run = state->other_keys.find(run_key_); run != state->other_keys.end()) {
+    if (auto seconds = epoch_seconds(run->second)) {
+      state->last_added = *seconds;
+      state->other_keys.erase(run);
+    }
+  }
+  return state;
+}
+
+void RunKeyStateStore::save(const ConnectorState& state) {
+  ConnectorState stored = state;
+  if (stored.last_added) stored.other_keys[run_key_] = std::to_string(*stored.last_added);
+  stored.last_added.reset();
+  if (auto kept = stored.other_keys.find(kReferenceRunKey); kept != stored.other_keys.end()) {
+    stored.last_added = epoch_seconds(kept->second);
+    stored.other_keys.erase(kept);
+  }
+  inner_->save(stored);
+}
 
 PlatformStateStore::PlatformStateStore(std::function<std::string()> read,
                                        std::function<void(const std::string&)> write)

@@ -5,14 +5,21 @@
 #include <amqp_tcp_socket.h>
 #include <spdlog/spdlog.h>
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <condition_variable>
 #include <deque>
-#include <map>
-#include <set>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <utility>
 
 #include "kfc/sinks/amqp_tls.h"
 #include "kfc/sinks/message.h"
+#include "kfc/sinks/publish_ledger.h"
 #include "kfc/sinks/splitter.h"
 
 namespace kfc::sinks {
@@ -134,88 +141,88 @@ class Connection {
   amqp_connection_state_t state_;
 };
 
+// What the caller's thread and the I/O thread share, under AmqpSink::mutex_.
+struct SharedState {
+  std::deque<std::vector<PublishLedger::NewMessage>> submitted;  // bundles not yet taken by the I/O thread
+  std::optional<std::string> failure;  // why the run's delivery failed (the I/O thread stopped)
+  bool abandon = false;                // end of the run: the I/O thread closes and exits
+  bool connect_attempted = false;      // the run's first connection attempt is over
+  std::size_t retained = 0;            // messages submitted and not yet part of a confirmed ticket
+  Ticket confirmed = 0;
+  SinkStats stats;
+};
+
+// The I/O thread was told to stop (end of run) while it waited.
+struct Abandoned {};
+
 class AmqpSink final : public Sink {
  public:
   AmqpSink(AmqpSinkOptions options, AddExpectations add_expectations, Clock& clock)
-      : options_(std::move(options)), add_expectations_(std::move(add_expectations)), clock_(clock) {}
+      : options_(std::move(options)), add_expectations_(std::move(add_expectations)), clock_(clock) {
+    wakeup_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakeup_fd_ < 0) throw std::runtime_error("cannot create an eventfd for the RabbitMQ sink");
+  }
 
-  ~AmqpSink() override { disconnect(true); }
+  ~AmqpSink() override {
+    stop_io_thread();
+    ::close(wakeup_fd_);
+  }
 
   void begin_run(const RunContext& context) override {
+    // Whatever an abandoned run left is dropped (it was never confirmed); tickets count from 1.
+    stop_io_thread();
     context_ = context;
-    // Tickets count from 1 in each run; whatever an abandoned run left is dropped (it was never confirmed).
-    disconnect(true);
-    in_flight_.clear();
-    queue_.clear();
-    failures_in_a_row_ = 0;
-    tickets_.clear();
-    first_open_ticket_ = 1;
-    failed_ = false;
-    returned_tags_.clear();
-    return_unmatched_ = false;
-    republish_pending_ = false;
-    refusal_rounds_ = 0;
+    run_base_ = shared_.stats;  // stats add up over the sink's life
+    run_base_.in_flight = 0;
+    shared_ = SharedState{};
+    shared_.stats = run_base_;
+    last_ticket_ = 0;
+    failure_reported_ = false;
+    start_io_thread();
   }
 
   Ticket send(const stix::Bundle& bundle) override {
-    if (failed_) throw DeliveryError("RabbitMQ sink failed earlier in this run; nothing more is sent");
-    const Ticket ticket = first_open_ticket_ + tickets_.size();
-    std::vector<Content> contents = message_contents(bundle);
-    tickets_.push_back(contents.size());
-    ++stats_.bundles;
-    stats_.objects += bundle.size();
-    if (contents.empty()) {
-      advance_confirmed();
-      return ticket;
-    }
-    // pycti adds the expectations before publishing, so the work never looks finished early.
-    if (context_.work_id && add_expectations_) {
-      try {
-        add_expectations_(*context_.work_id, static_cast<int>(contents.size()));
-      } catch (const std::exception& error) {
-        failed_ = true;
-        throw DeliveryError(std::string("cannot add expectations to the OpenCTI work before publishing: ") + error.what());
-      }
-    }
-    int sequence = 1;
-    for (const auto& content : contents) {
-      MessageFields fields{.applicant_id = options_.applicant_id,
-                           .action_sequence = sequence++,
-                           .update = context_.update,
-                           .work_id = context_.work_id};
-      queue_.push_back({next_serial_++, ticket, Rank{ticket, content.nb_deps}, queue_message(fields, content.json)});
-      ++stats_.messages;
-    }
-    guarded([&] { publish_queued(); });
-    return ticket;
+    const stix::Bundle* one[] = {&bundle};
+    return submit(one);
   }
 
-  Ticket confirmed() const override { return first_open_ticket_ - 1; }
+  std::optional<Ticket> send_all(std::span<const stix::Bundle> bundles) override {
+    std::vector<const stix::Bundle*> group;
+    for (const auto& bundle : bundles) {
+      if (bundle.size() > 0) group.push_back(&bundle);
+    }
+    if (group.empty()) return std::nullopt;
+    return submit(group);
+  }
+
+  Ticket confirmed() const override {
+    std::lock_guard lock(mutex_);
+    return shared_.confirmed;
+  }
 
   void flush() override {
-    if (failed_) throw DeliveryError("RabbitMQ sink failed earlier in this run: the unconfirmed bundles are not delivered");
-    guarded([&] {
-      publish_queued();
-      while (!in_flight_.empty() || !queue_.empty()) {
-        wait_for_confirms();
-        publish_queued();
-      }
-    });
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return shared_.failure || shared_.confirmed >= last_ticket_; });
+    throw_if_failed(lock, "the unconfirmed bundles are not delivered");
   }
 
   void end_run() override {
     struct Cleanup {
       AmqpSink& sink;
-      ~Cleanup() {
-        sink.disconnect(true);
-        sink.in_flight_.clear();
-        sink.queue_.clear();
-      }
+      ~Cleanup() { sink.stop_io_thread(); }
     } cleanup{*this};
-    if (!failed_) flush();
+    bool failed;
+    {
+      std::lock_guard lock(mutex_);
+      failed = shared_.failure.has_value();
+    }
+    if (!failed) flush();
   }
 
-  SinkStats stats() const override { return stats_; }
+  SinkStats stats() const override {
+    std::lock_guard lock(mutex_);
+    return shared_.stats;
+  }
 
   std::string describe() const override {
     return "RabbitMQ " + endpoint_text(options_.connection) + " exchange " + options_.exchange + " routing " +
@@ -223,79 +230,227 @@ class AmqpSink final : public Sink {
   }
 
  private:
-  // Dependency rank: a message may depend on messages of a lower rank (an earlier ticket — the run
-  // loop sends dependency stages in order — or a lower nb_deps within the same bundle).
-  using Rank = std::pair<Ticket, int>;
+  // ---------------------------------------------------------------------------------------------
+  // The caller's side: split, announce, hand over.
 
-  struct Outgoing {
-    std::uint64_t serial;  // publication order, kept across republishing
-    Ticket ticket;
-    Rank rank;
-    std::string body;
-  };
-
-  struct Content {
-    int nb_deps = 0;
-    std::string json;
-  };
-
-  std::vector<Content> message_contents(const stix::Bundle& bundle) const {
-    std::vector<Content> contents;
-    if (bundle.size() == 0) return contents;
-    if (options_.mode == AmqpMessageMode::WholeBundle) {
-      contents.push_back({0, whole_bundle_json(bundle)});
-    } else {
-      for (auto& message : split_bundle(bundle)) contents.push_back({message.nb_deps, std::move(message.bundle_json)});
+  Ticket submit(std::span<const stix::Bundle* const> bundles) {
+    {
+      std::unique_lock lock(mutex_);
+      throw_if_failed(lock, "nothing more is sent");
     }
-    return contents;
+    if (!io_thread_.joinable()) begin_run(context_);  // send() without begin_run(), or after end_run()
+    std::vector<std::vector<PublishLedger::NewMessage>> messages;
+    std::size_t total = 0;
+    std::size_t objects = 0;
+    for (const stix::Bundle* bundle : bundles) {
+      messages.push_back(queue_messages(*bundle));
+      total += messages.back().size();
+      objects += bundle->size();
+    }
+    // pycti adds the expectations before publishing, so the work never looks finished early.
+    if (total > 0 && context_.work_id && add_expectations_) announce(total);
+
+    std::unique_lock lock(mutex_);
+    // Back-pressure: keep at most max_retained messages of unconfirmed bundles (one bigger group alone).
+    changed_.wait(lock, [&] {
+      return shared_.failure || shared_.retained == 0 || shared_.retained + total <= options_.max_retained;
+    });
+    throw_if_failed(lock, "nothing more is sent");
+    for (auto& bundle_messages : messages) shared_.submitted.push_back(std::move(bundle_messages));
+    last_ticket_ += bundles.size();
+    shared_.retained += total;
+    shared_.stats.bundles += bundles.size();
+    shared_.stats.objects += objects;
+    shared_.stats.messages += total;
+    wake_io_thread();
+    // The first send of a run waits for the first connection attempt, so that a configuration
+    // error (TLS files, credentials) is reported by the call that needed the connection.
+    if (total > 0) {
+      changed_.wait(lock, [&] { return shared_.failure || shared_.connect_attempted; });
+      throw_if_failed(lock, "nothing more is sent");
+    }
+    return last_ticket_;
   }
 
-  // Runs `step`; any failure marks the run failed so nothing unconfirmed is taken for delivered.
-  template <typename Step>
-  void guarded(Step step) {
+  void announce(std::size_t expectations) {
     try {
-      step();
-    } catch (const DeliveryError&) {
-      failed_ = true;
-      throw;
+      add_expectations_(*context_.work_id, static_cast<int>(expectations));
+    } catch (const std::exception& error) {
+      std::unique_lock lock(mutex_);
+      shared_.failure = std::string("cannot add expectations to the OpenCTI work before publishing: ") + error.what();
+      wake_io_thread();
+      throw_if_failed(lock, "");
+    }
+    std::lock_guard lock(mutex_);
+    ++shared_.stats.announcements;
+  }
+
+  std::vector<PublishLedger::NewMessage> queue_messages(const stix::Bundle& bundle) const {
+    std::vector<PublishLedger::NewMessage> messages;
+    if (bundle.size() == 0) return messages;
+    MessageFields fields{.applicant_id = options_.applicant_id, .action_sequence = 1, .update = context_.update,
+                         .work_id = context_.work_id, .draft_id = options_.draft_id};
+    if (options_.mode == AmqpMessageMode::WholeBundle) {
+      messages.push_back({0, queue_message(fields, whole_bundle_json(bundle))});
+      return messages;
+    }
+    auto split = split_bundle(bundle);
+    messages.reserve(split.size());
+    for (const auto& message : split) {
+      messages.push_back({message.nb_deps, queue_message(fields, message.bundle_json)});
+      ++fields.action_sequence;
+    }
+    return messages;
+  }
+
+  // The first caller to see a failure gets its reason; later calls say it failed earlier.
+  void throw_if_failed(std::unique_lock<std::mutex>&, const std::string& consequence) {
+    if (!shared_.failure) return;
+    if (!std::exchange(failure_reported_, true)) throw DeliveryError(*shared_.failure);
+    throw DeliveryError("RabbitMQ sink failed earlier in this run (" + *shared_.failure + "): " + consequence);
+  }
+
+  void start_io_thread() {
+    {
+      std::lock_guard lock(mutex_);
+      shared_.abandon = false;
+    }
+    io_thread_ = std::thread([this] { io_main(); });
+  }
+
+  void stop_io_thread() {
+    if (!io_thread_.joinable()) return;
+    {
+      std::lock_guard lock(mutex_);
+      shared_.abandon = true;
+    }
+    wake_io_thread();
+    io_thread_.join();
+  }
+
+  void wake_io_thread() const {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(wakeup_fd_, &one, sizeof one);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The I/O thread: the only one that touches the connection and the ledger.
+
+  void io_main() {
+    ledger_ = PublishLedger{};
+    failures_in_a_row_ = 0;
+    refusal_rounds_ = 0;
+    republish_pending_ = false;
+    refusal_logged_ = false;
+    last_error_.clear();
+    try {
+      io_loop();
+    } catch (const Abandoned&) {
+    } catch (const std::exception& error) {
+      std::lock_guard lock(mutex_);
+      if (!shared_.failure) shared_.failure = error.what();
+    }
+    disconnect(true);
+    std::lock_guard lock(mutex_);
+    shared_.connect_attempted = true;
+    shared_.stats.in_flight = 0;
+    changed_.notify_all();
+  }
+
+  void io_loop() {
+    for (;;) {
+      take_submissions();
+      if (!connection_ && !ledger_.idle()) connect();
+      if (connection_) {
+        read_available_frames();
+        publish_ready();
+      }
+      report_progress();
+      wait_for_activity();
     }
   }
 
-  void publish_queued() {
-    std::size_t since_poll = 0;
-    while (!queue_.empty()) {
-      ensure_connected();
+  // Moves what the caller submitted into the ledger; throws Abandoned at the end of the run.
+  void take_submissions() {
+    std::uint64_t drained;
+    [[maybe_unused]] auto read = ::read(wakeup_fd_, &drained, sizeof drained);
+    std::deque<std::vector<PublishLedger::NewMessage>> submitted;
+    {
+      std::lock_guard lock(mutex_);
+      if (shared_.abandon || shared_.failure) throw Abandoned{};
+      submitted.swap(shared_.submitted);
+    }
+    for (auto& messages : submitted) ledger_.add_ticket(std::move(messages));
+  }
+
+  void report_progress() {
+    std::lock_guard lock(mutex_);
+    const auto& counts = ledger_.counts();
+    SinkStats& stats = shared_.stats;
+    const Ticket confirmed = ledger_.confirmed_ticket();
+    const std::size_t retained = ledger_.retained() + queued_messages();
+    const bool changed = confirmed != shared_.confirmed || retained != shared_.retained;
+    stats.confirmed = run_base_.confirmed + counts.confirmed;
+    stats.republished = run_base_.republished + counts.republished;
+    stats.nacked = run_base_.nacked + counts.nacked;
+    stats.returned = run_base_.returned + counts.returned;
+    stats.in_flight = ledger_.in_flight();
+    shared_.confirmed = confirmed;
+    shared_.retained = retained;
+    if (changed) changed_.notify_all();
+  }
+
+  // Messages the caller submitted that the ledger has not taken yet (call with the lock held).
+  std::size_t queued_messages() const {
+    std::size_t n = 0;
+    for (const auto& messages : shared_.submitted) n += messages.size();
+    return n;
+  }
+
+  void publish_ready() {
+    std::size_t since_read = 0;
+    while (connection_) {
       if (republish_pending_) {
         pause_before_republishing();
         continue;
       }
-      Outgoing& message = queue_.front();
-      if (in_flight_.size() >= options_.window || waits_for_lower_rank(message)) {
-        wait_for_confirms();
-        continue;
-      }
-      if (!publish(message.body)) continue;  // connection lost: requeued, reconnect on the next turn
-      in_flight_rank_ = message.rank;
-      in_flight_.emplace(next_tag_++, std::move(message));
-      queue_.pop_front();
-      if (++since_poll >= 64) {  // drain acks now and then so the window rarely fills
-        since_poll = 0;
-        poll(std::chrono::milliseconds(0));
+      if (ledger_.in_flight() >= options_.window) return;
+      const std::string* body = ledger_.next_body();
+      if (body == nullptr) return;
+      if (!publish(*body)) return;  // connection lost: everything unconfirmed is queued again
+      ledger_.published(next_tag_++);
+      last_activity_ = std::chrono::steady_clock::now();
+      if (++since_read >= 64) {  // take acks now and then so the window rarely fills
+        since_read = 0;
+        read_available_frames();
       }
     }
   }
 
-  // pycti confirms each message before the next, so a dependency is in the queue before what
-  // depends on it. Here only a change of rank waits: everything of the lower rank must be confirmed
-  // first, or a refused (nacked) message would be published again after its dependents.
-  bool waits_for_lower_rank(const Outgoing& message) const {
-    return options_.preserve_dependency_order && !in_flight_.empty() && in_flight_rank_ < message.rank;
+  // Sleeps until the connection or the caller has something, at most 100 ms (the stop request and
+  // the heartbeats are looked at every turn).
+  void wait_for_activity() {
+    const bool can_publish = connection_ && !republish_pending_ && ledger_.in_flight() < options_.window &&
+                             ledger_.next_body() != nullptr;
+    if (can_publish) return;
+    if (connection_ && (amqp_data_in_buffer(connection_->state()) || amqp_frames_enqueued(connection_->state()))) return;
+    if (connection_ && ledger_.in_flight() > 0) check_confirm_progress();
+    pollfd fds[2] = {{wakeup_fd_, POLLIN, 0}, {-1, POLLIN, 0}};
+    if (connection_) fds[1].fd = amqp_get_sockfd(connection_->state());
+    ::poll(fds, fds[1].fd >= 0 ? 2 : 1, 100);
+  }
+
+  void check_confirm_progress() {
+    const auto silent = std::chrono::steady_clock::now() - last_activity_;
+    if (silent > std::chrono::seconds(1)) throw_if_stopping();  // a healthy broker confirms within milliseconds
+    if (silent > options_.confirm_timeout) {
+      connection_lost("no publisher confirm within " + std::to_string(options_.confirm_timeout.count()) + " ms");
+    }
   }
 
   // One pause for every message refused since the last one (not one per nack/return), and a bound:
   // a broker that refuses everything for many rounds fails the run instead of looping forever.
   void pause_before_republishing() {
-    republish_pending_ = false;
     if (++refusal_rounds_ > options_.max_republish_rounds) {
       throw DeliveryError("RabbitMQ " + endpoint_text(options_.connection) + " kept refusing or returning messages on exchange " +
                           options_.exchange + " routing " + options_.routing_key + " (" +
@@ -304,9 +459,12 @@ class AmqpSink final : public Sink {
                           "the push queue) and the queue's limits; nothing unconfirmed was counted as delivered");
     }
     pause(options_.retry_delay);
+    republish_pending_ = false;  // refusals that arrived during the pause go out in this round
+    refusal_logged_ = false;     // one warning per round
   }
 
-  // Sleeps on the clock in short slices so that a stop request is noticed.
+  // Sleeps on the clock in short slices; between them the connection is serviced (confirms,
+  // heartbeats) and a stop request or the end of the run is noticed.
   void pause(std::chrono::milliseconds duration) {
     constexpr std::chrono::milliseconds kSlice{100};
     while (duration > std::chrono::milliseconds::zero()) {
@@ -314,13 +472,16 @@ class AmqpSink final : public Sink {
       const auto slice = std::min(duration, kSlice);
       clock_.sleep_for(slice);
       duration -= slice;
+      if (connection_) read_available_frames();
+      std::lock_guard lock(mutex_);
+      if (shared_.abandon) throw Abandoned{};
     }
     throw_if_stopping();
   }
 
   void throw_if_stopping() const {
     if (!options_.should_stop || !options_.should_stop()) return;
-    throw DeliveryError("stopping while " + std::to_string(in_flight_.size() + queue_.size()) +
+    throw DeliveryError("stopping while " + std::to_string(ledger_.waiting() + ledger_.in_flight()) +
                         " messages were not confirmed by RabbitMQ " + endpoint_text(options_.connection) +
                         "; they are not counted as delivered and are read again next run");
   }
@@ -341,63 +502,60 @@ class AmqpSink final : public Sink {
     return true;
   }
 
-  // Blocks until at least one event arrived, or reconnects when the broker stays silent too long.
-  void wait_for_confirms() {
-    if (!connection_) return;
-    const auto started = std::chrono::steady_clock::now();
-    while (connection_ && !in_flight_.empty()) {
-      if (poll(std::chrono::milliseconds(1000))) return;
-      throw_if_stopping();  // a healthy broker confirms within milliseconds: do not hold a shutdown
-      if (std::chrono::steady_clock::now() - started > options_.confirm_timeout) {
-        connection_lost("no publisher confirm within " + std::to_string(options_.confirm_timeout.count()) + " ms");
-        return;
-      }
+  // Handles every frame that is already there (never blocks); rabbitmq-c sends a due heartbeat here.
+  void read_available_frames() {
+    for (int frames = 0; connection_ && frames < 10000; ++frames) {
+      if (!read_frame()) return;
     }
   }
 
-  // Reads one frame if one arrives within `timeout`; returns true when something was handled.
-  bool poll(std::chrono::milliseconds timeout) {
-    if (!connection_) return false;
+  // Reads one frame if one is there; returns true when something was handled.
+  bool read_frame() {
     amqp_connection_state_t state = connection_->state();
     amqp_maybe_release_buffers(state);
     amqp_frame_t frame{};
-    timeval tv = to_timeval(timeout);
-    int status = amqp_simple_wait_frame_noblock(state, &frame, &tv);
+    timeval immediately{};
+    int status = amqp_simple_wait_frame_noblock(state, &frame, &immediately);
     if (status == AMQP_STATUS_TIMEOUT) return false;
     if (status != AMQP_STATUS_OK) {
       connection_lost(amqp_error_string2(status));
-      return true;
+      return false;
     }
+    last_activity_ = std::chrono::steady_clock::now();
     if (frame.frame_type != AMQP_FRAME_METHOD) return true;
     switch (frame.payload.method.id) {
       case AMQP_BASIC_ACK_METHOD: {
         const auto* ack = static_cast<const amqp_basic_ack_t*>(frame.payload.method.decoded);
-        on_ack(ack->delivery_tag, ack->multiple != 0);
+        const auto before = ledger_.counts();
+        ledger_.ack(ack->delivery_tag, ack->multiple != 0);
+        after_reply(before);
         break;
       }
       case AMQP_BASIC_NACK_METHOD: {
         const auto* nack = static_cast<const amqp_basic_nack_t*>(frame.payload.method.decoded);
-        spdlog::warn("RabbitMQ refused (nack) a message; publishing it again");
-        std::vector<Outgoing> refused;
-        for (auto& [tag, message] : take_in_flight(nack->delivery_tag, nack->multiple != 0)) {
-          returned_tags_.erase(tag);
-          refused.push_back(std::move(message));
+        const auto before = ledger_.counts();
+        ledger_.nack(nack->delivery_tag, nack->multiple != 0);
+        if (ledger_.counts().nacked > before.nacked && !std::exchange(refusal_logged_, true)) {
+          spdlog::warn("RabbitMQ refused (nack) a message; publishing it again with what depends on it");
         }
-        requeue(std::move(refused), true);
+        after_reply(before);
         break;
       }
       case AMQP_BASIC_RETURN_METHOD: {
         const auto* returned = static_cast<const amqp_basic_return_t*>(frame.payload.method.decoded);
-        spdlog::warn("RabbitMQ returned a message as unroutable ({}) on exchange {} routing {}: is the OpenCTI "
-                     "platform up (it binds the push queue)? Publishing it again",
-                     bytes_text(returned->reply_text), options_.exchange, options_.routing_key);
+        const std::string reason = bytes_text(returned->reply_text);
         amqp_message_t message{};
         amqp_rpc_reply_t reply = amqp_read_message(state, frame.channel, &message, 0);
         if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
           connection_lost("cannot read a returned message");
           break;
         }
-        mark_returned(bytes_text(message.body));
+        if (!std::exchange(refusal_logged_, true)) {
+          spdlog::warn("RabbitMQ returned a message as unroutable ({}) on exchange {} routing {}: is the OpenCTI "
+                       "platform up (it binds the push queue)? Publishing it again",
+                       reason, options_.exchange, options_.routing_key);
+        }
+        ledger_.returned(bytes_text(message.body));
         amqp_destroy_message(&message);
         break;
       }
@@ -424,62 +582,13 @@ class AmqpSink final : public Sink {
     return true;
   }
 
-  // The broker acks a returned message too (after the basic.return). The return carries no delivery
-  // tag, so the message is found by its body; that ack then means "not delivered".
-  void mark_returned(const std::string& body) {
-    for (const auto& [tag, message] : in_flight_) {
-      if (message.body == body && !returned_tags_.contains(tag)) {
-        returned_tags_.insert(tag);
-        return;
-      }
-    }
-    return_unmatched_ = true;  // not found (cannot happen): the next ack is republished whole
-  }
-
-  void on_ack(std::uint64_t tag, bool multiple) {
-    const bool republish_all = std::exchange(return_unmatched_, false);
-    std::vector<Outgoing> refused;
-    bool progressed = false;
-    for (auto& [acked_tag, message] : take_in_flight(tag, multiple)) {
-      if (returned_tags_.erase(acked_tag) > 0 || republish_all) {
-        refused.push_back(std::move(message));
-        continue;
-      }
-      ++stats_.confirmed;
-      --tickets_[message.ticket - first_open_ticket_];
-      progressed = true;
-    }
-    if (progressed) {  // the broker takes our messages again
+  // After an ack or nack: refused messages wait retry_delay; a confirm means the broker takes ours again.
+  void after_reply(const LedgerCounts& before) {
+    const auto& now = ledger_.counts();
+    if (now.republished > before.republished) republish_pending_ = true;
+    if (now.confirmed > before.confirmed) {
       failures_in_a_row_ = 0;
       refusal_rounds_ = 0;
-    }
-    requeue(std::move(refused), true);
-    advance_confirmed();
-  }
-
-  std::vector<std::pair<std::uint64_t, Outgoing>> take_in_flight(std::uint64_t tag, bool multiple) {
-    std::vector<std::pair<std::uint64_t, Outgoing>> taken;
-    auto end = in_flight_.upper_bound(tag);
-    auto begin = multiple ? in_flight_.begin() : in_flight_.find(tag);
-    if (begin == in_flight_.end()) return taken;
-    for (auto it = begin; it != end; ++it) taken.emplace_back(it->first, std::move(it->second));
-    in_flight_.erase(begin, end);
-    return taken;
-  }
-
-  // Puts messages back for publication, keeping the original order; refused ones wait `retry_delay`.
-  void requeue(std::vector<Outgoing> messages, bool after_delay) {
-    if (messages.empty()) return;
-    stats_.republished += messages.size();
-    if (after_delay) republish_pending_ = true;
-    for (auto& message : messages) queue_.push_back(std::move(message));
-    std::sort(queue_.begin(), queue_.end(), [](const Outgoing& a, const Outgoing& b) { return a.serial < b.serial; });
-  }
-
-  void advance_confirmed() {
-    while (!tickets_.empty() && tickets_.front() == 0) {
-      tickets_.pop_front();
-      ++first_open_ticket_;
     }
   }
 
@@ -487,23 +596,22 @@ class AmqpSink final : public Sink {
     last_error_ = reason;
     ++failures_in_a_row_;
     spdlog::warn("RabbitMQ connection lost ({}): {} unconfirmed messages will be published again", reason,
-                 in_flight_.size());
+                 ledger_.in_flight());
     disconnect(false);
-    std::vector<Outgoing> unconfirmed;
-    for (auto& [tag, message] : in_flight_) unconfirmed.push_back(std::move(message));
-    in_flight_.clear();
-    requeue(std::move(unconfirmed), false);
-    returned_tags_.clear();
-    return_unmatched_ = false;
+    ledger_.connection_lost();
   }
 
   void disconnect(bool polite) {
     if (!connection_) return;
-    if (polite) connection_->close();
+    if (polite) {
+      timeval limit = to_timeval(std::chrono::milliseconds(2000));  // a goodbye never hangs the run
+      amqp_set_rpc_timeout(connection_->state(), &limit);
+      connection_->close();
+    }
     connection_.reset();
   }
 
-  void ensure_connected() {
+  void connect() {
     while (!connection_) {
       if (failures_in_a_row_ >= options_.max_reconnect_attempts) {
         throw DeliveryError("RabbitMQ " + endpoint_text(options_.connection) + " still failing after " +
@@ -519,11 +627,20 @@ class AmqpSink final : public Sink {
       try {
         connection_ = std::make_unique<Connection>(options_);
         next_tag_ = 1;
-        if (stats_.messages > 0 && failures_in_a_row_ > 0) ++stats_.reconnects;
+        last_activity_ = std::chrono::steady_clock::now();
+        if (failures_in_a_row_ > 0) {
+          std::lock_guard lock(mutex_);
+          ++shared_.stats.reconnects;
+        }
       } catch (const TransientAmqpError& error) {
         last_error_ = error.what();
         ++failures_in_a_row_;
         spdlog::warn("{} (attempt {})", error.what(), failures_in_a_row_);
+      }
+      std::lock_guard lock(mutex_);
+      if (!shared_.connect_attempted) {
+        shared_.connect_attempted = true;
+        changed_.notify_all();
       }
     }
   }
@@ -532,22 +649,29 @@ class AmqpSink final : public Sink {
   AddExpectations add_expectations_;
   Clock& clock_;
   RunContext context_;
+
+  // Caller's side.
+  Ticket last_ticket_ = 0;        // tickets handed out in this run
+  bool failure_reported_ = false;
+
+  // Shared.
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;  // confirmed, retained, failure or connect_attempted changed
+  SharedState shared_;
+  SinkStats run_base_;               // totals of earlier runs (the ledger counts this run only)
+  int wakeup_fd_ = -1;
+  std::thread io_thread_;
+
+  // I/O thread's side.
   std::unique_ptr<Connection> connection_;
-  std::deque<Outgoing> queue_;                 // waiting to be published (first time or again)
-  std::map<std::uint64_t, Outgoing> in_flight_;  // by delivery tag, published and not yet confirmed
-  std::deque<std::size_t> tickets_;            // unconfirmed message count per open ticket
-  Ticket first_open_ticket_ = 1;
-  std::uint64_t next_serial_ = 1;
-  std::uint64_t next_tag_ = 1;
-  Rank in_flight_rank_{0, 0};                  // rank of the messages in flight (one rank when ordered)
-  std::set<std::uint64_t> returned_tags_;      // in flight, returned as unroutable: their ack means "again"
-  bool return_unmatched_ = false;
-  bool republish_pending_ = false;             // refused messages wait retry_delay before going out again
-  int refusal_rounds_ = 0;                     // pauses since the broker last confirmed something
-  bool failed_ = false;
+  PublishLedger ledger_;
+  DeliveryTag next_tag_ = 1;
+  std::chrono::steady_clock::time_point last_activity_{};  // last frame received or message published
+  bool republish_pending_ = false;  // refused messages wait retry_delay before going out again
+  bool refusal_logged_ = false;     // this round's refusal was logged
+  int refusal_rounds_ = 0;          // pauses since the broker last confirmed something
   int failures_in_a_row_ = 0;
   std::string last_error_;
-  SinkStats stats_;
 };
 
 }  // namespace

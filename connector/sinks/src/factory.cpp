@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 namespace kfc::sinks {
-
 AmqpSinkOptions amqp_options_from(const opencti::Registration& registration) {
   AmqpSinkOptions options;
   options.connection = registration.mq;
@@ -14,17 +13,10 @@ AmqpSinkOptions amqp_options_from(const opencti::Registration& registration) {
   return options;
 }
 
-std::unique_ptr<Sink> make_sink(const Settings& settings, const SinkEnvironment& environment) {
-  Clock& clock = environment.clock ? *environment.clock : system_clock();
-  if (environment.dry_run || settings.connector.output == OutputKind::Stdout) {
-    return make_stdout_sink(environment.out ? *environment.out : std::cout, environment.dry_run_lines);
-  }
-  if (settings.connector.output == OutputKind::Directory) {
-    if (settings.connector.output_dir.empty()) {
-      throw std::invalid_argument("connector.output is 'directory' but connector.output_dir is not set");
-    }
-    return make_directory_sink(settings.connector.output_dir, clock);
-  }
+namespace {
+
+// OpenCTI over RabbitMQ, or over GraphQL with connector.queue_protocol api.
+std::unique_ptr<Sink> make_opencti_sink(const Settings& settings, const SinkEnvironment& environment, Clock& clock) {
   opencti::OpenCtiSession* session = environment.session;
   if (session == nullptr) throw std::invalid_argument("connector.output 'opencti' needs a registered OpenCTI session");
   if (settings.connector.queue_protocol == QueueProtocol::Api) {
@@ -36,6 +28,25 @@ std::unique_ptr<Sink> make_sink(const Settings& settings, const SinkEnvironment&
   auto& api = session->api();
   return make_amqp_sink(
       std::move(options), [&api](const std::string& work_id, int n) { api.add_expectations(work_id, n); }, clock);
+}
+
+}  // namespace
+
+std::unique_ptr<Sink> make_sink(const Settings& settings, const SinkEnvironment& environment) {
+  Clock& clock = environment.clock ? *environment.clock : system_clock();
+  if (environment.dry_run || settings.connector.output == OutputKind::Stdout) {
+    return make_stdout_sink(environment.out ? *environment.out : std::cout, environment.dry_run_lines);
+  }
+  if (settings.connector.output == OutputKind::Directory) {
+    if (settings.connector.output_dir.empty()) {
+      throw std::invalid_argument("connector.output is 'directory' but connector.output_dir is not set");
+    }
+    return make_directory_sink(settings.connector.output_dir, clock, settings.connector.directory_retention_days);
+  }
+  std::unique_ptr<Sink> sink = make_opencti_sink(settings, environment, clock);
+  if (settings.connector.mirror_dir.empty()) return sink;
+  return make_mirror_sink(std::move(sink), make_directory_sink(settings.connector.mirror_dir, clock,
+                                                               settings.connector.directory_retention_days));
 }
 
 }  // namespace kfc::sinks

@@ -1,6 +1,8 @@
 #include "kfc/sinks/message.h"
 
-#include <openssl/evp.h>
+#include <array>
+#include <cstdint>
+#include <cstring>
 
 #include <rapidjson/document.h>
 
@@ -16,11 +18,33 @@ std::string json_string(std::string_view text) {
 
 }  // namespace
 
+// Standard base64 with padding, as Python's base64.b64encode writes it. Hand-written rather than
+// OpenSSL's EVP_EncodeBlock: every AMQP message is base64 and EVP_EncodeBlock was 13% of a RabbitMQ
+// run's instructions; two output characters per table lookup make it about four times cheaper.
 std::string base64_encode(std::string_view data) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  // kPairs[v] for a 12-bit value v: its two characters.
+  static const std::array<std::array<char, 2>, 4096> kPairs = [] {
+    std::array<std::array<char, 2>, 4096> pairs{};
+    for (std::size_t v = 0; v < pairs.size(); ++v) pairs[v] = {kAlphabet[v >> 6], kAlphabet[v & 63]};
+    return pairs;
+  }();
   std::string out(4 * ((data.size() + 2) / 3), '\0');
-  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
-  out.resize(static_cast<std::size_t>(written));
+  const auto* in = reinterpret_cast<const unsigned char*>(data.data());
+  char* o = out.data();
+  std::size_t i = 0;
+  for (; i + 3 <= data.size(); i += 3, o += 4) {
+    const std::uint32_t v = (std::uint32_t{in[i]} << 16) | (std::uint32_t{in[i + 1]} << 8) | in[i + 2];
+    std::memcpy(o, kPairs[v >> 12].data(), 2);
+    std::memcpy(o + 2, kPairs[v & 0xFFF].data(), 2);
+  }
+  if (const std::size_t rest = data.size() - i; rest > 0) {
+    const std::uint32_t v = (std::uint32_t{in[i]} << 16) | (rest == 2 ? std::uint32_t{in[i + 1]} << 8 : 0);
+    o[0] = kAlphabet[v >> 18];
+    o[1] = kAlphabet[(v >> 12) & 63];
+    o[2] = rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    o[3] = '=';
+  }
   return out;
 }
 
@@ -36,7 +60,8 @@ std::string queue_message(const MessageFields& fields, std::string_view bundle_j
   out += base64_encode(bundle_json);
   out += R"(", "update": )";
   out += fields.update ? "true" : "false";
-  out += R"(, "draft_id": null)";
+  out += R"(, "draft_id": )";
+  out += fields.draft_id ? json_string(*fields.draft_id) : std::string("null");
   if (fields.work_id) {
     out += R"(, "work_id": )";
     out += json_string(*fields.work_id);

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +16,21 @@
 #include "kfc/sinks/splitter.h"
 
 namespace kfc::sinks {
+
+SinkStats& SinkStats::operator+=(const SinkStats& other) {
+  bundles += other.bundles;
+  objects += other.objects;
+  messages += other.messages;
+  confirmed += other.confirmed;
+  republished += other.republished;
+  nacked += other.nacked;
+  returned += other.returned;
+  reconnects += other.reconnects;
+  in_flight += other.in_flight;
+  announcements += other.announcements;
+  return *this;
+}
+
 namespace {
 
 // Bookkeeping shared by the sinks that confirm synchronously (a bundle is confirmed when send returns).
@@ -91,8 +108,12 @@ class FileDescriptor {
 
 class DirectorySink final : public SynchronousSink {
  public:
-  DirectorySink(std::filesystem::path directory, const Clock& clock) : directory_(std::move(directory)), clock_(clock) {}
-  std::string describe() const override { return "directory " + directory_.string(); }
+  DirectorySink(std::filesystem::path directory, const Clock& clock, int retention_days)
+      : directory_(std::move(directory)), clock_(clock), retention_days_(retention_days) {}
+  std::string describe() const override {
+    return "directory " + directory_.string() +
+           (retention_days_ > 0 ? " (bundle files kept " + std::to_string(retention_days_) + " days)" : "");
+  }
 
   void begin_run(const RunContext& context) override {
     SynchronousSink::begin_run(context);
@@ -104,6 +125,7 @@ class DirectorySink final : public SynchronousSink {
       throw DeliveryError("output directory " + directory_.string() +
                           " does not exist or is not a directory — create it or fix connector.output_dir");
     }
+    remove_expired();
   }
 
  private:
@@ -145,8 +167,28 @@ class DirectorySink final : public SynchronousSink {
     if (dir.get() >= 0) ::fsync(dir.get());
   }
 
+  // connector.send_to_directory_retention, as pycti: bundle files (*.json) last modified more than
+  // the retention ago are removed; hidden files (the state, temporary files) and others stay.
+  void remove_expired() {
+    if (retention_days_ <= 0) return;
+    const auto cutoff = std::chrono::system_clock::to_time_t(clock_.now()) - std::time_t{86400} * retention_days_;
+    std::error_code error;
+    std::size_t removed = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(directory_, error)) {
+      const std::string name = entry.path().filename().string();
+      if (name.starts_with('.') || !name.ends_with(".json") || !entry.is_regular_file(error)) continue;
+      struct stat info{};
+      if (::stat(entry.path().c_str(), &info) != 0 || info.st_mtime >= cutoff) continue;
+      if (std::filesystem::remove(entry.path(), error)) ++removed;
+    }
+    if (removed > 0) {
+      spdlog::info("Removed {} bundle files older than {} days from {}", removed, retention_days_, directory_.string());
+    }
+  }
+
   std::filesystem::path directory_;
   const Clock& clock_;
+  int retention_days_;
   std::string run_stamp_;
   std::uint64_t run_serial_ = 0;
   std::uint64_t ticket_ = 0;
@@ -180,8 +222,48 @@ std::unique_ptr<Sink> make_graphql_sink(opencti::OpenCtiClient& client, std::str
   return std::make_unique<GraphqlSink>(client, std::move(connector_id));
 }
 
-std::unique_ptr<Sink> make_directory_sink(std::filesystem::path directory, const Clock& clock) {
-  return std::make_unique<DirectorySink>(std::move(directory), clock);
+std::unique_ptr<Sink> make_directory_sink(std::filesystem::path directory, const Clock& clock, int retention_days) {
+  return std::make_unique<DirectorySink>(std::move(directory), clock, retention_days);
+}
+
+namespace {
+
+// connector.send_to_directory next to OpenCTI: each bundle is written to the directory (synchronously)
+// before it goes to the primary sink, whose tickets and confirmations are the run's.
+class MirrorSink final : public Sink {
+ public:
+  MirrorSink(std::unique_ptr<Sink> primary, std::unique_ptr<Sink> mirror)
+      : primary_(std::move(primary)), mirror_(std::move(mirror)) {}
+  void begin_run(const RunContext& context) override {
+    mirror_->begin_run(context);
+    primary_->begin_run(context);
+  }
+  Ticket send(const stix::Bundle& bundle) override {
+    mirror_->send(bundle);
+    return primary_->send(bundle);
+  }
+  std::optional<Ticket> send_all(std::span<const stix::Bundle> bundles) override {
+    mirror_->send_all(bundles);
+    return primary_->send_all(bundles);  // the primary announces its work once for the group
+  }
+  Ticket confirmed() const override { return primary_->confirmed(); }
+  void flush() override { primary_->flush(); }
+  void end_run() override {
+    mirror_->end_run();
+    primary_->end_run();
+  }
+  SinkStats stats() const override { return primary_->stats(); }
+  std::string describe() const override { return primary_->describe() + ", a copy in " + mirror_->describe(); }
+
+ private:
+  std::unique_ptr<Sink> primary_;
+  std::unique_ptr<Sink> mirror_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> make_mirror_sink(std::unique_ptr<Sink> primary, std::unique_ptr<Sink> mirror) {
+  return std::make_unique<MirrorSink>(std::move(primary), std::move(mirror));
 }
 
 std::unique_ptr<Sink> make_stdout_sink(std::ostream& out, LineWriter write_lines) {

@@ -85,11 +85,13 @@ class Splitter {
            !points_back;
   }
 
-  int follow(const std::string& item_id, const std::string& ref, const std::vector<std::string>& parents) {
+  // pycti recurses with parents + [ref]: the same path, extended for the call and restored after.
+  int follow(const std::string& item_id, const std::string& ref, std::vector<std::string>& parents) {
     refs_[item_id].push_back(ref);
-    std::vector<std::string> path = parents;
-    path.push_back(ref);
-    return enlist(ref, path);
+    parents.push_back(ref);
+    const int nb_deps = enlist(ref, parents);
+    parents.pop_back();
+    return nb_deps;
   }
 
   int enlist(const std::string& item_id, std::vector<std::string>& parents) {
@@ -106,7 +108,7 @@ class Splitter {
     const rapidjson::SizeType key_count = item.MemberCount();
     for (rapidjson::SizeType index = 0; index < key_count; ++index) {
       auto member_at = [&] { return item.MemberBegin() + index; };
-      const std::string key(view(member_at()->name));
+      const std::string_view key = view(member_at()->name);  // only read before the recursion below
       if (ends_with(key, "_refs")) {
         if (!member_at()->value.IsArray() || member_at()->value.Empty()) continue;
         std::vector<std::string> refs;

@@ -1,5 +1,6 @@
 #include "kfc/stix/python_json.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -71,15 +72,9 @@ void append_python_string(std::string_view s, std::string& out) {
   out.push_back('"');
   std::size_t i = 0;
   while (i < s.size()) {
-    // Fast path: a run of printable ASCII needs no escaping.
-    std::size_t run = i;
-    while (run < s.size()) {
-      const unsigned char c = static_cast<unsigned char>(s[run]);
-      if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') break;
-      ++run;
-    }
-    out.append(s.data() + i, run - i);
-    i = run;
+    const std::size_t run = detail::printable_ascii_prefix(s.data() + i, s.size() - i);
+    out.append(s.data() + i, run);
+    i += run;
     if (i >= s.size()) break;
     const unsigned char c = static_cast<unsigned char>(s[i]);
     switch (c) {
@@ -95,6 +90,13 @@ void append_python_string(std::string_view s, std::string& out) {
     append_code_point_escaped(next_code_point(s, i), out);
   }
   out.push_back('"');
+}
+
+template <typename Integer>
+void append_integer(Integer value, std::string& out) {
+  char buffer[24];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, result.ptr);
 }
 
 // Python repr(float): the shortest digits that round-trip (std::to_chars gives the same digits as
@@ -161,8 +163,8 @@ void append_python_value(const rapidjson::Value& v, std::string& out) {
     case rapidjson::kTrueType: out += "true"; return;
     case rapidjson::kStringType: append_python_string(string_of(v), out); return;
     case rapidjson::kNumberType:
-      if (v.IsInt64()) out += std::to_string(v.GetInt64());
-      else if (v.IsUint64()) out += std::to_string(v.GetUint64());
+      if (v.IsInt64()) append_integer(v.GetInt64(), out);
+      else if (v.IsUint64()) append_integer(v.GetUint64(), out);
       else append_python_float(v.GetDouble(), out);
       return;
     case rapidjson::kArrayType: {
@@ -180,10 +182,46 @@ void append_python_value(const rapidjson::Value& v, std::string& out) {
   }
 }
 
+// A cheap summary of a key: equal keys have equal fingerprints (length and up to 8 leading bytes).
+std::uint64_t key_fingerprint(std::string_view key) {
+  std::uint64_t head = 0;
+  std::memcpy(&head, key.data(), std::min<std::size_t>(key.size(), 7));
+  return head ^ (static_cast<std::uint64_t>(key.size()) << 56);
+}
+
+// Python's dict keeps a repeated key at its first position with its last value. Objects rarely
+// repeat a key: fingerprints rule that out without comparing the keys themselves.
+bool has_repeated_key(const rapidjson::Value& object) {
+  constexpr rapidjson::SizeType kMaxFingerprinted = 64;
+  const rapidjson::SizeType count = object.MemberCount();
+  if (count < 2) return false;
+  if (count > kMaxFingerprinted) return true;  // take the general path
+  std::uint64_t prints[kMaxFingerprinted];
+  rapidjson::SizeType n = 0;
+  for (auto member = object.MemberBegin(); member != object.MemberEnd(); ++member) {
+    const std::uint64_t print = key_fingerprint(string_of(member->name));
+    for (rapidjson::SizeType k = 0; k < n; ++k)
+      if (prints[k] == print) return true;  // maybe: the general path compares the keys
+    prints[n++] = print;
+  }
+  return false;
+}
+
 void append_python_object(const rapidjson::Value& object, std::string& out) {
   out.push_back('{');
   const auto begin = object.MemberBegin(), end = object.MemberEnd();
   bool first = true;
+  if (!has_repeated_key(object)) {
+    for (auto member = begin; member != end; ++member) {
+      if (!first) out += ", ";
+      first = false;
+      append_python_string(string_of(member->name), out);
+      out += ": ";
+      append_python_value(member->value, out);
+    }
+    out.push_back('}');
+    return;
+  }
   for (auto member = begin; member != end; ++member) {
     const std::string_view key = string_of(member->name);
     // A repeated key was already written at its first position (with its last value).

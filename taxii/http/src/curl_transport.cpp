@@ -55,6 +55,15 @@ FailureKind classify(CURLcode code) {
   }
 }
 
+// OpenSSL's wording of the alerts a server sends when it refuses (or misses) the client certificate.
+bool refuses_client_certificate(std::string_view detail) {
+  for (std::string_view alert : {"alert certificate required", "alert bad certificate", "alert unknown ca",
+                                 "alert certificate unknown", "alert handshake failure", "alert access denied"}) {
+    if (detail.find(alert) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 class CurlTransport final : public Transport {
  public:
   explicit CurlTransport(const CurlOptions& options) : options_(options) {
@@ -136,6 +145,8 @@ class CurlTransport final : public Transport {
     // libcurl adds "Expect: 100-continue" to large POSTs; servers in the wild handle it badly.
     header_list = curl_slist_append(header_list, "Expect:");
     curl_easy_setopt(handle_, CURLOPT_HTTPHEADER, header_list);
+    char detail[CURL_ERROR_SIZE] = {};
+    curl_easy_setopt(handle_, CURLOPT_ERRORBUFFER, detail);
 
     CURLcode code = curl_easy_perform(handle_);
     curl_slist_free_all(header_list);
@@ -145,9 +156,20 @@ class CurlTransport final : public Transport {
                            "response from " + redact_url(request.url) + " exceeds the limit of " +
                                std::to_string(options_.max_response_bytes) + " bytes");
     }
+    if (code != CURLE_OK && refuses_client_certificate(detail)) {
+      // With TLS 1.3 the server's verdict on the client certificate arrives after the handshake, as
+      // an alert on the first read: not a transient reset, retrying cannot help.
+      throw TransportError(FailureKind::Tls, "request to " + redact_url(request.url) +
+                                                 " failed: the server rejected the client certificate (TLS alert: " +
+                                                 std::string(detail) + ")");
+    }
     if (code != CURLE_OK) {
-      throw TransportError(classify(code), "request to " + redact_url(request.url) + " failed: " +
-                                               curl_easy_strerror(code));
+      std::string message = "request to " + redact_url(request.url) + " failed: " + curl_easy_strerror(code);
+      if (!options_.client_cert.empty() && (code == CURLE_SEND_ERROR || code == CURLE_RECV_ERROR)) {
+        // The alert refusing a certificate can be lost when the request is already on its way.
+        message += " (a server refusing the client certificate may close the connection this way)";
+      }
+      throw TransportError(classify(code), message);
     }
     curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &exchange.response.status);
     return std::move(exchange.response);
@@ -168,6 +190,12 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(handle_, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
     curl_easy_setopt(handle_, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
     if (!options_.ca_file.empty()) curl_easy_setopt(handle_, CURLOPT_CAINFO, options_.ca_file.c_str());
+    if (!options_.client_cert.empty()) {
+      curl_easy_setopt(handle_, CURLOPT_SSLCERT, options_.client_cert.c_str());
+      curl_easy_setopt(handle_, CURLOPT_SSLCERTTYPE, "PEM");
+      // libcurl reads the key from the certificate file when no key file is named.
+      if (!options_.client_key.empty()) curl_easy_setopt(handle_, CURLOPT_SSLKEY, options_.client_key.c_str());
+    }
     if (options_.accept_gzip) curl_easy_setopt(handle_, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(handle_, CURLOPT_FOLLOWLOCATION, 0L);  // send() follows redirects itself
     curl_easy_setopt(handle_, CURLOPT_PROTOCOLS_STR, "http,https");

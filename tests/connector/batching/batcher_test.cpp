@@ -1,4 +1,4 @@
-// The Batcher: source batches (§7.1), the cluster cap (§7.2), watermark (§8.2) and stages (§7.3)
+// The Batcher: source batches, the cluster cap, watermark and stages (connector/batching/README.md)
 // driven in streaming fashion. The transform used here is a small Kaspersky-shaped expansion written
 // for the tests (author + indicator + locations + relationships + report), so the invariants can be
 // checked on feeds of any shape; the real Mapper plugs into the same TransformFn.
@@ -185,7 +185,7 @@ BatcherOptions cap(std::size_t limit) {
 }
 
 TEST(ClusterCap, ReferenceResultsWithLimitFive) {
-  // feed-mapping.md §7.2: clusters 4, 4 → batches 4, 4; clusters 2, 6, 2 → batches 2, 6, 2.
+  // connector/batching/README.md: clusters 4, 4 → batches 4, 4; clusters 2, 6, 2 → batches 2, 6, 2.
   {
     Batcher batcher(sized_clusters, cap(5));
     EXPECT_EQ(batch_sizes(run(batcher, {cluster("a", 4), cluster("b", 4)})), (std::vector<std::size_t>{4, 4}));
@@ -265,7 +265,7 @@ TEST(ClusterCap, ReportsAccumulateObjectRefsAndTypesLikeOneSourceBatch) {
   std::vector<std::string> refs, types;
   for (const auto& ref : (*report)["object_refs"].GetArray()) refs.push_back(ref.GetString());
   for (const auto& type : (*report)["report_types"].GetArray()) types.push_back(type.GetString());
-  EXPECT_EQ(refs, (std::vector<std::string>{"indicator--1", "indicator--2", "indicator--1"}));  // no de-dup (§5.10)
+  EXPECT_EQ(refs, (std::vector<std::string>{"indicator--1", "indicator--2", "indicator--1"}));  // no de-dup, as the reference
   EXPECT_EQ(types, (std::vector<std::string>{"indicator", "threat-actor"}));
 }
 

@@ -28,7 +28,7 @@ kfc::SystemTime fixed_time() {
   return sys_days{year{2026} / 4 / 21} + hours{10} + microseconds{245366};
 }
 
-// feed-mapping.md §10, Example A input.
+// Worked example A's input (tests/connector/mapping/data/example_a.json).
 constexpr const char* kExampleAInput = R"({
  "type": "indicator", "spec_version": "2.1", "id": "indicator--11111111-1111-4111-8111-111111111111",
  "created": "2026-04-21T10:00:00.000Z", "modified": "2026-04-21T10:00:00.000Z", "name": "IP",

@@ -111,6 +111,11 @@ TEST(PythonDumps, RepeatedKeyKeepsFirstPositionAndLastValue) {
   EXPECT_EQ(dumps(R"({"k": 1, "k2": 2, "k": 3})"), R"({"k": 3, "k2": 2})");
 }
 
+TEST(PythonDumps, KeysAlikeInLengthAndHeadAreStillDistinct) {
+  EXPECT_EQ(dumps(R"({"created_by_ref": 1, "created_by_xyz": 2, "x": {"abcdefgh1": 3, "abcdefgh2": 4, "abcdefgh1": 5}})"),
+            R"({"created_by_ref": 1, "created_by_xyz": 2, "x": {"abcdefgh1": 5, "abcdefgh2": 4}})");
+}
+
 TEST(PythonDumps, InvalidUtf8IsReplacedLikePythonDecodeReplace) {
   // Expected: bytes.decode("utf-8", "replace") then json.dumps.
   const auto string_value = [](const std::string& bytes) {
@@ -132,7 +137,7 @@ TEST(PythonDumps, EmbeddedNulInStringIsEscaped) {
 }
 
 TEST(PythonDumps, ReferenceAuthorLineOfExampleA) {
-  // feed-mapping.md §10 Example A, first line (with a fixed time in place of <now>).
+  // Worked example A, first line (with a fixed time in place of <now>).
   const std::string author =
       R"({"type": "identity", "spec_version": "2.1", "id": "identity--04d070e4-451d-54f4-a42e-c64431074504", )"
       R"("created": "2026-04-21T10:00:00.245366Z", "modified": "2026-04-21T10:00:00.245366Z", "name": "Kaspersky", )"

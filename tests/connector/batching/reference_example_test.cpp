@@ -1,4 +1,4 @@
-// Worked example A of feed-mapping.md §10 is the reference connector's own dry-run output (one
+// Worked example A (tests/connector/mapping/data/example_a.json) is the reference connector's own dry-run output (one
 // json.dumps line per object), kept verbatim in data/example_a.jsonl. python_dumps must reproduce each
 // byte for byte, and staging them must give the reference's stages [author], [indicator, 6
 // locations, ipv4-addr], [7 relationships] with the lines in that order.

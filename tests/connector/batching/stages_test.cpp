@@ -1,4 +1,4 @@
-// Dependency stages (feed-mapping.md §7.3).
+// Dependency stages (connector/batching/README.md).
 #include "kfc/batching/stages.h"
 
 #include <regex>

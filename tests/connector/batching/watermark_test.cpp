@@ -1,4 +1,4 @@
-// The date_added watermark and added_after formatting (feed-mapping.md §8.2). Expected epoch values
+// The date_added watermark and added_after formatting (connector/batching/README.md). Expected epoch values
 // come from CPython: datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=utc).timestamp().
 #include "kfc/batching/watermark.h"
 
@@ -155,7 +155,7 @@ TEST(NextLastAdded, IsTheRunStartFlooredUnlessTheWatermarkIsLater) {
   EXPECT_EQ(next_last_added(at(1776765600, 999999), 0.0), 1776765600);
   EXPECT_EQ(next_last_added(at(1776765600, 999999), 1776765000.0), 1776765600);
   EXPECT_EQ(next_last_added(at(1776765600), 1776776400.5), 1776776400);
-  // A far-future date_added moves the state ahead (reference behaviour, §11.12).
+  // A far-future date_added moves the state ahead (reference behaviour).
   EXPECT_EQ(next_last_added(at(1776765600), 4070908800.0), 4070908800);
 }
 

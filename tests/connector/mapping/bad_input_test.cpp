@@ -1,4 +1,4 @@
-// Bad feed input never aborts a batch (spec §11 item 18, fixed): the object is mapped as far as
+// Bad feed input never aborts a batch (connector/mapping/README.md, "Bad input"): the object is mapped as far as
 // possible or passed through, the problem is counted, and logged once per kind.
 #include <memory>
 #include <random>

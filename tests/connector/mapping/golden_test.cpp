@@ -1,4 +1,4 @@
-// The worked examples of spec §10 as fixtures (data/example_*.json): input feed objects, settings,
+// The reference connector's worked examples as fixtures (data/example_*.json): input feed objects, settings,
 // and the expected bundle objects, compared object by object (generated timestamps must be the
 // fixed clock's time).
 #include <string>

@@ -1,5 +1,5 @@
 // The hand-written pattern matchers, the location decoding and the timestamp rules, against the
-// examples of the spec (§3.2, §5.8, §5.10, §5.11).
+// examples of connector/mapping/README.md.
 #include <gtest/gtest.h>
 
 #include "locations.h"

@@ -1,4 +1,4 @@
-// One test per setting that changes the output (§2, §3.1, §6): label formats, score modes,
+// One test per setting that changes the output (connector/mapping/README.md): label formats, score modes,
 // confidence, description modes, expand/create combinations, legacy ids.
 #include <set>
 #include <unordered_set>

@@ -13,6 +13,7 @@
 #include "kfc/fixtures/tcp_proxy.h"
 #include "kfc/fixtures/wait_until.h"
 #include "kfc/sinks/amqp_sink.h"
+#include "local_broker.h"
 #include "stage_bundles.h"
 
 namespace kfc::sinks {
@@ -59,6 +60,14 @@ void expect_dependency_order(const std::vector<fixtures::WorkerMessage>& message
   }
 }
 
+// Waits (real time, up to `limit`) until the queue holds at least `depth` messages; returns the depth.
+std::uint32_t wait_for_depth(AmqpTestBroker& broker, const std::string& queue, std::uint32_t depth,
+                             std::chrono::seconds limit = std::chrono::seconds(60)) {
+  std::uint32_t now = 0;
+  fixtures::wait_until([&] { return (now = broker.depth(queue)) >= depth; }, limit);
+  return now;
+}
+
 class AmqpSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -69,15 +78,7 @@ class AmqpSinkTest : public ::testing::Test {
   }
 
   AmqpSinkOptions options() const {
-    AmqpSinkOptions options;
-    options.connection.host = "127.0.0.1";
-    options.connection.port = 5672;
-    options.connection.vhost = "/";
-    options.connection.user = "guest";
-    options.connection.pass = Secret("guest");
-    options.exchange = queue.exchange;
-    options.routing_key = queue.routing_key;
-    options.applicant_id = kApplicant;
+    AmqpSinkOptions options = test_broker::options_for(queue, kApplicant);
     options.window = 50;
     return options;
   }
@@ -114,6 +115,18 @@ TEST_F(AmqpSinkTest, EveryMessageIsWhatTheWorkerExpects) {
   // Non-ASCII survives base64 + UTF-8.
   EXPECT_STREQ(messages[1].bundle["objects"][0]["name"].GetString(), "caf\xc3\xa9 \xe2\x82\xac");
   EXPECT_EQ(broker->depth(queue.queue), 0u);
+}
+
+TEST_F(AmqpSinkTest, ASendAfterEndRunStartsAFreshRun) {
+  auto sink = make_amqp_sink(options(), {}, clock);
+  sink->begin_run({});
+  sink->send(stage(1, "one"));
+  sink->end_run();
+  EXPECT_EQ(sink->send(stage(1, "two")), 1u);  // tickets count from 1 again
+  sink->flush();
+  EXPECT_EQ(sink->confirmed(), 1u);
+  sink->end_run();
+  EXPECT_EQ(broker->take(queue.queue, 6).size(), 6u);
 }
 
 TEST_F(AmqpSinkTest, NoWorkIdWhenTheRunHasNoWork) {
@@ -392,9 +405,9 @@ TEST_F(AmqpSinkTest, ConnectionLostWhileFlushWaitsForConfirmsRepublishesEverythi
   for (const auto& id : ids_of(second)) EXPECT_EQ(copies[id], 2) << id;
 }
 
-TEST_F(AmqpSinkTest, DependencyRanksWaitForTheLowerRankConfirms) {
-  // While confirms are held, only the lowest rank goes out: the author waits for nothing, the
-  // indicators wait for its confirm.
+TEST_F(AmqpSinkTest, EveryRankGoesOutBeforeAnyConfirmAndACutKeepsTheOrder) {
+  // While confirms are held, the whole bundle is published anyway (ranks back to back on one
+  // channel); the cut republishes everything unconfirmed in the original order.
   SystemClock real_clock;
   fixtures::TcpProxy network(5672);
   auto opts = options();
@@ -406,18 +419,83 @@ TEST_F(AmqpSinkTest, DependencyRanksWaitForTheLowerRankConfirms) {
   sink->flush();
   broker->drain(queue.queue);
   network.hold_replies();
-  std::thread sender([&] {
-    sink->send(stage(4, "r"));
-    sink->flush();
-  });
-  ASSERT_TRUE(fixtures::wait_until([&] { return broker->depth(queue.queue) >= 1u; }));
-  EXPECT_TRUE(fixtures::stays_true([&] { return broker->depth(queue.queue) == 1u; }, std::chrono::milliseconds(500)))
-      << "more than the author went out before its confirm";
+  sink->send(stage(4, "r"));  // 9 messages in three ranks
+  EXPECT_EQ(wait_for_depth(*broker, queue.queue, 9), 9u);  // every rank is out, no confirm came back
+  EXPECT_EQ(sink->confirmed(), 1u);
   network.cut();
-  sender.join();
+  sink->flush();
   auto messages = broker->drain(queue.queue);
   expect_dependency_order(messages, 4, "r");
+  EXPECT_EQ(messages.size(), 18u);  // the broker had every first copy; all were published again
   EXPECT_EQ(sink->confirmed(), 2u);
+}
+
+// The broker refuses the indicator (the queue is over its byte limit) and takes the relationship that
+// depends on it: both are published again, in order, so the worker sees the relationship after it.
+TEST_F(AmqpSinkTest, ANackedMessageIsRepublishedWithEveryLaterMessageThatMayDependOnIt) {
+  auto limited = broker->prepare_push_queue(random_id(), "", {{"x-max-length-bytes", 30000}}, "reject-publish");
+  auto opts = options();
+  opts.routing_key = limited.routing_key;
+  opts.retry_delay = std::chrono::milliseconds(300);
+  SystemClock real_clock;
+  broker->publish(limited, std::string(10000, 'f'));  // a message the worker has not taken yet
+
+  stix::Bundle bundle = stage(1, "n");
+  auto& alloc = bundle.objects.GetAllocator();
+  bundle.objects[1].AddMember("description", rapidjson::Value(std::string(18000, 'd').c_str(), alloc), alloc);
+  auto sink = make_amqp_sink(opts, {}, real_clock);
+  sink->begin_run({});
+  sink->send(bundle);  // author fits, indicator (~25 kB) does not, relationship fits
+  ASSERT_GE(wait_for_depth(*broker, limited.queue, 3), 3u);  // filler, author, relationship (again, if retried)
+  ASSERT_EQ(broker->take(limited.queue, 1).size(), 1u);  // the worker takes the filler: room again
+  sink->flush();
+  const auto stats = sink->stats();
+  EXPECT_GE(stats.nacked, 1u);
+  EXPECT_GE(stats.republished, 2u);  // the indicator and the relationship
+  auto messages = broker->drain(limited.queue);
+  std::map<std::string, std::vector<std::size_t>> arrivals;
+  for (std::size_t i = 0; i < messages.size(); ++i) arrivals[messages[i].object_ids().at(0)].push_back(i);
+  ASSERT_EQ(arrivals.size(), 3u);
+  EXPECT_GE(arrivals["relationship--n-0"].size(), 2u);  // the early copy, and one after the indicator
+  EXPECT_GT(arrivals["relationship--n-0"].back(), arrivals["indicator--n-0"].front());
+  EXPECT_LT(arrivals["identity--n"].front(), arrivals["indicator--n-0"].front());
+}
+
+TEST_F(AmqpSinkTest, OneAnnouncementPerGroupOfBundles) {
+  std::vector<int> expectations;
+  auto sink = make_amqp_sink(options(), [&](const std::string&, int n) { expectations.push_back(n); }, clock);
+  sink->begin_run({.work_id = std::string("w-group"), .update = false});
+  std::vector<stix::Bundle> stages;
+  stages.push_back(stage(2, "g1"));
+  stages.push_back(stix::Bundle{});  // empty stages are skipped
+  stages.push_back(stage(3, "g2"));
+  auto last = sink->send_all(stages);
+  sink->flush();
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(*last, 2u);
+  EXPECT_EQ(sink->confirmed(), 2u);
+  EXPECT_EQ(expectations, std::vector<int>{5 + 7});
+  EXPECT_EQ(sink->stats().announcements, 1u);
+  EXPECT_EQ(broker->take(queue.queue, 12).size(), 12u);
+}
+
+// rabbitmq-c answers heartbeats only when it is called: the sink's I/O thread keeps calling it while
+// the run loop waits for a slow page, so an idle connection with messages in flight survives.
+TEST_F(AmqpSinkTest, HeartbeatsAreAnsweredWhileNothingIsSent) {
+  SystemClock real_clock;
+  auto opts = options();
+  opts.heartbeat_seconds = 1;  // the broker drops a peer silent for about two heartbeats
+  auto sink = make_amqp_sink(opts, {}, real_clock);
+  sink->begin_run({});
+  sink->send(stage(3, "before"));                  // not flushed: the confirms arrive while idle
+  EXPECT_TRUE(fixtures::wait_until([&] { return sink->confirmed() == 1u; }));
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // the condition under test: idle for five heartbeats
+  sink->send(stage(3, "after"));
+  sink->flush();
+  const auto stats = sink->stats();
+  EXPECT_EQ(stats.reconnects, 0u);
+  EXPECT_EQ(stats.republished, 0u);
+  EXPECT_EQ(broker->drain(queue.queue).size(), 14u);  // each message exactly once
 }
 
 TEST_F(AmqpSinkTest, EndlessUnroutableRepublishingIsBounded) {

@@ -12,6 +12,7 @@
 #include "kfc/fixtures/tcp_proxy.h"
 #include "kfc/fixtures/wait_until.h"
 #include "kfc/sinks/amqp_sink.h"
+#include "local_broker.h"
 #include "stage_bundles.h"
 
 namespace kfc::sinks {
@@ -34,15 +35,7 @@ class BrokerRestartTest : public ::testing::Test {
   }
 
   AmqpSinkOptions options() const {
-    AmqpSinkOptions options;
-    options.connection.host = "127.0.0.1";
-    options.connection.port = 5672;
-    options.connection.vhost = "/";
-    options.connection.user = "guest";
-    options.connection.pass = Secret("guest");
-    options.exchange = queue.exchange;
-    options.routing_key = queue.routing_key;
-    options.applicant_id = kApplicant;
+    AmqpSinkOptions options = test_broker::options_for(queue, kApplicant);
     options.window = 50;
     return options;
   }

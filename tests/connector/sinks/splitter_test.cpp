@@ -1,5 +1,8 @@
 // pycti's per-object split (OpenCTIStix2Splitter) reproduced: counts, order, cleaning.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <random>
 
 #include <rapidjson/document.h>
 
@@ -157,6 +160,20 @@ TEST(MessageTest, Base64OfUtf8) {
   EXPECT_EQ(base64_encode(""), "");
   EXPECT_EQ(base64_encode("a"), "YQ==");
   EXPECT_EQ(base64_encode("\xc3\xa9t\xc3\xa9"), "w6l0w6k=");
+}
+
+// The hand-written encoder against OpenSSL's on every length up to 300 and every byte value.
+TEST(MessageTest, Base64IsOpenSslsOnEveryLengthAndByte) {
+  std::mt19937 random(7);
+  for (std::size_t length = 0; length <= 300; ++length) {
+    std::string data(length, '\0');
+    for (std::size_t i = 0; i < length; ++i) data[i] = static_cast<char>(length == 256 ? i : random() & 0xFF);
+    std::string expected(4 * ((length + 2) / 3), '\0');
+    const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(expected.data()),
+                                        reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(length));
+    expected.resize(static_cast<std::size_t>(written));
+    ASSERT_EQ(base64_encode(data), expected) << "length " << length;
+  }
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Every vector of spec/id-vectors.json (copied to data/), through both the uuid5 of the canonical
+// Every vector of data/id-vectors.json, through both the uuid5 of the canonical
 // text and the per-type id function from the raw inputs.
 #include <fstream>
 #include <set>

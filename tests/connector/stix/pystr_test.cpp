@@ -1,4 +1,4 @@
-// Python str semantics (spec §0); expected values were produced by Python 3.11.
+// Python str semantics (connector/stix/README.md); expected values were produced by Python 3.11.
 #include <gtest/gtest.h>
 
 #include "kfc/stix/pystr.h"

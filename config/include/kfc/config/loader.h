@@ -39,6 +39,7 @@ struct LoadResult {
   Settings settings;                  // every field filled (defaults where nothing was given)
   std::vector<std::string> errors;    // each names the key and where its value came from
   std::vector<std::string> warnings;  // unknown keys (with "did you mean"), plain-http OpenCTI, ...
+  std::vector<std::string> notices;   // pycti settings this connector does not use, one line each
   std::string config_file;            // the file actually read ("" when none)
   bool ok() const { return errors.empty(); }
 };
@@ -66,6 +67,28 @@ std::string resolve_config_path(std::string_view cli_path);
 const std::vector<std::string>& known_keys();
 std::string env_name_for(std::string_view key);
 
+// What the generated documentation (deploy/opencti: the catalogue's JSON Schema and config doc) says
+// about each key, from the same table the loader reads values with.
+enum class KeyUse { None, Feed, Enrichment, Both };  // which connector type uses (or requires) a key
+struct KeyDoc {
+  std::string key;
+  std::string env_name;
+  std::string description;
+  std::string type = "string";        // JSON Schema type: string, boolean, integer, number, array (of
+                                      // strings), or two of them as "boolean|string"
+  std::string format;                 // JSON Schema format (uri, duration, uuid), "" when none
+  std::vector<std::string> choices;   // the accepted values, when they are a closed list
+  std::string default_value;          // as `check` shows it; "" when there is none
+  std::optional<long long> minimum;
+  std::optional<long long> maximum;
+  bool secret = false;                // printed masked; writeOnly in the schema
+  KeyUse use = KeyUse::Both;
+  KeyUse required = KeyUse::None;
+  std::string alternative;            // a key that may be given instead of a required one (token files)
+};
+// Every key, in the order of known_keys().
+std::vector<KeyDoc> key_docs();
+
 // One line of `check` output: the effective value (secrets masked, URLs without credentials).
 struct EffectiveSetting {
   std::string key;
@@ -74,7 +97,8 @@ struct EffectiveSetting {
 };
 std::vector<EffectiveSetting> describe_settings(const Settings& settings);
 
-// The state of each token the settings hold (kaspersky.api_token, opentip.api_key, opencti.token).
+// The state of each token the settings hold (kaspersky.api_token, opentip.api_key, opencti.token, and
+// in the generic TAXII mode the taxii2 secret its authentication sends).
 struct TokenReport {
   std::string key;
   bool configured = false;

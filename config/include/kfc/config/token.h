@@ -57,6 +57,10 @@ struct TokenStatus {
   bool reminder_day = false;
 };
 
+// An API token is a long random string (the plausibility checks apply); a password (Basic auth of a
+// generic TAXII server) may be short and contain blanks or non-ASCII letters.
+enum class SecretKind { ApiToken, Password };
+
 // Everything the loader knows about one configured token.
 struct TokenSpec {
   std::string key;          // configuration key, e.g. "kaspersky.api_token"
@@ -67,6 +71,7 @@ struct TokenSpec {
   std::string file_path;    // set when origin == File (re-read before each run)
   std::optional<SystemTime> expires_at;  // explicit, or issued_at + 365 days
   std::optional<SystemTime> issued_at;
+  SecretKind kind = SecretKind::ApiToken;
 };
 
 class TokenError : public std::runtime_error {
@@ -89,7 +94,8 @@ class TokenRejectedError : public TokenError {
 std::string token_rejected_message(std::string_view server, std::string_view token_key, int http_status);
 
 // Where a user gets a new value for `token_key` (the Kaspersky portal for Kaspersky tokens, the
-// OpenCTI profile page for opencti.token), as a phrase to end an error message with.
+// OpenCTI profile page for opencti.token, the feed's provider for taxii2.* secrets), as a phrase to
+// end an error message with.
 std::string token_renewal_hint(std::string_view token_key);
 
 // The days on which a token in its warning window gets an extra reminder beyond the per-run

@@ -88,6 +88,14 @@ struct ClientOptions {
   std::string server_name = "the TAXII server";
   // Config key of the response cap, named in the too-large error.
   std::string response_cap_key = "kaspersky.max_response_mb";
+  // Config keys named in the other errors, so each tells the user what to change.
+  std::string api_root_key = "kaspersky.api_root";        // or the discovery URL's key
+  std::string collections_key = "kaspersky.collections";
+  std::string attempts_key = "kaspersky.max_attempts";
+  std::string page_limit_key = "kaspersky.page_limit";
+  std::string tls_keys = "kaspersky.ssl_verify and kaspersky.ca_file";
+  // What to do when the server wants credentials the client was given none of.
+  std::string credentials_hint = "configure the token";
 };
 
 // Filters of one read (TAXII 2.1 §3.4.1). Empty lists are not sent.

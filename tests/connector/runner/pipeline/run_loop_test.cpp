@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "../../sinks/local_broker.h"
 #include "kfc/sinks/other_sinks.h"
 #include "kfc/taxii/settings_client.h"
 #include "kfc/testing/taxii_test_server.h"
@@ -78,10 +79,15 @@ class RunLoop : public ::testing::Test {
   }
 
   RunReport run() {
-    auto taxii = taxii::make_client(settings.kaspersky, clock);
     auto sink = sinks::make_directory_sink(directory / "bundles", clock);
+    return run(*sink);
+  }
+
+  RunReport run(sinks::Sink& sink_to_use) {
+    auto taxii = taxii::make_client(settings.kaspersky, clock);
+    auto* sink = &sink_to_use;
     FileStateStore store(directory / "state.json");
-    Runner runner({.settings = &settings, .clock = &clock, .stop = &stop, .taxii = taxii.get(), .sink = sink.get(),
+    Runner runner({.settings = &settings, .clock = &clock, .stop = &stop, .taxii = taxii.get(), .sink = sink,
                    .state = &store, .session = nullptr, .metrics = &metrics, .dry_run = false});
     return runner.run_once();
   }
@@ -342,6 +348,39 @@ TEST_F(RunLoop, ALongRunLogsProgressPerCollection) {
   EXPECT_NE(text.find("Collection TAXII_A_Data_Feed: 3 pages, 30 objects so far"), std::string::npos) << text;
   EXPECT_NE(text.find(" objects/s in this run)"), std::string::npos) << text;
   EXPECT_EQ(text.find(kToken), std::string::npos);
+}
+
+// A TAXII page that takes many heartbeat intervals to arrive while the previous page's messages are
+// still unconfirmed: the sink's I/O thread answers the broker's heartbeats meanwhile, so the
+// connection survives — no reconnect, nothing published twice. CI runs it scaled down (1 s heartbeat,
+// 6 s page); KFC_HEARTBEAT_SECONDS=10 KFC_SLOW_PAGE_SECONDS=60 runs the full-size case by hand.
+TEST_F(RunLoop, ASlowPageCostsNoReconnectAndNoDuplicate) {
+  KFC_REQUIRE_RABBITMQ();
+  auto from_env = [](const char* name, int fallback) {
+    const char* value = std::getenv(name);
+    return value ? std::atoi(value) : fallback;
+  };
+  const int heartbeat = from_env("KFC_HEARTBEAT_SECONDS", 1);
+  const int slow_page = from_env("KFC_SLOW_PAGE_SECONDS", 6);
+  // Pages of 10 indicators, 3 objects each: by page 51 a bundle of 1000 objects was handed to the sink.
+  server->add_collection(collection(1, "TAXII_A_Data_Feed", 900, kNow - 2h));
+  server->inject({.kind = testing::FaultKind::Slow, .skip = 50, .times = 1,
+                  .delay = std::chrono::seconds(slow_page)});
+  start();
+  settings.kaspersky.connection_timeout = std::chrono::seconds(slow_page + 30);
+  fixtures::AmqpTestBroker broker;
+  const auto queue = broker.prepare_push_queue(fmt::format("kfc-slow-page-{}", ::getpid()));
+  sinks::AmqpSinkOptions options = sinks::test_broker::options_for(queue, "user--slow-page");
+  options.heartbeat_seconds = heartbeat;
+  auto sink = sinks::make_amqp_sink(options, {}, clock);
+
+  const auto report = run(*sink);
+  ASSERT_EQ(report.outcome, RunOutcome::Succeeded) << format_summary(report);
+  const auto stats = sink->stats();
+  EXPECT_EQ(stats.reconnects, 0u);
+  EXPECT_EQ(stats.republished, 0u);
+  EXPECT_GT(stats.bundles, 1u);
+  EXPECT_EQ(broker.drain(queue.queue).size(), stats.messages);  // every message exactly once
 }
 
 }  // namespace

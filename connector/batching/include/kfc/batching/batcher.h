@@ -1,15 +1,15 @@
 #pragma once
-// Batching (feed-mapping.md §7): the pipeline stage between the mapping and the sinks.
+// Batching (connector/batching/README.md): the pipeline stage between the mapping and the sinks.
 //
-//   feed objects ──push()──> [transform: Mapper] ──> batch ──> watermark (§8.2)
-//                                                         ──> before-staging hook (description policy §6.3)
-//                                                         ──> dependency stages (§7.3) ──take()──> Batch
+//   feed objects ──push()──> [transform: Mapper] ──> batch ──> watermark
+//                                                         ──> before-staging hook (description policy)
+//                                                         ──> dependency stages ──take()──> Batch
 //
 // The run loop drives it in streaming fashion:
 //
 //   Batcher batcher(transform, options, description_policy);
 //   for (each page) for (each feed object o) {
-//     mapper.collect(o, …);                       // §3.1, before push
+//     mapper.collect(o, …);                       // collection step, before push
 //     batcher.push(o);
 //     while (batcher.has_ready()) send(batcher.take());
 //   }
@@ -20,7 +20,7 @@
 // ready batches before pushing more (push never blocks; untaken batches queue up).
 //
 // Two sizings:
-//  - ClusterCap (default): every feed object is transformed on its own (a source batch of 1, §7.2),
+//  - ClusterCap (default): every feed object is transformed on its own (a source batch of 1),
 //    its output is a *cluster*; clusters are packed into batches of at most `max_bundle_objects`
 //    distinct objects and never split (a bigger cluster is a batch of its own). Objects repeated
 //    across clusters of one batch (author, sectors, locations, malware…) are merged by id at their
@@ -30,7 +30,7 @@
 //    copied from the closed batch into the new one, so a relationship never travels without the
 //    objects it references. A batch is therefore self-contained (its stages resolve every reference)
 //    whenever the transform's clusters are.
-//  - SourceBatches: the reference's behaviour (§7.1), for byte parity: every `source_batch_size`
+//  - SourceBatches: the reference's behaviour, for byte parity: every `source_batch_size`
 //    (100) feed objects are transformed together into one batch of unbounded size.
 #include <cstddef>
 #include <deque>
@@ -53,13 +53,13 @@ enum class BundleSizing {
 
 struct BatcherOptions {
   BundleSizing sizing = BundleSizing::ClusterCap;
-  std::size_t source_batch_size = 100;    // SourceBatches: feed objects per batch (§7.1)
-  std::size_t max_bundle_objects = 1000;  // ClusterCap: distinct objects per batch (§7.2)
+  std::size_t source_batch_size = 100;    // SourceBatches: feed objects per batch
+  std::size_t max_bundle_objects = 1000;  // ClusterCap: distinct objects per batch
 };
 
 // The mapping of a group of feed objects: reads the array `feed_objects` (it may change it in place,
 // with feed_objects.GetAllocator()) and sets `bundle_objects` to the array of transformed,
-// post-processed objects (§5.3, §6.1, §6.2). It may move values out of `feed_objects` into
+// post-processed objects. It may move values out of `feed_objects` into
 // `bundle_objects`: the feed objects' memory lives until the batch is staged. `bundle_objects`
 // comes with the batch's allocator; keep it (SetArray(), not Swap) to let the Batcher move rather
 // than copy the result. May throw; the error reaches the caller of push()
@@ -67,7 +67,7 @@ struct BatcherOptions {
 using TransformFn = std::function<void(rapidjson::Document& feed_objects, rapidjson::Document& bundle_objects)>;
 
 // Runs on every batch after its watermark was read and before staging: the description policy
-// (§6.3). May change or strip objects of the array; may throw (the error reaches take()).
+// (description policy). May change or strip objects of the array; may throw (the error reaches take()).
 using BeforeStagingFn = std::function<void(rapidjson::Document& batch_objects)>;
 
 // One batch, ready for a sink: its stages are sent in order, each one after the previous was
@@ -75,11 +75,11 @@ using BeforeStagingFn = std::function<void(rapidjson::Document& batch_objects)>;
 struct Batch {
   std::size_t number = 0;                 // 1, 2, … in the order batches were closed
   std::size_t feed_objects = 0;           // feed objects whose output this batch carries
-  double watermark = 0.0;                 // §8.2 `date_added` watermark, epoch seconds (0: none)
+  double watermark = 0.0;                 // `date_added` watermark, epoch seconds (0: none)
   std::vector<std::string> warnings;      // watermark warnings, already logged (spdlog)
-  std::vector<stix::Bundle> stages;       // §7.3, each with a fresh bundle--<uuid4> id
+  std::vector<stix::Bundle> stages;       // dependency stages, each with a fresh bundle--<uuid4> id
 
-  // Objects over all stages (the `count` of §8.1).
+  // Objects over all stages (the reference's `count`).
   std::size_t object_count() const;
 };
 
@@ -91,7 +91,7 @@ class Batcher {
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
 
-  // Adds one feed object (copied; already through the collection step §3.1). ClusterCap transforms
+  // Adds one feed object (copied; already through the collection step). ClusterCap transforms
   // it now and may close the open batch; SourceBatches closes a batch every source_batch_size objects.
   void push(const rapidjson::Value& feed_object);
 

@@ -1,5 +1,5 @@
 #pragma once
-// Dependency stages (feed-mapping.md §7.3): a batch is sent as stages so that every object reaches
+// Dependency stages (connector/batching/README.md): a batch is sent as stages so that every object reaches
 // OpenCTI after the objects it references.
 #include <memory>
 #include <stdexcept>

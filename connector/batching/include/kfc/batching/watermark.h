@@ -1,5 +1,5 @@
 #pragma once
-// The incremental cursor of the reference connector (feed-mapping.md §8.2): the `date_added`
+// The incremental cursor of the reference connector (connector/batching/README.md): the `date_added`
 // watermark of a batch, the next `last_added` state, and the `added_after` text sent to TAXII.
 //
 // Times are Python floats of epoch seconds, as the reference computes them, so that

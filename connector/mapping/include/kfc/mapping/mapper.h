@@ -1,10 +1,10 @@
 #pragma once
-// The Kaspersky feed mapping (spec/feed-mapping.md §3-§6): what the reference connector turns each
+// The Kaspersky feed mapping (connector/mapping/README.md): what the reference connector turns each
 // TAXII feed object into. The batching engineer cuts the stream into source batches and calls, per
 // batch: collect() on each object as it is read, transform() on the batch, then (after reading the
 // watermark) apply_description_policy(). Staging, sending and dry-run printing live elsewhere.
 //
-// Robustness (§11 item 18, fixed): one bad object never aborts a run. It is mapped as far as
+// Robustness (the reference aborts; here fixed): one bad object never aborts a run. It is mapped as far as
 // possible (or passed through), the problem is counted in MappingStats and logged once per kind.
 #include <array>
 #include <cstdint>
@@ -25,18 +25,21 @@ namespace kfc::mapping {
 
 // Everything in Settings that changes the mapping's output.
 struct MappingOptions {
-  int confidence_level = 100;                 // connector.confidence_level (§6.1)
-  int threat_score = 100;                     // connector.threat_score (§6.2)
+  int confidence_level = 100;                 // connector.confidence_level
+  int threat_score = 100;                     // connector.threat_score
   int threat_score_high = 75;                 // connector.threat_score_high
   int threat_score_medium = 50;               // connector.threat_score_medium
   bool threat_score_from_description = false; // connector.threat_score_from_description
   LabelFormat label_format = LabelFormat::Legacy;                  // connector.label_format
   DescriptionMode description_mode = DescriptionMode::Overwrite;   // connector.description_mode
-  bool expand_objects = true;                 // kaspersky.expand_objects (§6.4)
+  bool expand_objects = true;                 // kaspersky.expand_objects
   bool create_indicators = true;              // kaspersky.create_indicators
   bool create_observables = true;             // kaspersky.create_observables
-  // §9.4: pycti < 6.4 threat-actor ids ({"name"} only). Off = pycti >= 6.4 (the default target).
+  // pycti < 6.4 threat-actor ids ({"name"} only). Off = pycti >= 6.4 (the default target).
   bool legacy_threat_actor_ids = false;
+  // kaspersky.tlp_level: none (no marking, the reference's output) or the TLP marking every created
+  // object gets, the marking definition itself in every bundle.
+  std::string tlp_level = "none";
 
   static MappingOptions from(const Settings& settings);
 };
@@ -56,7 +59,7 @@ enum class Problem : std::uint8_t {
   UnknownLocation,        // a geo token that matches no datasheet record
   BadThreatVerdict,       // threat verdict that does not split into 3 or 4 parts
   InvalidReference,       // an indicator id that is not type--uuid: no relationship/ref to it
-  LookupFailed,           // create_only lookup failed: pending descriptions stripped (§6.3 step 5)
+  LookupFailed,           // create_only lookup failed: pending descriptions stripped
   MissingId,              // create_only: object without id, description stripped
   kCount
 };
@@ -73,7 +76,7 @@ struct MappingStats {
   std::uint64_t total_problems() const;
 };
 
-// create_only (§6.3): the OpenCTI side answers which of the given ids already exist in the
+// create_only: the OpenCTI side answers which of the given ids already exist in the
 // platform (matching an entity's id, standard_id or x_opencti_stix_ids). Called with at most 200
 // ids at a time, in first-appearance order. An error string means "lookup failed" (all pending
 // descriptions of the batch are then stripped and one warning is logged).
@@ -86,7 +89,7 @@ class ExistingIds {
 
 class Mapper {
  public:
-  // The author identity (§4) is built here; its created/modified are clock.now() at this moment.
+  // The author identity is built here; its created/modified are clock.now() at this moment.
   // Side effect (once per process, glibc): mallopt keeps up to 64 MB of freed heap for reuse
   // instead of returning it to the kernel after every batch (an 8x speed-up of transform()).
   explicit Mapper(MappingOptions options, const Clock& clock = system_clock());
@@ -96,12 +99,12 @@ class Mapper {
 
   const MappingOptions& options() const;
 
-  // §3.1, in place, as each object is read from a collection (labels, valid_until). Only objects
+  // The collection step, in place, as each object is read from a collection (labels, valid_until). Only objects
   // of type indicator (and the non-standard "observable") are touched.
   void collect(rapidjson::Value& feed_object, rapidjson::Document::AllocatorType& allocator,
                std::string_view collection_title);
 
-  // §3.2/§5.3 then §6.1/§6.2: one source batch (a JSON array of collected feed objects) becomes
+  // Transform then post-process: one source batch (a JSON array of collected feed objects) becomes
   // one bundle's objects. `out` gets a fresh allocator (its previous content and memory are
   // released, so reusing one Document does not grow memory) and is reset to an array holding the author, the (normalised) feed
   // objects, the expansions and relationships, de-duplicated by id, post-processed. The source is
@@ -114,19 +117,23 @@ class Mapper {
   void transform(const rapidjson::Value& source_batch, rapidjson::Value& out,
                  rapidjson::Document::AllocatorType& allocator);
 
-  // §6.3 on a transformed batch (after the watermark was read). `lookup` is used only in
+  // The description policy on a transformed batch (after the watermark was read). `lookup` is used only in
   // create_only mode; with nullptr nothing can be known to exist, so descriptions are kept.
   // `objects` is the array transform() produced (a Document is a Value); keys are only removed.
   void apply_description_policy(rapidjson::Value& objects, ExistingIds* lookup);
 
-  // create_only cache is per run (§6.3 step 2): call at the start of each run.
+  // create_only cache is per run: call at the start of each run.
   void begin_run();
 
-  // The author identity (§4), as put first in every bundle.
+  // The author identity, as put first in every bundle.
   const rapidjson::Value& author() const;
   static constexpr std::string_view kAuthorId = "identity--04d070e4-451d-54f4-a42e-c64431074504";
 
   const MappingStats& stats() const;
+
+  // The TLP marking definition every created object references (kaspersky.tlp_level), or nullptr
+  // for none. transform() puts it beside the author; senders add it to bundles that lack it.
+  const rapidjson::Value* tlp_marking() const;
 
  private:
   struct Impl;

@@ -1,6 +1,6 @@
 #pragma once
 // The GraphQL operations of an OpenCTI connector, worded exactly as pycti sends them
-// (spec/opencti-protocol.md §1–§3): healthCheck, registerConnector, pingConnector, work lifecycle,
+// (connector/opencti/README.md): healthCheck, registerConnector, pingConnector, work lifecycle,
 // queue details, stixBundlePush, and the existing-id lookup of description_mode create_only.
 // One client per thread (its transport is not shared).
 #include <cstdint>
@@ -72,6 +72,19 @@ struct PingAnswer {
   std::optional<std::string> state;
 };
 
+// A playbook step that asked for an enrichment (the request's internal.playbook), and where its
+// result goes: playbookStepExecution with the bundle the step produced.
+struct PlaybookStep {
+  std::string execution_id;
+  std::string event_id;
+  std::string execution_start;   // when the connector started the step (ISO-8601 UTC)
+  std::string playbook_id;
+  std::string data_instance_id;
+  std::string step_id;
+  std::string previous_step_id;
+  std::string previous_bundle;   // the bundle the step received, as JSON text
+};
+
 struct QueueDetails {
   std::int64_t messages_number = 0;
   double messages_size_bytes = 0;
@@ -97,7 +110,7 @@ class OpenCtiClient {
   PingAnswer ping(const std::string& connector_id, const std::optional<std::string>& state,
                   const ConnectorInfo& info);
 
-  // Work lifecycle (§2). add_work returns the work id.
+  // Work lifecycle (connector/opencti/README.md, "Work"). add_work returns the work id.
   std::string add_work(const std::string& connector_id, const std::string& friendly_name);
   void to_received(const std::string& work_id, const std::string& message);
   void add_expectations(const std::string& work_id, int expectations);
@@ -113,8 +126,11 @@ class OpenCtiClient {
   void push_bundle(const std::string& connector_id, const std::string& bundle_json,
                    const std::optional<std::string>& work_id);
 
+  // playbookStepExecution: hands `bundle_json` to the playbook's next steps (instead of importing it).
+  void playbook_step_execution(const PlaybookStep& step, const std::string& bundle_json);
+
   // Which of `ids` exist in OpenCTI (as id, standard_id or in x_opencti_stix_ids): chunks of 200 in
-  // the given order, each paged through pageInfo (description_mode create_only, feed-mapping §6.3).
+  // the given order, each paged through pageInfo (description_mode create_only; connector/mapping/README.md).
   std::unordered_set<std::string> existing_ids(const std::vector<std::string>& ids);
 
   GraphqlClient& graphql() noexcept { return graphql_; }

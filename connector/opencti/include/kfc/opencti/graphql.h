@@ -68,6 +68,10 @@ class GraphqlClient {
 
   const std::string& url() const noexcept { return options_.url; }
 
+  // Calls made while set carry `opencti-draft-id` (pycti's header): the platform reads and writes in
+  // that draft. Empty: no draft.
+  void set_draft_id(std::string draft_id) { draft_id_ = std::move(draft_id); }
+
  private:
   http::Request build_request(std::string_view query, const rapidjson::Value& variables) const;
   rapidjson::Document parse_answer(const http::Response& response) const;
@@ -75,6 +79,7 @@ class GraphqlClient {
   GraphqlOptions options_;
   std::string endpoint_;
   http::Headers custom_headers_;
+  std::string draft_id_;
   std::unique_ptr<http::Transport> transport_;
   const Clock& clock_;
 };

@@ -64,6 +64,9 @@ struct SessionOptions {
   std::chrono::milliseconds retry_max{60000};
   int max_attempts = 0;
   std::function<bool()> should_stop;
+  // After every ping (thread or forced): nullopt when the platform answered, else what went wrong.
+  // Health and metrics listen here; called from the pinging thread.
+  std::function<void(const std::optional<std::string>& error)> on_ping;
 };
 
 class OpenCtiSession {
@@ -97,7 +100,8 @@ class OpenCtiSession {
   std::unique_ptr<OpenCtiClient> new_client() const;
 
  private:
-  OpenCtiSession(GraphqlOptions graphql, TransportFactory factory, Clock& clock, Registration registration);
+  OpenCtiSession(GraphqlOptions graphql, TransportFactory factory, Clock& clock, Registration registration,
+                 std::function<void(const std::optional<std::string>&)> on_ping);
   void ping_once(OpenCtiClient& client);
   void ping_loop(std::chrono::milliseconds interval);
 
@@ -114,6 +118,7 @@ class OpenCtiSession {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::atomic<std::uint64_t> pings_done_{0};
+  std::function<void(const std::optional<std::string>&)> on_ping_;
   std::thread ping_thread_;
 };
 

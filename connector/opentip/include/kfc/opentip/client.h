@@ -46,6 +46,8 @@ class Client {
   LookupResult lookup(const Query& query);
 
   int requests_sent() const noexcept { return requests_sent_; }
+  // Until when OpenTIP's quota blocks requests (after a 403), as far as this client knows.
+  std::optional<SystemTime> blocked_until() const noexcept { return blocked_until_; }
   std::string endpoint_url(const Query& query) const;
 
  private:

@@ -16,6 +16,7 @@
 #include "kfc/config/clock.h"
 #include "kfc/config/settings.h"
 #include "kfc/config/token.h"
+#include "kfc/opencti/client.h"
 #include "kfc/opentip/result.h"
 #include "kfc/stix/bundle.h"
 
@@ -68,6 +69,7 @@ struct EnrichmentRequest {
   std::string event_type;     // empty for manual / automatic enrichment
   bool from_playbook = false;
   rapidjson::Document playbook_objects;  // event.bundle.objects when from a playbook (else null)
+  opencti::PlaybookStep playbook;        // internal.playbook and event.bundle (execution_start set on handling)
 };
 
 // Throws EnrichmentRefused for a body that is not such a message (saying what is missing).
@@ -98,6 +100,13 @@ void check_enrichable(const rapidjson::Value& objects, const rapidjson::Value& e
 // detections / general info / WHOIS essentials (with the entity's markings).
 stix::Bundle build_enrichment_bundle(const rapidjson::Value& objects, std::string_view entity_stix_id,
                                      const LookupResult& result, const EnrichmentOptions& options, SystemTime now);
+
+// The organisations the entity is shared with (the OpenCTI extension's granted_refs, or
+// x_opencti_granted_refs): an enrichment result is shared with them too.
+std::vector<std::string> granted_refs(const rapidjson::Value& entity);
+// Adds `organizations` to every object of the bundle, as pycti does for enrichment results: in the
+// OpenCTI extension's granted_refs when the object has that extension, else x_opencti_granted_refs.
+void share_with(stix::Bundle& bundle, const std::vector<std::string>& organizations);
 
 // Labels this enrichment gives: "opentip:red" for the zone, "phishing" for CATEGORY_PHISHING.
 std::string zone_label(Zone zone);

@@ -14,7 +14,9 @@
 // A request is handled on its own thread while the consumer keeps the broker connection alive, so a
 // long one (rate limit, Retry-After) is not handed out twice. A stop request (SIGTERM) abandons the
 // request at its next wait; it goes back to the queue and its work is closed saying so.
-// Playbooks: the connector registers as not playbook compatible; a playbook request is refused.
+// Automatic enrichment (connector.auto) and playbooks (connector.playbook_compatible) are registered
+// as configured; a playbook request gets its bundle back through playbookStepExecution. The OpenTIP
+// key is re-read and checked before each request; metrics and /healthz as in feed mode.
 #include <chrono>
 #include <functional>
 #include <memory>

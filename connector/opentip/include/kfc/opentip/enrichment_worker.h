@@ -12,6 +12,8 @@
 #include <rapidjson/document.h>
 
 #include "kfc/config/clock.h"
+#include "kfc/health/metrics.h"
+#include "kfc/health/token_gate.h"
 #include "kfc/opencti/client.h"
 #include "kfc/opentip/client.h"
 #include "kfc/opentip/enrichment.h"
@@ -27,8 +29,17 @@ struct RequestOutcome {
 };
 
 // A sink for one request's bundle. Built per request: the messages carry the requester as
-// applicant_id (the platform imports the result on behalf of the user who asked).
-using SinkFactory = std::function<std::unique_ptr<sinks::Sink>(const std::string& applicant_id)>;
+// applicant_id (the platform imports the result on behalf of the user who asked) and the draft the
+// request came from (empty: none).
+using SinkFactory =
+    std::function<std::unique_ptr<sinks::Sink>(const std::string& applicant_id, const std::string& draft_id)>;
+
+// What the worker reports to and asks besides OpenCTI and OpenTIP (all optional).
+struct WorkerContext {
+  health::TokenGate* key_gate = nullptr;  // opentip.api_key: re-read and expiry-checked before each request
+  health::Metrics* metrics = nullptr;     // requests by outcome, OpenTIP requests and quota, sink counts
+  bool playbook_compatible = false;       // connector.playbook_compatible: playbook requests are served
+};
 
 // The entity as OpenCTI exports it: `objects` holds the STIX object and its marking definitions.
 struct EntityObjects {
@@ -44,15 +55,20 @@ EntityObjects read_entity_objects(opencti::OpenCtiClient& api, const std::string
 class EnrichmentWorker {
  public:
   EnrichmentWorker(opencti::OpenCtiClient& api, std::string connector_id, Client& opentip, SinkFactory sinks,
-                   EnrichmentOptions options, Clock& clock);
+                   EnrichmentOptions options, Clock& clock, WorkerContext context = {});
 
   // Never throws: every failure becomes an outcome (and, when there is a work, its error message).
   RequestOutcome handle(std::string_view message_body);
 
  private:
+  RequestOutcome handle_request(const EnrichmentRequest& request);
   std::string enrich(const EnrichmentRequest& request, const std::string& work_id);
-  void push(const stix::Bundle& bundle, const EnrichmentRequest& request, const std::string& work_id);
+  std::string enrich_for_playbook(const EnrichmentRequest& request);
+  void check_key();
+  void push(stix::Bundle bundle, const EnrichmentRequest& request, const std::string& work_id,
+            const std::vector<std::string>& organizations);
   void close_work(const std::string& work_id, const std::string& message, bool in_error);
+  void count(const RequestOutcome& outcome);
 
   opencti::OpenCtiClient& api_;
   std::string connector_id_;
@@ -60,6 +76,9 @@ class EnrichmentWorker {
   SinkFactory sinks_;
   EnrichmentOptions options_;
   Clock& clock_;
+  WorkerContext context_;
+  bool found_ = false;              // the request in progress: OpenTIP knew the value
+  sinks::SinkStats sink_totals_;    // every request's sink, for the metrics
 };
 
 }  // namespace kfc::opentip

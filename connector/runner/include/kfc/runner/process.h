@@ -1,6 +1,7 @@
 #pragma once
 // The connector process: OpenCTI session, TAXII client, sink, state store, metrics endpoint, signal
 // handling and the schedule around Runner::run_once().
+#include <chrono>
 #include <iosfwd>
 #include <optional>
 
@@ -16,6 +17,7 @@ struct ProcessOptions {
   std::optional<ConnectorState> state;  // `run --state`: where a dry run starts
   std::ostream* out = nullptr;          // dry-run lines (default std::cout)
   bool print_summary = false;           // a summary of each run on stderr (the demo)
+  std::chrono::milliseconds ping_interval{40000};  // OpenCTI pings (pycti: 40 s); health allows 3 missed
 };
 
 // Runs until stopped (or once); returns the exit status: 0 when the last run succeeded, or the

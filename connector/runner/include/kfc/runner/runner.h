@@ -1,5 +1,5 @@
 #pragma once
-// One connector run (feed-mapping.md §8.1, at least once): check the token, load the state, open an
+// One connector run (connector/runner/README.md, "A run"; at least once): check the token, load the state, open an
 // OpenCTI work, read every selected collection from its cursor page by page, map, batch, hand the
 // stages to the sink, move each collection's cursor only past what the sink confirmed, close the
 // work with a summary. The process around it (schedule, signals, metrics, OpenCTI session) is
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kfc/config/settings.h"
+#include "kfc/health/health.h"
 #include "kfc/runner/metrics.h"
 #include "kfc/runner/scheduler.h"
 #include "kfc/runner/state_store.h"
@@ -59,15 +60,20 @@ struct RunReport {
 // A few lines for people: collections, objects by type, errors.
 std::string format_summary(const RunReport& report);
 
+class Feed;
+
 struct RunnerParts {
   const Settings* settings = nullptr;
   Clock* clock = nullptr;
   StopSignal* stop = nullptr;
+  // What is read: `feed` (feed.h) when set, else Kaspersky's feeds through `taxii`.
+  Feed* feed = nullptr;
   taxii::Client* taxii = nullptr;
   sinks::Sink* sink = nullptr;
   StateStore* state = nullptr;
   opencti::OpenCtiSession* session = nullptr;  // work tracking and reset detection (output opencti)
   Metrics* metrics = nullptr;                  // optional
+  health::Health* health = nullptr;            // optional: runs and token expiry
   bool dry_run = false;                        // no work, no state written
 };
 

@@ -6,7 +6,7 @@
 // guard is a fault worth seeing); a second signal exits at once (128 + signal).
 //
 // Signals are taken by a dedicated thread with sigwait(), so handling does not depend on which
-// thread runs the loop (reference weakness §11.30) and no work happens in a signal handler.
+// thread runs the loop (a weakness of the reference connector) and no work happens in a signal handler.
 #include <signal.h>
 
 #include <chrono>

@@ -44,7 +44,7 @@ std::optional<SystemTime> window_start(const ConnectorState& state, const std::s
 
 // The cursor after the sink confirmed everything up to a page's resume point. It never goes past
 // the run's start: feeds add backdated objects (date_added earlier than when they appear), and an
-// object claiming a future date_added must not freeze ingestion (reference weakness §11.12).
+// object claiming a future date_added must not freeze ingestion (a weakness of the reference connector).
 SystemTime advance_cursor(SystemTime resume_point, SystemTime run_start);
 
 // A fully successful run moves the reference key to the run's start (floored to seconds), so the

@@ -66,6 +66,22 @@ class PlatformStateStore final : public StateStore {
   std::function<void(const std::string&)> write_;
 };
 
+// Another connector's name for the run-level key, around any store: the generic TAXII mode reads
+// the taxii2 connector's "last_run" (epoch seconds) as the run-level window start and writes it back
+// under that name, so either connector continues where the other stopped. A "last_added" found in
+// the stored state is kept as it is.
+class RunKeyStateStore final : public StateStore {
+ public:
+  RunKeyStateStore(std::unique_ptr<StateStore> inner, std::string run_key);
+  std::expected<ConnectorState, std::string> load() override;
+  void save(const ConnectorState& state) override;
+  std::string describe() const override { return inner_->describe(); }
+
+ private:
+  std::unique_ptr<StateStore> inner_;
+  std::string run_key_;
+};
+
 // `--state`: a JSON text, or the path of a file holding one.
 std::expected<ConnectorState, std::string> state_from_argument(const std::string& argument);
 

@@ -1,22 +1,26 @@
 #pragma once
-// OpenCTI over RabbitMQ, as pycti publishes (spec/opencti-protocol.md §3): split per object (or one
+// OpenCTI over RabbitMQ, as pycti publishes (connector/sinks/README.md): split per object (or one
 // whole-bundle message), addExpectations before publishing, basic.publish to push_exchange /
 // push_routing with delivery_mode 2 and content_encoding utf-8, heartbeat 10 s, TLS per MQ_USE_SSL_*.
 //
-// Publisher confirms are pipelined: up to `window` messages are in flight; a bundle's ticket is
-// confirmed once every one of its messages is acked. Dependency order holds as pycti's (which waits
-// for each confirm) even when the broker refuses a message: a message of a higher dependency rank
-// (a later ticket, or a higher nb_deps within a bundle) is published only once every message of a
-// lower rank is confirmed — one round trip per rank, not per message. Nacked and returned
-// (unroutable) messages are published again after `retry_delay`; a lost connection (broker restart,
-// network cut, heartbeat timeout, channel error) reconnects with backoff and republishes every
-// unconfirmed message in order. send/flush throw DeliveryError — and then nothing unconfirmed counts
-// as delivered — when reconnecting fails `max_reconnect_attempts` times in a row, when the broker
-// keeps refusing/returning for `max_republish_rounds` rounds without confirming anything, or when
-// `should_stop` says the process is stopping while the sink waits or retries.
+// The pipeline stays full: send() splits and queues a bundle's messages and returns; an I/O thread
+// owns the connection, publishes every dependency rank back to back on one channel (the broker keeps
+// their order), reads confirms as they come, and answers heartbeats while the run loop reads or maps
+// (a slow TAXII page never costs the connection). A bundle's ticket is confirmed once its messages
+// and those of every earlier bundle are acked. A nacked or returned (unroutable) message is published
+// again after `retry_delay`, followed by every later message of a higher rank that had gone out
+// (which includes whatever depends on it), in their original order (kfc/sinks/publish_ledger.h); a
+// lost connection (broker restart, network cut, heartbeat timeout, channel error) reconnects with
+// backoff and does the same for what was unconfirmed. Expectations are announced once per send() or
+// send_all() call, before any of its messages is published. send/flush throw DeliveryError — and then
+// nothing unconfirmed counts as delivered — when reconnecting fails `max_reconnect_attempts` times in
+// a row, when the broker keeps refusing/returning for `max_republish_rounds` rounds without
+// confirming anything, or when `should_stop` says the process is stopping while the sink waits or
+// retries.
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "kfc/config/clock.h"
@@ -35,9 +39,12 @@ struct AmqpSinkOptions {
   std::string exchange;                 // registration push_exchange
   std::string routing_key;              // registration push_routing
   std::string applicant_id;             // registration connector_user_id
+  std::optional<std::string> draft_id = std::nullopt;  // the OpenCTI draft an enrichment request came from
   AmqpMessageMode mode = AmqpMessageMode::PerObject;
   int heartbeat_seconds = 10;
   std::size_t window = 1000;            // unconfirmed messages in flight at most
+  std::size_t max_retained = 2500;      // messages of unconfirmed bundles held for republishing: send()
+                                        // blocks beyond (a bigger bundle alone is still taken)
   std::chrono::milliseconds connect_timeout{30000};
   std::chrono::milliseconds confirm_timeout{120000};  // broker silent that long with messages in flight: reconnect
   std::chrono::milliseconds retry_delay{1000};        // before republishing a nacked/returned message
@@ -45,7 +52,6 @@ struct AmqpSinkOptions {
   std::chrono::milliseconds reconnect_max{30000};
   int max_reconnect_attempts = 10;
   int max_republish_rounds = 300;                     // nack/return rounds without any confirm (~5 min at 1 s)
-  bool preserve_dependency_order = true;              // false: pipeline across ranks too (faster, order not kept on nack)
   std::function<bool()> should_stop;                 // a stop request ends waiting and retrying (DeliveryError)
 };
 

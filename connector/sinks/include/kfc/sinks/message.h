@@ -14,6 +14,7 @@ struct MessageFields {
   int action_sequence = 1;             // 1-based within one send_stix2_bundle
   bool update = false;
   std::optional<std::string> work_id;
+  std::optional<std::string> draft_id = std::nullopt;  // null unless the request came from an OpenCTI draft
 };
 
 std::string queue_message(const MessageFields& fields, std::string_view bundle_json);

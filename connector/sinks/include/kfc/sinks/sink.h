@@ -9,11 +9,12 @@
 // may be assumed delivered.
 //
 //   sink->begin_run({.work_id = work, .update = settings.connector.update_existing_data});
-//   for (auto& stage : stages) { auto ticket = sink->send(stage); ... }
+//   auto ticket = sink->send_all(batch.stages);   // or send(stage) for each stage
 //   sink->flush();            // throws DeliveryError: the run fails, the state is not written
 //   sink->end_run();
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 
@@ -39,8 +40,15 @@ struct SinkStats {
   std::uint64_t objects = 0;      // objects in them
   std::uint64_t messages = 0;     // units written (AMQP messages, files, lines, pushes), first attempts
   std::uint64_t confirmed = 0;    // of those, confirmed
-  std::uint64_t republished = 0;  // AMQP messages published again (nack, return, lost connection)
+  std::uint64_t republished = 0;  // AMQP messages published again (nack, return, lost connection,
+                                  // or a later message that may depend on one of those)
+  std::uint64_t nacked = 0;       // AMQP messages the broker refused (basic.nack)
+  std::uint64_t returned = 0;     // AMQP messages the broker returned as unroutable
   std::uint64_t reconnects = 0;
+  std::uint64_t in_flight = 0;    // now: messages published and not yet confirmed
+  std::uint64_t announcements = 0;  // OpenCTI addExpectations calls made
+
+  SinkStats& operator+=(const SinkStats& other);
 };
 
 class Sink {
@@ -51,6 +59,16 @@ class Sink {
   // Hands one bundle over (objects in dependency order) and returns its ticket. May block when the
   // sink's window of unconfirmed data is full. Throws DeliveryError.
   virtual Ticket send(const stix::Bundle& bundle) = 0;
+  // Hands over several bundles that belong together (the dependency stages of one batch, in order),
+  // skipping empty ones; returns the ticket of the last bundle sent (nullopt when all were empty).
+  // Sinks that announce their work to OpenCTI do it once for the whole group.
+  virtual std::optional<Ticket> send_all(std::span<const stix::Bundle> bundles) {
+    std::optional<Ticket> last;
+    for (const auto& bundle : bundles) {
+      if (bundle.size() > 0) last = send(bundle);
+    }
+    return last;
+  }
   // Every bundle with a ticket <= this value is confirmed by the destination.
   virtual Ticket confirmed() const = 0;
   // Blocks until every bundle sent so far is confirmed. Throws DeliveryError.

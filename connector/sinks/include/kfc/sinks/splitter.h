@@ -1,6 +1,6 @@
 #pragma once
 // How pycti's OpenCTIStix2Splitter cuts a bundle into one message per object
-// (spec/opencti-protocol.md §3): each object counted by its dependencies (1 + the recursive count
+// (connector/sinks/README.md): each object counted by its dependencies (1 + the recursive count
 // through every *_ref / *_refs key that names an object of the bundle), published in ascending
 // count (stable), each in its own bundle {"type","id","spec_version","x_opencti_seq","objects"}.
 // Like pycti it adds "nb_deps" to the object, de-duplicates *_refs, external_references and

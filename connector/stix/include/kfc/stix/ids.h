@@ -1,5 +1,5 @@
 #pragma once
-// Deterministic STIX ids (spec/feed-mapping.md §9): OpenCTI/pycti uuid5 ids of SDOs and
+// Deterministic STIX ids (connector/stix/README.md): OpenCTI/pycti uuid5 ids of SDOs and
 // relationships, stix2 ids of SCOs (same namespace, RFC 8785 canonical JSON of the contributing
 // properties), and random uuid4 ids for bundles.
 #include <initializer_list>
@@ -29,7 +29,7 @@ void append_canonical_string(std::string_view s, std::string& out);
 // "<type>--" + uuid5(canonical) .
 std::string deterministic_id(std::string_view type, std::string_view canonical);
 
-// pycti generate_id functions as the connector calls them (§9.3; pycti >= 6.7 behaviour).
+// pycti generate_id functions as the connector calls them (pycti >= 6.7 behaviour).
 std::string identity_id(std::string_view name, std::string_view identity_class);
 // legacy = pycti < 6.4 ({"name"} only); otherwise opencti_type "threat-actor" contributes.
 std::string threat_actor_id(std::string_view name, bool legacy = false);

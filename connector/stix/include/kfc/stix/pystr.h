@@ -1,5 +1,5 @@
 #pragma once
-// Python string semantics the reference connector relies on (spec/feed-mapping.md §0), on UTF-8
+// Python string semantics the reference connector relies on (connector/stix/README.md), on UTF-8
 // text: str.strip(), str.lower(), str.upper(), str.split(sep). ASCII takes a fast path; other
 // characters follow Python 3.11 / Unicode 14 full case mappings (İ -> i + U+0307, ß -> SS, final
 // sigma) from a compiled-in table, so no ICU and no locale is involved.
@@ -20,7 +20,7 @@ std::string py_lower(std::string_view s);
 std::string py_upper(std::string_view s);
 void py_lower_append(std::string_view s, std::string& out);
 
-// strip(lower(s)): the name normalisation of OpenCTI ids (§9.3).
+// strip(lower(s)): the name normalisation of OpenCTI ids (connector/stix/README.md).
 std::string py_norm(std::string_view s);
 
 // str.split(sep) with a one-character separator: keeps empty fields ("" -> [""]).

@@ -1,12 +1,12 @@
 #pragma once
 // JSON text for STIX objects, in two flavours:
 //  - python_dumps: byte-identical to Python's `json.dumps(value)` with default arguments, which is
-//    what the reference connector prints in dry-run (feed-mapping.md §8.7), so our dry run can be
+//    what the reference connector prints in dry-run (connector/stix/README.md), so our dry run can be
 //    diffed against it;
 //  - compact_json: the fastest valid JSON (RapidJSON Writer), for sinks.
 //
 // Key order is the value's member order. The mapping builds objects in the reference's property
-// order (feed-mapping.md Appendix C), so writing members as stored reproduces it.
+// order (the reference's property order), so writing members as stored reproduces it.
 #include <ostream>
 #include <string>
 

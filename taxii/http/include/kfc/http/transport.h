@@ -63,6 +63,9 @@ struct CurlOptions {
   std::chrono::milliseconds total_timeout{60000};  // whole request, 0 = none
   bool verify_tls = true;
   std::string ca_file;                              // optional CA bundle
+  // Client certificate for mutual TLS (PEM); its key in client_key, or in the same file when empty.
+  std::string client_cert;
+  std::string client_key;
   std::size_t max_response_bytes = 256u << 20;      // a larger body is FailureKind::TooLarge
   std::string user_agent = "kaspersky-feeds-connector";
   bool accept_gzip = true;

@@ -1,14 +1,14 @@
-#include "kfc/runner/token_gate.h"
+#include "kfc/health/token_gate.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
 
-namespace kfc::runner {
+namespace kfc::health {
 
-TokenGate::TokenGate(TokenPtr token, int warning_days, Metrics* metrics)
-    : token_(std::move(token)), warning_days_(warning_days), metrics_(metrics) {}
+TokenGate::TokenGate(TokenPtr token, int warning_days, Metrics* metrics, Health* health)
+    : token_(std::move(token)), warning_days_(warning_days), metrics_(metrics), health_(health) {}
 
 TokenVerdict TokenGate::check(SystemTime now) {
   TokenVerdict verdict;
@@ -36,6 +36,7 @@ TokenVerdict TokenGate::check(SystemTime now) {
   if (metrics_ && status.days_left) {
     metrics_->set(Metric::TokenDaysLeft, static_cast<double>(*status.days_left), token_->key());
   }
+  if (health_) health_->token_checked(token_->key(), status.state == TokenState::Expired ? status.message : "");
   if (status.state == TokenState::Valid) reminded_at_.reset();  // e.g. rotated to a fresh token
   if (status.state == TokenState::Expired) {
     verdict.usable = false;
@@ -63,4 +64,4 @@ bool TokenGate::crosses_threshold(long days_left) {
   return true;
 }
 
-}  // namespace kfc::runner
+}  // namespace kfc::health

@@ -1,0 +1,99 @@
+#pragma once
+// The bookkeeping of a publisher that keeps its pipeline full without breaking dependency order
+// (used by the AMQP sink's I/O thread; no I/O here, so every rule is tested without a broker).
+//
+// Every message has a dependency rank (its bundle's ticket, then its nb_deps inside the bundle) and
+// ranks never decrease in the order messages are added. A message may depend only on messages of a
+// lower rank. Messages are published back to back, all ranks at once, on one channel: the broker keeps
+// their order. When the broker refuses one (nack, or an unroutable return) or the connection is lost
+// before its confirm, that message is published again — and so is every message of a higher rank that
+// already went out (confirmed or not), because it may depend on the refused one and would otherwise
+// reach OpenCTI before it. They go out again in their original order, before anything new.
+//
+// A ticket is confirmed once every message of it and of every earlier ticket is confirmed; only then
+// can no later refusal touch it, and its messages are dropped.
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kfc::sinks {
+
+using DeliveryTag = std::uint64_t;
+
+struct LedgerCounts {
+  std::uint64_t confirmed = 0;    // messages confirmed
+  std::uint64_t republished = 0;  // messages queued again (refused, or dependent on a refused one)
+  std::uint64_t nacked = 0;
+  std::uint64_t returned = 0;
+};
+
+class PublishLedger {
+ public:
+  // Opens the next ticket (1, 2, …) with its messages, in publication order (nb_deps ascending).
+  // A ticket without messages is confirmed as soon as the tickets before it are.
+  struct NewMessage {
+    int nb_deps = 0;
+    std::string body;
+  };
+  std::uint64_t add_ticket(std::vector<NewMessage> messages);
+
+  // The next message to publish (again-published ones first, oldest first); nullptr when none.
+  const std::string* next_body() const;
+  // The message next_body() returned went out with this delivery tag.
+  void published(DeliveryTag tag);
+
+  void ack(DeliveryTag tag, bool multiple);
+  void nack(DeliveryTag tag, bool multiple);
+  // basic.return: the message with this body, among those in flight (lowest tag first), was not
+  // routed; its coming ack means "not delivered".
+  void returned(std::string_view body);
+  // Everything in flight may be lost: publish it again. Delivery tags restart at 1.
+  void connection_lost();
+
+  std::uint64_t confirmed_ticket() const { return first_open_ticket_ - 1; }
+  std::uint64_t last_ticket() const { return first_open_ticket_ - 1 + open_tickets_.size(); }
+  std::size_t in_flight() const { return in_flight_; }
+  std::size_t waiting() const;            // queued for (re)publication
+  std::size_t retained() const { return entries_.size(); }  // messages of unconfirmed tickets
+  const LedgerCounts& counts() const { return counts_; }
+  bool idle() const { return entries_.empty(); }
+
+ private:
+  enum class State : std::uint8_t { Queued, InFlight, Confirmed };
+  struct Entry {
+    std::uint64_t ticket;
+    int nb_deps;
+    State state = State::Queued;
+    DeliveryTag tag = 0;  // while in flight
+    std::string body;
+  };
+  struct Flight {
+    std::uint64_t serial;
+    bool returned = false;
+  };
+
+  Entry* entry(std::uint64_t serial);
+  bool same_rank(const Entry& a, const Entry& b) const { return a.ticket == b.ticket && a.nb_deps == b.nb_deps; }
+  // `serial` is refused: it and every later message of a higher rank that went out are queued again.
+  void refuse(std::uint64_t serial);
+  void requeue(std::uint64_t serial);
+  std::vector<std::pair<DeliveryTag, Flight>> take_flights(DeliveryTag tag, bool multiple);
+  bool is_current(DeliveryTag tag, const Flight& flight);
+  void advance_confirmed();
+
+  std::deque<Entry> entries_;                 // serials first_serial_, first_serial_ + 1, …
+  std::uint64_t first_serial_ = 1;
+  std::uint64_t fresh_ = 1;                   // first serial never published
+  std::set<std::uint64_t> again_;             // serials queued for another publication
+  std::map<DeliveryTag, Flight> flights_;     // tags not yet acked/nacked (some may be stale)
+  std::size_t in_flight_ = 0;
+  std::deque<std::size_t> open_tickets_;      // unconfirmed messages per open ticket
+  std::uint64_t first_open_ticket_ = 1;
+  LedgerCounts counts_;
+};
+
+}  // namespace kfc::sinks

@@ -1,0 +1,144 @@
+#include "kfc/sinks/publish_ledger.h"
+
+namespace kfc::sinks {
+
+std::uint64_t PublishLedger::add_ticket(std::vector<NewMessage> messages) {
+  const std::uint64_t ticket = last_ticket() + 1;
+  open_tickets_.push_back(messages.size());
+  for (auto& message : messages) entries_.push_back(Entry{ticket, message.nb_deps, State::Queued, 0, std::move(message.body)});
+  advance_confirmed();  // an empty ticket right after confirmed ones
+  return ticket;
+}
+
+PublishLedger::Entry* PublishLedger::entry(std::uint64_t serial) {
+  if (serial < first_serial_ || serial - first_serial_ >= entries_.size()) return nullptr;
+  return &entries_[serial - first_serial_];
+}
+
+std::size_t PublishLedger::waiting() const {
+  return again_.size() + (first_serial_ + entries_.size() - fresh_);
+}
+
+const std::string* PublishLedger::next_body() const {
+  const std::uint64_t serial = again_.empty() ? fresh_ : *again_.begin();
+  if (serial - first_serial_ >= entries_.size()) return nullptr;
+  return &entries_[serial - first_serial_].body;
+}
+
+void PublishLedger::published(DeliveryTag tag) {
+  std::uint64_t serial;
+  if (!again_.empty()) {
+    serial = *again_.begin();
+    again_.erase(again_.begin());
+  } else {
+    serial = fresh_++;
+  }
+  Entry& e = *entry(serial);
+  e.state = State::InFlight;
+  e.tag = tag;
+  flights_[tag] = Flight{serial};
+  ++in_flight_;
+}
+
+// A tag whose message was queued again since (or dropped) is stale: its ack or nack changes nothing.
+bool PublishLedger::is_current(DeliveryTag tag, const Flight& flight) {
+  const Entry* e = entry(flight.serial);
+  return e != nullptr && e->state == State::InFlight && e->tag == tag;
+}
+
+std::vector<std::pair<DeliveryTag, PublishLedger::Flight>> PublishLedger::take_flights(DeliveryTag tag, bool multiple) {
+  std::vector<std::pair<DeliveryTag, Flight>> taken;
+  auto end = flights_.upper_bound(tag);
+  auto begin = multiple ? flights_.begin() : flights_.find(tag);
+  if (begin == flights_.end() || begin->first > tag) return taken;
+  for (auto it = begin; it != end; ++it) taken.push_back(*it);
+  flights_.erase(begin, end);
+  return taken;
+}
+
+void PublishLedger::ack(DeliveryTag tag, bool multiple) {
+  for (const auto& [acked, flight] : take_flights(tag, multiple)) {
+    if (!is_current(acked, flight)) continue;
+    if (flight.returned) {  // acked after an unroutable return: not delivered
+      refuse(flight.serial);
+      continue;
+    }
+    Entry& e = *entry(flight.serial);
+    e.state = State::Confirmed;
+    --in_flight_;
+    --open_tickets_[e.ticket - first_open_ticket_];
+    ++counts_.confirmed;
+  }
+  advance_confirmed();
+}
+
+void PublishLedger::nack(DeliveryTag tag, bool multiple) {
+  for (const auto& [nacked, flight] : take_flights(tag, multiple)) {
+    if (!is_current(nacked, flight)) continue;
+    ++counts_.nacked;
+    refuse(flight.serial);
+  }
+}
+
+void PublishLedger::returned(std::string_view body) {
+  ++counts_.returned;
+  for (auto& [tag, flight] : flights_) {
+    if (flight.returned) continue;
+    const Entry* e = entry(flight.serial);
+    if (e != nullptr && e->body == body) {
+      flight.returned = true;
+      return;
+    }
+  }
+  // Not found (cannot happen with a broker that returns what it was given): to be safe, every
+  // message in flight counts as returned.
+  for (auto& [tag, flight] : flights_) flight.returned = true;
+}
+
+void PublishLedger::connection_lost() {
+  std::vector<std::uint64_t> lost;
+  for (const auto& [tag, flight] : flights_) {
+    if (is_current(tag, flight)) lost.push_back(flight.serial);
+  }
+  flights_.clear();
+  for (std::uint64_t serial : lost) {
+    if (entry(serial)->state == State::InFlight) refuse(serial);
+  }
+}
+
+void PublishLedger::requeue(std::uint64_t serial) {
+  Entry& e = *entry(serial);
+  if (e.state == State::Queued) return;
+  if (e.state == State::InFlight) --in_flight_;
+  if (e.state == State::Confirmed) ++open_tickets_[e.ticket - first_open_ticket_];
+  e.state = State::Queued;
+  again_.insert(serial);
+  ++counts_.republished;
+}
+
+void PublishLedger::refuse(std::uint64_t serial) {
+  requeue(serial);
+  const Entry& refused = *entry(serial);
+  // Ranks never decrease with the serial: skip the refused message's own rank (independent of it),
+  // then everything that went out after it may depend on it.
+  std::uint64_t next = serial + 1;
+  while (const Entry* e = entry(next)) {
+    if (!same_rank(*e, refused)) break;
+    ++next;
+  }
+  for (; next < fresh_; ++next) requeue(next);
+}
+
+void PublishLedger::advance_confirmed() {
+  while (!open_tickets_.empty() && open_tickets_.front() == 0) {
+    while (!entries_.empty() && entries_.front().ticket == first_open_ticket_) {
+      entries_.pop_front();
+      ++first_serial_;
+    }
+    open_tickets_.pop_front();
+    ++first_open_ticket_;
+  }
+  if (fresh_ < first_serial_) fresh_ = first_serial_;
+}
+
+}  // namespace kfc::sinks

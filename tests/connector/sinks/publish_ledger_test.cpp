@@ -1,0 +1,128 @@
+// The publisher's bookkeeping without a broker: which messages go out again after a refusal, in
+// which order, and when a ticket counts as confirmed.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "kfc/sinks/publish_ledger.h"
+
+namespace kfc::sinks {
+namespace {
+
+// A bundle as the splitter orders it: (nb_deps, name) in ascending nb_deps.
+std::vector<PublishLedger::NewMessage> bundle(std::initializer_list<std::pair<int, const char*>> messages) {
+  std::vector<PublishLedger::NewMessage> out;
+  for (const auto& [deps, name] : messages) out.push_back({deps, name});
+  return out;
+}
+
+// Publishes everything that is waiting, tags from `first_tag`; returns the bodies in order.
+std::vector<std::string> publish_all(PublishLedger& ledger, DeliveryTag& next_tag) {
+  std::vector<std::string> sent;
+  while (const std::string* body = ledger.next_body()) {
+    sent.push_back(*body);
+    ledger.published(next_tag++);
+  }
+  return sent;
+}
+
+TEST(PublishLedger, AllRanksGoOutBackToBackAndTicketsConfirmInOrder) {
+  PublishLedger ledger;
+  EXPECT_EQ(ledger.add_ticket(bundle({{1, "author"}, {2, "indicator"}, {3, "relationship"}})), 1u);
+  EXPECT_EQ(ledger.add_ticket(bundle({{1, "author-2"}})), 2u);
+  DeliveryTag tag = 1;
+  EXPECT_EQ(publish_all(ledger, tag), (std::vector<std::string>{"author", "indicator", "relationship", "author-2"}));
+  EXPECT_EQ(ledger.in_flight(), 4u);
+  ledger.ack(4, false);  // the second ticket first: not confirmed before the first
+  EXPECT_EQ(ledger.confirmed_ticket(), 0u);
+  ledger.ack(3, true);
+  EXPECT_EQ(ledger.confirmed_ticket(), 2u);
+  EXPECT_TRUE(ledger.idle());
+  EXPECT_EQ(ledger.counts().confirmed, 4u);
+  EXPECT_EQ(ledger.counts().republished, 0u);
+}
+
+TEST(PublishLedger, ANackRepublishesTheMessageAndEveryLaterHigherRankInOrder) {
+  PublishLedger ledger;
+  ledger.add_ticket(bundle({{1, "author"}, {2, "ind-a"}, {2, "ind-b"}, {3, "rel-a"}, {3, "rel-b"}}));
+  ledger.add_ticket(bundle({{1, "next"}}));
+  DeliveryTag tag = 1;
+  publish_all(ledger, tag);
+  // ind-a is refused after the relationships were already confirmed: they may depend on it.
+  ledger.ack(1, false);
+  ledger.ack(5, false);
+  ledger.ack(4, false);
+  ledger.nack(2, false);
+  ledger.ack(3, false);  // ind-b: same rank as ind-a, independent of it
+  ledger.ack(6, false);
+  EXPECT_EQ(ledger.counts().nacked, 1u);
+  EXPECT_EQ(ledger.counts().republished, 4u);  // ind-a, rel-a, rel-b, next
+  EXPECT_EQ(ledger.confirmed_ticket(), 0u);
+  EXPECT_EQ(publish_all(ledger, tag), (std::vector<std::string>{"ind-a", "rel-a", "rel-b", "next"}));
+  ledger.ack(10, true);
+  EXPECT_EQ(ledger.confirmed_ticket(), 2u);
+  EXPECT_TRUE(ledger.idle());
+}
+
+TEST(PublishLedger, ARefusalTakesPrecedenceOverNewMessagesAndStaleAcksAreIgnored) {
+  PublishLedger ledger;
+  ledger.add_ticket(bundle({{1, "a"}, {2, "b"}}));
+  DeliveryTag tag = 1;
+  publish_all(ledger, tag);                 // a=1, b=2
+  ledger.nack(1, false);                    // a and b again
+  ledger.add_ticket(bundle({{1, "c"}}));
+  EXPECT_EQ(ledger.in_flight(), 0u);
+  EXPECT_EQ(publish_all(ledger, tag), (std::vector<std::string>{"a", "b", "c"}));  // 3, 4, 5
+  ledger.ack(2, false);                     // b's first copy: stale, changes nothing
+  EXPECT_EQ(ledger.counts().confirmed, 0u);
+  EXPECT_EQ(ledger.in_flight(), 3u);
+  ledger.ack(5, true);
+  EXPECT_EQ(ledger.confirmed_ticket(), 2u);
+  EXPECT_EQ(ledger.counts().confirmed, 3u);
+}
+
+TEST(PublishLedger, AReturnedMessageIsRefusedByItsAckMatchedByBody) {
+  PublishLedger ledger;
+  ledger.add_ticket(bundle({{1, "same"}, {1, "same"}, {2, "dep"}}));
+  DeliveryTag tag = 1;
+  publish_all(ledger, tag);
+  ledger.returned("same");                  // the first of the two identical bodies (lowest tag)
+  ledger.ack(3, true);
+  EXPECT_EQ(ledger.counts().returned, 1u);
+  EXPECT_EQ(ledger.counts().confirmed, 1u);  // tag 2 only: tag 1 was returned, dep depends on it
+  EXPECT_EQ(publish_all(ledger, tag), (std::vector<std::string>{"same", "dep"}));
+}
+
+TEST(PublishLedger, ALostConnectionRepublishesTheUnconfirmedAndWhatMayDependOnThem) {
+  PublishLedger ledger;
+  ledger.add_ticket(bundle({{1, "author"}, {2, "ind"}}));
+  ledger.add_ticket(bundle({{1, "other"}}));
+  DeliveryTag tag = 1;
+  publish_all(ledger, tag);
+  ledger.ack(2, false);  // ind confirmed, author not yet
+  ledger.ack(3, false);
+  ledger.connection_lost();
+  EXPECT_EQ(ledger.in_flight(), 0u);
+  tag = 1;  // a new connection numbers from 1
+  EXPECT_EQ(publish_all(ledger, tag), (std::vector<std::string>{"author", "ind", "other"}));
+  ledger.ack(3, true);
+  EXPECT_EQ(ledger.confirmed_ticket(), 2u);
+}
+
+TEST(PublishLedger, EmptyTicketsConfirmWithTheirPredecessors) {
+  PublishLedger ledger;
+  ledger.add_ticket({});
+  EXPECT_EQ(ledger.confirmed_ticket(), 1u);
+  ledger.add_ticket(bundle({{1, "x"}}));
+  ledger.add_ticket({});
+  EXPECT_EQ(ledger.confirmed_ticket(), 1u);
+  DeliveryTag tag = 1;
+  publish_all(ledger, tag);
+  ledger.ack(1, false);
+  EXPECT_EQ(ledger.confirmed_ticket(), 3u);
+  EXPECT_EQ(ledger.retained(), 0u);
+}
+
+}  // namespace
+}  // namespace kfc::sinks
