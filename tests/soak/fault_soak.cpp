@@ -149,8 +149,15 @@ void FaultSoak::kill_and_restart() {
 
 void FaultSoak::restart_broker() {
   if (!stop_broker()) throw std::runtime_error("rabbitmqctl stop_app failed");
+  struct StartAgain {  // whatever happens to this soak, the broker is not left stopped
+    bool started = false;
+    ~StartAgain() {
+      if (!started) start_broker();
+    }
+  } start_again;
   pause(random_between(ms(1000), ms(4000)));
-  if (!start_broker()) throw std::runtime_error("the broker did not come back");
+  start_again.started = start_broker();
+  if (!start_again.started) throw std::runtime_error("the broker did not come back");
   ++figures_.broker_restarts;
   add_fault_to_bound();  // its unconfirmed messages are published again; a run given up reads them again
   progress(fmt::format("broker restart {}", figures_.broker_restarts));
