@@ -8,7 +8,7 @@ packages=(
   libcurl4-openssl-dev rapidjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   librabbitmq-dev libssl-dev libcli11-dev libcpp-httplib-dev libpcre2-dev
-  rabbitmq-server curl ca-certificates python3
+  rabbitmq-server curl ca-certificates openssl python3
   python3-jsonschema python3-yaml   # the catalogue schema test (tests/config)
 )
 if (($#)); then packages=("$@"); fi

@@ -79,10 +79,19 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
+// A key of two types ("boolean|string": opencti.ssl_verify takes true/false or a CA bundle path).
+std::vector<std::string> types_of(const KeyDoc& doc) {
+  std::vector<std::string> types;
+  std::stringstream stream(doc.type);
+  for (std::string type; std::getline(stream, type, '|');) types.push_back(type);
+  return types;
+}
+
 // The default as a JSON value of the key's type (the table shows every value as text).
 Value default_value(const KeyDoc& doc, Allocator& allocator) {
   const std::string& shown = doc.default_value;
-  if (doc.type == "boolean") return Value(shown == "true");
+  const bool boolean_text = shown == "true" || shown == "false";
+  if (doc.type == "boolean" || (doc.type.starts_with("boolean|") && boolean_text)) return Value(shown == "true");
   if (doc.type == "integer") return Value(static_cast<std::int64_t>(parse_integer(shown).value_or(0)));
   if (doc.type == "number") return Value(parse_number(shown).value_or(0));
   if (doc.type == "array") return string_array(split_list(shown), allocator);
@@ -92,7 +101,8 @@ Value default_value(const KeyDoc& doc, Allocator& allocator) {
 Value property(const KeyDoc& doc, const ConnectorKind& kind, Allocator& allocator) {
   Value out(rapidjson::kObjectType);
   out.AddMember("description", text(doc.description, allocator), allocator);
-  out.AddMember("type", text(doc.type, allocator), allocator);
+  const auto types = types_of(doc);
+  out.AddMember("type", types.size() > 1 ? string_array(types, allocator) : text(doc.type, allocator), allocator);
   if (doc.key == "connector.type") {
     out.AddMember("const", text(kind.type, allocator), allocator);
     out.AddMember("default", text(kind.type, allocator), allocator);
@@ -177,7 +187,8 @@ std::string possible_values(const KeyDoc& doc) {
                        format);
   }
   if (doc.minimum && doc.maximum) return fmt::format("`{} <= x <= {}`", *doc.minimum, *doc.maximum);
-  return doc.type == "array" ? "string" : doc.type;
+  if (doc.type == "array") return "string";
+  return fmt::format("{}", fmt::join(types_of(doc), " or "));
 }
 
 std::string shown_default(const KeyDoc& doc) {
@@ -205,7 +216,8 @@ std::string config_doc(const ConnectorKind& kind, const std::vector<KeyDoc>& doc
   auto row = [&](const KeyDoc& doc) {
     std::string mark;
     if (required(doc, kind)) mark = doc.alternative.empty() ? "✅" : "✅ (or `" + env_name_for(doc.alternative) + "`)";
-    const std::string type = doc.key == "connector.type" ? "const" : doc.type;
+    const std::string type =
+        doc.key == "connector.type" ? "const" : fmt::format("{}", fmt::join(types_of(doc), "` or `"));
     const std::string values = doc.key == "connector.type" ? "`" + kind.type + "`" : possible_values(doc);
     const std::string value = doc.key == "connector.type" ? "`\"" + kind.type + "\"`" : shown_default(doc);
     out += fmt::format("| {} | `{}` | {} | {} | {} | {} |\n", doc.env_name, type, mark, values, value, cell(doc.description));

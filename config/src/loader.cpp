@@ -184,6 +184,22 @@ std::optional<bool> read_bool(const std::string& key, const std::string& value, 
   return parsed;
 }
 
+// opencti.ssl_verify: a boolean as in the reference, or (as pycti hands the value to requests'
+// `verify`) the path of a CA bundle that signs the platform's certificate — verification stays on.
+KeyDef ssl_verify_key(std::string key) {
+  return {key,
+          [](Settings& s, const std::string& value, const RawValue& raw, Problems&) {
+            auto parsed = parse_bool(value);
+            if (!parsed && raw.yaml_plain) parsed = yaml_typed_bool(value);
+            s.opencti.ssl_verify = parsed.value_or(true);
+            s.opencti.ssl_ca_file = parsed ? std::string() : value;  // checked as a file by validate()
+          },
+          [](const Settings& s) -> std::string {
+            if (!s.opencti.ssl_ca_file.empty()) return s.opencti.ssl_ca_file;
+            return s.opencti.ssl_verify ? "true" : "false";
+          }};
+}
+
 template <typename Accessor>
 KeyDef bool_key(std::string key, Accessor access) {
   return of_type("boolean", {key,
@@ -519,8 +535,10 @@ const std::vector<KeyDef>& key_defs() {
                     .doc("The OpenCTI platform URL, e.g. http://opencti:8080.")
                     .required_by(KeyUse::Both));
     add_tokens("opencti.token");
-    d.push_back(bool_key("opencti.ssl_verify", [](Settings& s) -> auto& { return s.opencti.ssl_verify; })
-                    .doc("Verify OpenCTI's TLS certificate."));
+    d.push_back(ssl_verify_key("opencti.ssl_verify")
+                    .typed("boolean|string")
+                    .doc("Verify OpenCTI's TLS certificate: true, false, or (as pycti) the path of the CA bundle that "
+                         "signs it."));
     d.push_back(headers_key("opencti.custom_headers")
                     .doc("Extra HTTP headers sent to OpenCTI, as \"name:value;name2:value2\" (values never printed)."));
     d.push_back(bool_key("opencti.json_logging", [](Settings& s) -> auto& { return s.opencti.json_logging; })
@@ -815,6 +833,8 @@ const std::vector<KeyDef>& key_defs() {
                     .doc("Seconds an OpenTIP answer is reused."));
     d.push_back(text_key("opentip.cache_dir", [](Settings& s) -> auto& { return s.opentip.cache_dir; })
                     .doc("Directory of the OpenTIP answer cache (empty: in memory)."));
+    d.push_back(integer_key("opentip.cache_max_entries", [](Settings& s) -> auto& { return s.opentip.cache_max_entries; }, 1, 10'000'000)
+                    .doc("Answers the in-memory OpenTIP cache keeps at most; the least recently used go first."));
     d.push_back(seconds_key("opentip.quota_cooldown", [](Settings& s) -> auto& { return s.opentip.quota_cooldown; }, 0, 7LL * 86400)
                     .doc("Seconds without OpenTIP requests after the quota is exhausted (0: until the next UTC midnight)."));
     d.push_back(string_choice_key("opentip.max_tlp", [](Settings& s) -> std::string& { return s.opentip.max_tlp; },
@@ -1115,13 +1135,13 @@ void check_optional_token(const Settings& settings, const TokenPtr& token, Probl
 }
 
 void check_url(const Settings& settings, const std::string& key, const std::string& url, bool required,
-               Problems& problems, std::string* scheme) {
+               Problems& problems, std::string* scheme, std::string* host = nullptr) {
   if (problems.already_reported(key)) return;
   if (url.empty()) {
     if (required) problems.error(fmt::format("{} is missing — {}", key, set_hint(key)));
     return;
   }
-  if (!is_http_url(url, scheme)) {
+  if (!is_http_url(url, scheme, host)) {
     problems.error(fmt::format("{} is '{}', not an http(s) URL such as https://host/path (from {}) — fix it", key,
                                url_without_credentials(url), origin_of(settings, key)));
   }
@@ -1154,6 +1174,21 @@ void check_zone_scores(const Settings& settings, Problems& problems) {
                                  entry, origin_of(settings, "opentip.zone_scores")));
     }
   }
+}
+
+// opencti.ssl_verify holding neither a boolean nor a readable file is most likely a typo of a boolean.
+void check_opencti_ca_file(const Settings& settings, Problems& problems) {
+  const std::string& path = settings.opencti.ssl_ca_file;
+  if (path.empty() || problems.already_reported("opencti.ssl_verify")) return;
+  std::error_code ignored;
+  std::ifstream in(path);
+  const std::string reason = !in ? std::strerror(errno)
+                             : std::filesystem::is_directory(path, ignored) ? "it is a directory" : "";
+  if (reason.empty()) return;
+  problems.error(fmt::format("opencti.ssl_verify is '{}' (from {}): neither true/false nor a readable CA bundle "
+                             "file ({}) — use true, false, or the path of the PEM CA bundle that signs OpenCTI's "
+                             "certificate",
+                             path, origin_of(settings, "opencti.ssl_verify"), reason));
 }
 
 // The RabbitMQ TLS files are read only when the connector connects: check them now, so a wrong path is
@@ -1446,11 +1481,12 @@ void validate(const Settings& settings, Problems& problems) {
   }
 
   const bool to_opencti = connector.output == OutputKind::OpenCti;
-  std::string scheme;
-  check_url(settings, "opencti.url", settings.opencti.url, to_opencti, problems, &scheme);
-  if (scheme == "http") {
-    problems.warning(fmt::format("opencti.url uses plain http (from {}): the OpenCTI token travels unencrypted",
-                                 origin_of(settings, "opencti.url")));
+  std::string scheme, host;
+  check_url(settings, "opencti.url", settings.opencti.url, to_opencti, problems, &scheme, &host);
+  if (scheme == "http" && !is_loopback_host(host)) {  // on loopback nothing travels over a network
+    problems.warning(fmt::format("opencti.url uses plain http to {} (from {}): the OpenCTI token travels "
+                                 "unencrypted — use https",
+                                 host, origin_of(settings, "opencti.url")));
   }
   if (to_opencti) {
     check_required_token(settings, settings.opencti.token, problems);
@@ -1458,6 +1494,7 @@ void validate(const Settings& settings, Problems& problems) {
     check_optional_token(settings, settings.opencti.token, problems);
   }
   check_custom_headers(settings, problems);
+  check_opencti_ca_file(settings, problems);
   check_mq_tls(settings, problems);
   if (connector.output == OutputKind::Directory && connector.output_dir.empty() &&
       !problems.already_reported("connector.output_dir")) {

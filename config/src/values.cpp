@@ -146,7 +146,15 @@ bool is_uuid(std::string_view text) {
   return std::regex_match(std::string(text), pattern);
 }
 
-bool is_http_url(std::string_view text, std::string* scheme) {
+bool is_loopback_host(std::string_view host) {
+  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  const std::string name = to_lower(host);
+  if (name == "localhost" || name.ends_with(".localhost") || name == "::1") return true;
+  static const std::regex ipv4_loopback(R"(127\.\d{1,3}\.\d{1,3}\.\d{1,3})");
+  return std::regex_match(name, ipv4_loopback);
+}
+
+bool is_http_url(std::string_view text, std::string* scheme, std::string* host) {
   static const std::regex pattern(R"((https?)://([^/?#\s@]+@)?([^/?#\s:@]+|\[[0-9a-fA-F:.]+\])(:\d{1,5})?([/?#]\S*)?)",
                                   std::regex::ECMAScript | std::regex::icase);
   std::smatch match;
@@ -157,6 +165,10 @@ bool is_http_url(std::string_view text, std::string* scheme) {
     if (port < 1 || port > 65535) return false;
   }
   if (scheme) *scheme = to_lower(match[1].str());
+  if (host) {
+    *host = match[3].str();
+    if (host->starts_with('[')) *host = host->substr(1, host->size() - 2);
+  }
   return true;
 }
 

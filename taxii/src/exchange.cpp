@@ -72,6 +72,7 @@ http::Response Exchange::get(const std::string& url, std::string_view accept, Re
       throw ResponseTooLargeError(shown_url, std::string(error.what()) + " — raise " + options_.response_cap_key +
                                                  " or lower " + options_.page_limit_key);
     }
+    if (error.kind() == http::FailureKind::Cancelled) throw Interrupted("stopping: the request to " + shown_url + " was abandoned");
     if (!error.transient()) {
       throw TaxiiError(shown_url, std::string(error.what()) + " — check " + options_.tls_keys);
     }

@@ -34,8 +34,10 @@ http::CurlOptions curl_options(const KasperskySettings& settings) {
   return options;
 }
 
-std::unique_ptr<Client> make_client(const KasperskySettings& settings, Clock& clock) {
-  return std::make_unique<Client>(client_options(settings), http::make_curl_transport(curl_options(settings)), clock);
+std::unique_ptr<Client> make_client(const KasperskySettings& settings, Clock& clock, std::function<bool()> cancel) {
+  http::CurlOptions transport = curl_options(settings);
+  transport.cancel = std::move(cancel);
+  return std::make_unique<Client>(client_options(settings), http::make_curl_transport(transport), clock);
 }
 
 }  // namespace kfc::taxii

@@ -92,6 +92,7 @@ const KeyRow kRows[] = {
     {"opentip.allow_insecure_http", "OPENTIP_ALLOW_INSECURE_HTTP", "false", "true"},
     {"opentip.max_requests_per_minute", "OPENTIP_MAX_REQUESTS_PER_MINUTE", "10", "5"},
     {"opentip.cache_ttl", "OPENTIP_CACHE_TTL", "86400", "3600"},
+    {"opentip.cache_max_entries", "OPENTIP_CACHE_MAX_ENTRIES", "10000", "500"},
     {"opentip.cache_dir", "OPENTIP_CACHE_DIR", "", "/tmp/opentip"},
     {"opentip.quota_cooldown", "OPENTIP_QUOTA_COOLDOWN", "3600", "600"},
     {"opentip.max_tlp", "OPENTIP_MAX_TLP", "TLP:AMBER", "TLP:GREEN"},

@@ -225,6 +225,47 @@ TEST(Loader, MqOverridesAndTlsOptions) {
   EXPECT_FALSE(load("").settings.mq.host);  // unset means "use what OpenCTI advertises"
 }
 
+// pycti hands opencti.ssl_verify to requests' `verify`: a boolean, or the path of a CA bundle.
+TEST(Loader, OpenCtiSslVerifyTakesABooleanOrACaBundlePath) {
+  ScratchDir dir;
+  const std::string ca = dir.write("opencti-ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  Environment env = valid_environment();
+  env["OPENCTI_SSL_VERIFY"] = ca;
+  const LoadResult with_ca = load("", env);
+  ASSERT_TRUE(with_ca.ok()) << joined(with_ca.errors);
+  EXPECT_TRUE(with_ca.settings.opencti.ssl_verify);
+  EXPECT_EQ(with_ca.settings.opencti.ssl_ca_file, ca);
+  for (const auto& line : describe_settings(with_ca.settings)) {
+    if (line.key == "opencti.ssl_verify") {
+      EXPECT_EQ(line.value, ca);
+    }
+  }
+
+  env["OPENCTI_SSL_VERIFY"] = "false";
+  const LoadResult off = load("", env);
+  EXPECT_FALSE(off.settings.opencti.ssl_verify);
+  EXPECT_TRUE(off.settings.opencti.ssl_ca_file.empty());
+  EXPECT_TRUE(load("opencti:\n  ssl_verify: 0\n").settings.opencti.ssl_ca_file.empty());  // a YAML number stays a boolean
+
+  env["OPENCTI_SSL_VERIFY"] = (dir.path() / "missing.pem").string();
+  const LoadResult missing = load("", env);
+  EXPECT_TRUE(mentions(missing.errors, "opencti.ssl_verify is '" + (dir.path() / "missing.pem").string() +
+                                           "' (from env OPENCTI_SSL_VERIFY): neither true/false nor a readable CA "
+                                           "bundle file (No such file or directory)"))
+      << joined(missing.errors);
+}
+
+// Plain http to OpenCTI is worth a warning only where it crosses a network.
+TEST(Loader, PlainHttpToOpenCtiWarnsOnlyForAHostBeyondLoopback) {
+  Environment env = valid_environment();
+  for (const char* url : {"http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"}) {
+    env["OPENCTI_URL"] = url;
+    EXPECT_FALSE(mentions(load("", env).warnings, "plain http")) << url;
+  }
+  env["OPENCTI_URL"] = "http://opencti:8080";
+  EXPECT_TRUE(mentions(load("", env).warnings, "opencti.url uses plain http to opencti (from env OPENCTI_URL)"));
+}
+
 TEST(Loader, MqTlsFilesAreCheckedAtStart) {
   ScratchDir dir;
   const std::string cert = dir.write("client.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
@@ -252,8 +293,8 @@ TEST(Loader, MqTlsFilesAreCheckedAtStart) {
 }
 
 // pycti takes the PEM text itself in MQ_USE_SSL_CA/_CERT/_KEY (a Kubernetes secret as an environment
-// variable): accepted, never shown, and handed to rabbitmq-c as a private temporary file.
-TEST(Loader, MqTlsPemTextIsAcceptedNeverShownAndWrittenToAPrivateFile) {
+// variable): accepted and never shown (the AMQP tests check it is loaded from memory, never written).
+TEST(Loader, MqTlsPemTextIsAcceptedAndNeverShown) {
   const std::string key_pem = std::string("-----BEGIN PRIVATE KEY-----\n") + kSecret + "\n-----END PRIVATE KEY-----\n";
   const std::string cert_pem = "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n";
   Environment env = valid_environment();
@@ -270,14 +311,8 @@ TEST(Loader, MqTlsPemTextIsAcceptedNeverShownAndWrittenToAPrivateFile) {
     }
   }
 
-  const std::string path = pem_file_path(key_pem, "mq.use_ssl_key");
-  ASSERT_NE(path, key_pem);
-  EXPECT_EQ(pem_file_path(key_pem, "mq.use_ssl_key"), path);  // written once
-  std::ifstream in(path);
-  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), key_pem);
-  EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
-            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  EXPECT_EQ(pem_file_path("/etc/ssl/ca.pem", "mq.use_ssl_ca"), "/etc/ssl/ca.pem");  // a path stays a path
+  EXPECT_TRUE(is_pem_text("  \n" + key_pem));
+  EXPECT_FALSE(is_pem_text("/etc/ssl/ca.pem"));  // a path stays a path
 
   // Broken key material: an error naming the key, never its content.
   env["MQ_USE_SSL_KEY"] = std::string("-----BEGIN PRIVATE KEY-----\n") + kSecret + "\n";
@@ -320,7 +355,7 @@ TEST(Loader, OpenCtiConventions) {
 
 TEST(Loader, RequiredKeysAndPlaceholdersAllReportedAtOnce) {
   const LoadResult result = load(
-      "opencti:\n  url: 'http://localhost:8080'\n  token: 'ChangeMe'\nconnector:\n  id: 'ChangeMe'\n"
+      "opencti:\n  url: 'http://opencti:8080'\n  token: 'ChangeMe'\nconnector:\n  id: 'ChangeMe'\n"
       "kaspersky:\n  api_token: 'ChangeMe'\n",
       {});
   EXPECT_EQ(result.errors.size(), 3u) << joined(result.errors);

@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "kfc/fixtures/wait_until.h"
+
 namespace kfc::e2e {
 
 inline std::string read_text(const std::filesystem::path& path) {
@@ -86,15 +88,11 @@ class ConnectorProcess {
     }
   }
 
-  // Polls stderr (logs) until it contains `needle`.
+  // Polls stderr (logs) until it contains `needle` (false at once when the process ended without it).
   bool wait_for_log(const std::string& needle, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (err().find(needle) != std::string::npos) return true;
-      if (wait(std::chrono::milliseconds(0))) return err().find(needle) != std::string::npos;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
+    fixtures::wait_until([&] { return err().find(needle) != std::string::npos || wait(std::chrono::milliseconds(0)); },
+                         timeout, std::chrono::milliseconds(20));
+    return err().find(needle) != std::string::npos;
   }
 
   std::string out() const { return read_text(out_path_); }

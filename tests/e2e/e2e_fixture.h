@@ -19,12 +19,15 @@
 #include "kfc/fixtures/amqp_consumer.h"
 #include "kfc/fixtures/tcp_proxy.h"
 #include "kfc/fixtures/opencti_server.h"
+#include "kfc/fixtures/wait_until.h"
 #include "kfc/runner/state.h"
 #include "kfc/testing/taxii_test_server.h"
 
 namespace kfc::e2e {
 
 using namespace std::chrono_literals;
+using fixtures::stays_true;
+using fixtures::wait_until;
 
 // A secret that must never show up in any output.
 inline constexpr const char* kTaxiiToken = "E2E-TAXII-SECRET-7Hq9zK2m";

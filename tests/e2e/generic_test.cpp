@@ -212,13 +212,11 @@ TEST_F(GenericEndToEnd, KilledMidRunThenRestartedLosesNothing) {
   std::string killed_log;
   {
     ConnectorProcess process({"run", "--once"}, generic_environment(notes), directory_, "generic-killed");
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
     auto has_cursor = [&] {
       const auto state = stored_state();
       return state.IsObject() && state.HasMember("collections") && state["collections"].MemberCount() > 0;
     };
-    while (!has_cursor() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
-    ASSERT_TRUE(has_cursor()) << process.err();
+    ASSERT_TRUE(wait_until(has_cursor)) << process.err();
     process.signal(SIGKILL);
     EXPECT_EQ(process.wait(10s), 128 + SIGKILL);
     killed_log = process.err();

@@ -25,13 +25,8 @@ std::pair<int, std::string> get(int port, const std::string& path) {
 }
 
 // Polls until /healthz answers `status` (real time, bounded).
-bool health_becomes(int port, int status, std::chrono::seconds timeout = 30s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (get(port, "/healthz").first == status) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return false;
+bool health_becomes(int port, int status, std::chrono::seconds timeout = 60s) {
+  return wait_until([&] { return get(port, "/healthz").first == status; }, timeout, 100ms);
 }
 
 class HealthEndToEnd : public EndToEnd {
@@ -102,13 +97,10 @@ TEST_F(HealthEndToEnd, OpenCtiGoingAwayMakesItUnhealthyUntilItAnswersAgain) {
   std::thread connector([&] { exit_code = runner::run_process(loaded.settings, options, system_clock(), stop); });
   // Polls /healthz until its body says `wanted` (or, with `absent`, no longer says it).
   const auto body_says = [port](const std::string& wanted, bool absent = false) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
-    while (std::chrono::steady_clock::now() < deadline) {
+    return wait_until([&] {
       const std::string body = get(port, "/healthz").second;
-      if (!body.empty() && (body.find(wanted) != std::string::npos) != absent) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
+      return !body.empty() && (body.find(wanted) != std::string::npos) != absent;
+    }, 60s, 50ms);
   };
   // A first run done (so the platform answered) before it goes away.
   ASSERT_TRUE(body_says(R"("runs_succeeded":0)", true));

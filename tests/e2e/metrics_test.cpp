@@ -54,14 +54,10 @@ TEST_F(EndToEnd, MetricsAndHealthAreServedOnLoopback) {
   }
   EXPECT_EQ(listening_address(port), "0100007F") << "the metrics endpoint must bind 127.0.0.1 by default";
   // The ping told the platform when the next run comes.
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  bool next_run_known = false;
-  while (!next_run_known && std::chrono::steady_clock::now() < deadline) {
+  EXPECT_TRUE(wait_until([&] {
     const auto ping = opencti_->last_variables("pingConnector");
-    next_run_known = ping.IsObject() && ping["connectorInfo"]["next_run_datetime"].IsString();
-    if (!next_run_known) std::this_thread::sleep_for(50ms);
-  }
-  EXPECT_TRUE(next_run_known);
+    return ping.IsObject() && ping["connectorInfo"]["next_run_datetime"].IsString();
+  }));
   const auto health = client.Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
@@ -81,14 +77,10 @@ TEST_F(EndToEnd, AFullOpenCtiQueueHoldsTheRunAndTheUiSeesBuffering) {
   opencti_->set_queue(100000, 600e6);  // 600 MB queued, over the 500 MB default threshold
   auto process = start({"run"}, {{"CONNECTOR_DURATION_PERIOD", "PT1S"}}, "buffering");
   ASSERT_TRUE(process->wait_for_log("queue_threshold", 30s)) << process->err();
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  bool buffering = false;
-  while (!buffering && std::chrono::steady_clock::now() < deadline) {
+  EXPECT_TRUE(wait_until([&] {
     const auto ping = opencti_->last_variables("pingConnector");
-    buffering = ping.IsObject() && ping["connectorInfo"]["buffering"].GetBool();
-    if (!buffering) std::this_thread::sleep_for(50ms);
-  }
-  EXPECT_TRUE(buffering);
+    return ping.IsObject() && ping["connectorInfo"]["buffering"].GetBool();
+  }));
   EXPECT_EQ(opencti_->count("workAdd"), 0u) << "no run while the platform is behind";
   opencti_->set_queue(0, 0);  // the workers caught up
   ASSERT_TRUE(process->wait_for_log("Connector queued", 30s)) << process->err();

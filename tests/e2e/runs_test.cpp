@@ -87,11 +87,7 @@ TEST_F(EndToEnd, KilledMidRunThenRestartedLosesNothing) {
   {
     auto process = start({"run", "--once"}, {}, "killed");
     // Wait until at least one checkpoint reached the platform, then kill -9 in the middle.
-    const auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (!has_cursor(stored_state()) && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(20ms);
-    }
-    ASSERT_TRUE(has_cursor(stored_state())) << process->err();
+    ASSERT_TRUE(wait_until([&] { return has_cursor(stored_state()); })) << process->err();
     process->signal(SIGKILL);
     EXPECT_EQ(process->wait(10s), 128 + SIGKILL);
     killed_log = process->err();
@@ -122,13 +118,14 @@ TEST_F(EndToEnd, KilledAtSeveralInstantsLosesNothing) {
   slow_down(server, 40ms);
   int killed_mid_run = 0;
   for (int round = 0; round < 3; ++round) {
+    const std::size_t pages_before = taxii_->requests_to("/objects/").size();
     auto process = start({"run", "--once"}, {}, fmt::format("kill{}", round));
     if (round == 0) {
-      const auto deadline = std::chrono::steady_clock::now() + 30s;
-      while (messages_ == 0 && std::chrono::steady_clock::now() < deadline) take_delivered(20ms);
-      ASSERT_GT(messages_, 0u) << process->err();
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(350 * round));
+      ASSERT_TRUE(wait_until([&] { return messages_ > 0 || !take_delivered(20ms).empty(); })) << process->err();
+    } else {  // somewhere in the reading: after 3 more pages in round 1, 6 more in round 2
+      ASSERT_TRUE(wait_until([&] {
+        return taxii_->requests_to("/objects/").size() >= pages_before + 3 * round || process->wait(0ms).has_value();
+      })) << process->err();
     }
     if (!process->wait(0ms)) ++killed_mid_run;
     process->signal(SIGKILL);
@@ -165,13 +162,38 @@ TEST_F(EndToEnd, SigtermWhileOpenCtiIsUnreachableExitsZero) {
   EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);
 }
 
+// Waits that could outlast the 4.5 s forced-exit guard — a page that takes a minute, a Retry-After of a
+// minute — end at once on SIGTERM: the process exits 0, not with the guard's 75.
+TEST_F(EndToEnd, SigtermEndsASlowPageAndARetryAfterWaitAtOnce) {
+  auto& server = serve(feed(30, days_ago(2)));
+  server.inject({.kind = testing::FaultKind::Slow, .path_contains = "/objects/", .times = 1, .delay = 60s});
+  auto slow = start({"run"}, {}, "slow-page");
+  ASSERT_TRUE(wait_until([&] { return !taxii_->requests_to("/objects/").empty(); })) << slow->err();
+  slow->signal(SIGTERM);
+  EXPECT_EQ(slow->wait(30s), 0) << slow->err();
+
+  server.clear_faults();
+  server.inject({.kind = testing::FaultKind::TooManyRequests, .path_contains = "/objects/", .times = 1,
+                 .retry_after_seconds = 60});
+  auto backing_off = start({"run"}, {}, "retry-after");
+  ASSERT_TRUE(backing_off->wait_for_log("Retrying in 60000 ms", 30s)) << backing_off->err();
+  backing_off->signal(SIGTERM);
+  EXPECT_EQ(backing_off->wait(30s), 0) << backing_off->err();
+  // An abandoned wait is an interruption, not a TAXII error of the collection.
+  const auto work = opencti_->work(opencti_->last_work_id());
+  ASSERT_TRUE(work && work->processed_message);
+  EXPECT_NE(work->processed_message->find("interrupted by SIGTERM"), std::string::npos) << *work->processed_message;
+  EXPECT_NE(work->processed_message->find("(not read to the end)"), std::string::npos) << *work->processed_message;
+  EXPECT_EQ(work->processed_message->find("stopped by an error"), std::string::npos) << *work->processed_message;
+}
+
 TEST_F(EndToEnd, SigtermMidRunDeliversWhatIsInFlightChecksPointsAndExitsZeroWithinFiveSeconds) {
   const auto collections = feed(100, days_ago(2));
   auto& server = serve(collections, slow_pages(250ms));
   slow_down(server, 250ms);
   auto process = start({"run"}, {}, "sigterm");  // the scheduled process, not --once
   ASSERT_TRUE(process->wait_for_log("Reading collection", 30s)) << process->err();
-  std::this_thread::sleep_for(800ms);
+  ASSERT_TRUE(wait_until([&] { return taxii_->requests_to("/objects/").size() >= 3; })) << process->err();
   const auto signalled = std::chrono::steady_clock::now();
   process->signal(SIGTERM);
   const auto status = process->wait(10s);
@@ -222,9 +244,7 @@ TEST_F(EndToEnd, ADeletedWorkStopsTheRunAndKeepsNothingOfIt) {
   slow_down(server, 60ms);
   auto process = start({"run", "--once"}, {}, "cancelled");
   // Delete the work once the run has checkpointed some progress.
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!has_cursor(stored_state()) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
-  ASSERT_TRUE(has_cursor(stored_state())) << process->err();
+  ASSERT_TRUE(wait_until([&] { return has_cursor(stored_state()); })) << process->err();
   opencti_->delete_work(opencti_->last_work_id());
   const auto status = process->wait(30s);
   ASSERT_TRUE(status.has_value());

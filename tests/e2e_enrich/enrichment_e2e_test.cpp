@@ -16,6 +16,7 @@
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/opentip_server.h"
 #include "kfc/fixtures/tcp_proxy.h"
+#include "kfc/fixtures/wait_until.h"
 #include "kfc/opentip/enrichment_connector.h"
 
 #include <httplib.h>
@@ -134,13 +135,11 @@ class EnrichmentE2E : public ::testing::Test {
 
   // Waits (real time, bounded) until the work was closed `n` times.
   WorkRecord wait_for_processed(const std::string& work_id, int n = 1) {
-    auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (std::chrono::steady_clock::now() < deadline) {
+    const bool processed = kfc::fixtures::wait_until([&] {
       auto work = opencti_.work(work_id);
-      if (work && work->processed_calls >= n) return *work;
-      std::this_thread::sleep_for(50ms);
-    }
-    ADD_FAILURE() << "work " << work_id << " was not processed " << n << " time(s)";
+      return work && work->processed_calls >= n;
+    });
+    if (!processed) ADD_FAILURE() << "work " << work_id << " was not processed " << n << " time(s)";
     return opencti_.work(work_id).value_or(WorkRecord{});
   }
 
@@ -349,7 +348,8 @@ TEST_F(EnrichmentE2E, QuotaBlockHoldsForLaterRequestsAndAcrossARestart) {
   broker_->publish(listen_, enrichment_request(ip_work, "internal-ip-1", "IPv4-Addr"));
   broker_->publish(listen_, enrichment_request(file_work, "internal-file-1", "StixFile"));
   wait_for_processed(ip_work);
-  std::this_thread::sleep_for(1s);  // time enough to take the next request, were it not blocked
+  // The next request must not be looked up: nothing more reaches OpenTIP while the block holds.
+  EXPECT_TRUE(kfc::fixtures::stays_true([&] { return opentip_.request_count() == 1; }, 1s));
   stop();
   EXPECT_EQ(opentip_.request_count(), 1);
   EXPECT_FALSE(opencti_.work(file_work)->processed_calls > 0);
@@ -380,7 +380,8 @@ TEST_F(EnrichmentE2E, LongLookupIsHandledOnceWhileTheConnectionIsKeptAlive) {
 
   WorkRecord work = wait_for_processed(work_id);
   auto messages = broker_->take(push_.queue, 3);
-  std::this_thread::sleep_for(3s);  // a redelivered request would be handled again by now
+  // A redelivered request would be handled a second time within a few heartbeats.
+  EXPECT_TRUE(kfc::fixtures::stays_true([&] { return opencti_.work(work_id)->processed_calls == 1; }, 3s));
   stop();
 
   EXPECT_FALSE(work.in_error);
@@ -406,8 +407,9 @@ TEST_F(EnrichmentE2E, StopDuringARateLimitWaitPutsTheRequestBack) {
   broker_->publish(listen_, enrichment_request(file_work, "internal-file-1", "StixFile"));
   broker_->publish(listen_, ip_request);
   wait_for_processed(file_work);
-  ASSERT_TRUE(opencti_.wait_for("stixCyberObservable", 2));  // the second request is at its lookup
-  std::this_thread::sleep_for(300ms);
+  // The second request has read its entity: its lookup waits for the rate limit, or is about to
+  // (the first wait of a stopping connector is abandoned at once: either way the same outcome).
+  ASSERT_TRUE(opencti_.wait_for("stixCyberObservable", 2));
   stop();
 
   EXPECT_EQ(exit_code_, 0);
@@ -439,7 +441,8 @@ TEST_F(EnrichmentE2E, OutOfScopeAndOverTlpRequestsAreAckedWithTheReason) {
   WorkRecord ip = wait_for_processed(ip_work);
   WorkRecord red = wait_for_processed(red_work);
   WorkRecord missing = wait_for_processed(missing_work);
-  std::this_thread::sleep_for(300ms);  // let the last (bad) message be handled
+  // The last (bad) message is handled once the queue holds nothing, unacknowledged ones included.
+  EXPECT_TRUE(kfc::fixtures::wait_until([&] { return kfc::fixtures::messages_including_unacked(listen_.queue) == 0u; }));
   stop();
 
   EXPECT_TRUE(ip.in_error);
@@ -720,15 +723,18 @@ std::string http_get(int port, const std::string& path, int* status = nullptr) {
   httplib::Client client("127.0.0.1", port);
   client.set_connection_timeout(1s);
   client.set_read_timeout(5s);
-  for (int attempt = 0; attempt < 50; ++attempt) {  // the server may still be starting
-    if (auto response = client.Get(path)) {
-      if (status) *status = response->status;
-      return response->body;
-    }
-    std::this_thread::sleep_for(100ms);
+  std::optional<httplib::Response> response;
+  // The server may still be starting.
+  const bool answered = kfc::fixtures::wait_until([&] {
+    if (auto result = client.Get(path)) response = *result;
+    return response.has_value();
+  }, 60s, 100ms);
+  if (!answered) {
+    ADD_FAILURE() << "nothing answers on port " << port;
+    return {};
   }
-  ADD_FAILURE() << "nothing answers on port " << port;
-  return {};
+  if (status) *status = response->status;
+  return response->body;
 }
 
 std::string playbook_request(const std::string& work_id, const std::string& entity_stix_id,
@@ -876,11 +882,10 @@ TEST_F(EnrichmentE2E, TheKeyFileIsReadAgainBeforeEachRequest) {
   WorkRecord work = wait_for_processed(second);
   // The counts are updated right after the work is closed.
   std::string metrics;
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  kfc::fixtures::wait_until([&] {
     metrics = http_get(s.connector.metrics_port, "/metrics");
-    if (metrics.find("kfc_enrichment_requests_total{outcome=\"enriched\"} 2") != std::string::npos) break;
-    std::this_thread::sleep_for(50ms);
-  }
+    return metrics.find("kfc_enrichment_requests_total{outcome=\"enriched\"} 2") != std::string::npos;
+  }, 60s, 50ms);
   int health_status = 0;
   const std::string health = http_get(s.connector.metrics_port, "/healthz", &health_status);
   stop();

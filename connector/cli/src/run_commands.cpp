@@ -114,6 +114,9 @@ void add_run_commands(CLI::App& app, CliContext& context) {
   auto flags = std::make_shared<RunFlags>();
   auto* run = app.add_subcommand("run", "run the connector: now, then every connector.duration_period / "
                                         "kaspersky.update_interval (the default command)");
+  run->footer("Exit status: 0 success or stopped by SIGTERM/SIGINT, 1 the (last) run failed, 2 cannot start "
+              "(configuration, OpenCTI unreachable), 75 a stop that took longer than 4.5 s was forced "
+              "(nothing lost), 128+N a second signal N.");
   run->add_flag("--once", flags->once, "one run, then exit (status 0 on success); same as connector.run_and_terminate");
   run->add_flag("-d,--dry-run", flags->dry_run,
                 "one run printing the objects to stdout, one per line; no OpenCTI, no state written");

@@ -5,7 +5,6 @@
 #include <charconv>
 #include <ctime>
 
-#include "kfc/config/pem.h"
 
 namespace kfc::opencti {
 namespace {
@@ -169,10 +168,10 @@ MqConnection connection_from(const Value& connection, const MqSettings& override
   if (overrides.use_ssl) mq.use_ssl = *overrides.use_ssl;
   if (overrides.user) mq.user = *overrides.user;
   if (overrides.pass) mq.pass = *overrides.pass;
-  // rabbitmq-c reads files; PEM text given in mq.use_ssl_* (as pycti allows) goes to a private temp file.
-  mq.ssl_ca = pem_file_path(overrides.ssl_ca, "mq.use_ssl_ca");
-  mq.ssl_cert = pem_file_path(overrides.ssl_cert, "mq.use_ssl_cert");
-  mq.ssl_key = pem_file_path(overrides.ssl_key, "mq.use_ssl_key");
+  // A path or the PEM text itself (as pycti allows); loaded from memory when connecting.
+  mq.ssl_ca = overrides.ssl_ca;
+  mq.ssl_cert = overrides.ssl_cert;
+  mq.ssl_key = overrides.ssl_key;
   if (overrides.ssl_passphrase) mq.ssl_passphrase = *overrides.ssl_passphrase;
   mq.ssl_reject_unauthorized = overrides.ssl_reject_unauthorized;
   return mq;

@@ -54,14 +54,21 @@ http::Headers parse_custom_headers(std::string_view text) {
 }
 
 TransportFactory curl_transport_factory(bool ssl_verify, std::string user_agent) {
-  return [ssl_verify, user_agent = std::move(user_agent)] {
-    http::CurlOptions options;
-    options.verify_tls = ssl_verify;
-    options.user_agent = user_agent;
-    options.connect_timeout = std::chrono::seconds(30);
-    options.total_timeout = std::chrono::seconds(300);  // stixBundlePush of a large stage takes a while
-    return http::make_curl_transport(options);
-  };
+  OpenCtiSettings settings;
+  settings.ssl_verify = ssl_verify;
+  return curl_transport_factory(settings, std::move(user_agent));
+}
+
+TransportFactory curl_transport_factory(const OpenCtiSettings& settings, std::string user_agent,
+                                        std::function<bool()> cancel) {
+  http::CurlOptions options;
+  options.verify_tls = settings.ssl_verify;
+  options.ca_file = settings.ssl_ca_file;
+  options.user_agent = std::move(user_agent);
+  options.connect_timeout = std::chrono::seconds(30);
+  options.total_timeout = std::chrono::seconds(300);  // stixBundlePush of a large stage takes a while
+  options.cancel = std::move(cancel);
+  return [options] { return http::make_curl_transport(options); };
 }
 
 GraphqlClient::GraphqlClient(GraphqlOptions options, std::unique_ptr<http::Transport> transport,
@@ -103,6 +110,15 @@ rapidjson::Document GraphqlClient::call(std::string_view query, const rapidjson:
   try {
     response = transport_->send(request);
   } catch (const http::TransportError& error) {
+    if (error.kind() == http::FailureKind::Tls) {
+      // Not a passing outage: retrying cannot make the certificate trusted.
+      throw OpenCtiError("TLS verification of OpenCTI at " + http::redact_url(endpoint_) + " failed: " + error.what() +
+                         " — set opencti.ssl_verify (OPENCTI_SSL_VERIFY) to the path of the CA bundle that signs "
+                         "the platform's certificate (or false to skip verification), and check opencti.url");
+    }
+    if (error.kind() == http::FailureKind::Cancelled) {
+      throw Interrupted("stopping: the call to OpenCTI at " + http::redact_url(endpoint_) + " was abandoned");
+    }
     throw OpenCtiUnavailableError("OpenCTI is unreachable at " + http::redact_url(endpoint_) + ": " + error.what() +
                                   " — check opencti.url and that the platform is running");
   }

@@ -64,8 +64,13 @@ std::unique_ptr<OpenCtiSession> OpenCtiSession::connect(const Settings& settings
                          .custom_headers = settings.opencti.custom_headers};
   TransportFactory factory = options.transport_factory
                                  ? options.transport_factory
-                                 : curl_transport_factory(settings.opencti.ssl_verify, graphql.user_agent);
-  OpenCtiClient client(graphql, factory(), clock);
+                                 : curl_transport_factory(settings.opencti, graphql.user_agent);
+  // Registration alone may be abandoned by a stop request: later calls (the final ping storing the
+  // state) must complete while the process stops.
+  TransportFactory registering = options.transport_factory
+                                     ? options.transport_factory
+                                     : curl_transport_factory(settings.opencti, graphql.user_agent, options.should_stop);
+  OpenCtiClient client(graphql, registering(), clock);
   const ConnectorIdentity identity = identity_from(settings.connector);
 
   auto delay = options.retry_initial;
@@ -90,8 +95,7 @@ std::unique_ptr<OpenCtiSession> OpenCtiSession::connect(const Settings& settings
       if (options.should_stop && options.should_stop()) throw;
       spdlog::warn("{} — attempt {}, retrying registration in {} s", error.what(), attempt,
                    std::chrono::duration_cast<std::chrono::seconds>(delay).count());
-      clock.sleep_for(delay);
-      if (options.should_stop && options.should_stop()) throw;
+      if (!sleep_unless_stopping(clock, delay, options.should_stop)) throw;  // a stop ends the backoff at once
       delay = std::min(delay * 2, options.retry_max);
     }
   }

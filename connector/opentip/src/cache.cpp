@@ -73,16 +73,28 @@ std::optional<CachedAnswer> MemoryCache::get(const std::string& key, SystemTime 
   std::lock_guard lock(mutex_);
   auto it = entries_.find(key);
   if (it == entries_.end()) return std::nullopt;
-  if (!fresh(it->second, ttl_, now)) {
+  if (!fresh(it->second.answer, ttl_, now)) {
+    recency_.erase(it->second.position);
     entries_.erase(it);
     return std::nullopt;
   }
-  return it->second;
+  recency_.splice(recency_.begin(), recency_, it->second.position);
+  return it->second.answer;
 }
 
 void MemoryCache::put(const std::string& key, const CachedAnswer& answer) {
   std::lock_guard lock(mutex_);
-  entries_[key] = answer;
+  if (auto it = entries_.find(key); it != entries_.end()) {
+    it->second.answer = answer;
+    recency_.splice(recency_.begin(), recency_, it->second.position);
+    return;
+  }
+  while (entries_.size() >= max_entries_) {
+    entries_.erase(recency_.back());
+    recency_.pop_back();
+  }
+  recency_.push_front(key);
+  entries_.emplace(key, Entry{answer, recency_.begin()});
 }
 
 std::optional<SystemTime> MemoryCache::quota_blocked_until() {
@@ -156,8 +168,9 @@ void DirectoryCache::set_quota_blocked_until(SystemTime until) {
   write_atomically(fs::path(directory_) / "quota-blocked-until", std::to_string(to_epoch_ms(until)) + "\n");
 }
 
-std::unique_ptr<ResultCache> make_cache(const std::string& directory, std::chrono::seconds ttl) {
-  if (directory.empty()) return std::make_unique<MemoryCache>(ttl);
+std::unique_ptr<ResultCache> make_cache(const std::string& directory, std::chrono::seconds ttl,
+                                        std::size_t max_entries) {
+  if (directory.empty()) return std::make_unique<MemoryCache>(ttl, max_entries);
   return std::make_unique<DirectoryCache>(directory, ttl);
 }
 

@@ -204,7 +204,7 @@ int run_enrichment(const Settings& original, EnrichmentEnvironment environment) 
     health::TokenGate key_gate(settings.opentip.api_key, settings.tokens.expiry_warning_days, &metrics, &health);
     EnrichmentOptions options = enrichment_options(settings.opentip);
     ClientOptions client_settings = client_options(settings.opentip);
-    auto cache = make_cache(settings.opentip.cache_dir, settings.opentip.cache_ttl);
+    auto cache = make_cache(settings.opentip.cache_dir, settings.opentip.cache_ttl, settings.opentip.cache_max_entries);
     auto transport = environment.opentip_transport ? environment.opentip_transport() : http::make_curl_transport({});
     Client opentip(client_settings, *transport, request_clock, cache.get());
 

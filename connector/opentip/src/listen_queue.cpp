@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <string>
 
+#include "kfc/sinks/amqp_tls.h"
+
 namespace kfc::opentip {
 namespace {
 
@@ -78,17 +80,11 @@ void read_properties(const amqp_basic_properties_t& properties, Delivery& delive
 }
 
 void configure_tls(amqp_socket_t* socket, const opencti::MqConnection& mq) {
-  if (!mq.ssl_ca.empty() && amqp_ssl_socket_set_cacert(socket, mq.ssl_ca.c_str()) != AMQP_STATUS_OK) {
-    throw ListenQueueError("cannot read the RabbitMQ CA file " + mq.ssl_ca + " — check mq.use_ssl_ca (MQ_USE_SSL_CA)");
+  try {
+    sinks::configure_amqp_tls(socket, mq);
+  } catch (const sinks::AmqpTlsError& error) {
+    throw ListenQueueError(error.what());
   }
-  if (!mq.ssl_passphrase.empty()) amqp_ssl_socket_set_key_passwd(socket, mq.ssl_passphrase.reveal().c_str());
-  if (!mq.ssl_cert.empty() && !mq.ssl_key.empty() &&
-      amqp_ssl_socket_set_key(socket, mq.ssl_cert.c_str(), mq.ssl_key.c_str()) != AMQP_STATUS_OK) {
-    throw ListenQueueError("cannot load the RabbitMQ client certificate " + mq.ssl_cert + " / key " + mq.ssl_key +
-                           " — check mq.use_ssl_cert, mq.use_ssl_key and mq.use_ssl_passphrase");
-  }
-  amqp_ssl_socket_set_verify_peer(socket, mq.ssl_reject_unauthorized ? 1 : 0);
-  amqp_ssl_socket_set_verify_hostname(socket, mq.ssl_reject_unauthorized ? 1 : 0);
 }
 
 }  // namespace
@@ -137,10 +133,14 @@ struct ListenQueue::Impl {
     amqp_socket_t* socket = mq.use_ssl ? amqp_ssl_socket_new(state) : amqp_tcp_socket_new(state);
     if (socket == nullptr) throw ListenQueueError("cannot create an AMQP socket");
     if (mq.use_ssl) configure_tls(socket, mq);
+    sinks::warn_if_amqp_plaintext(mq);
     timeval timeout = to_timeval(kConnectTimeout);
     amqp_set_handshake_timeout(state, &timeout);
     amqp_set_rpc_timeout(state, &timeout);
     int status = amqp_socket_open_noblock(socket, mq.host.c_str(), mq.port, &timeout);
+    if (const std::string untrusted = sinks::amqp_tls_verification_failure(status, mq); !untrusted.empty()) {
+      throw ListenQueueError(untrusted);
+    }
     if (status != AMQP_STATUS_OK) {
       throw ListenQueueError("cannot connect to " + where("connect") + ": " + amqp_error_string2(status));
     }

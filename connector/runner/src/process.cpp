@@ -81,6 +81,9 @@ std::unique_ptr<MetricsServer> make_status_server(const Settings& settings, cons
 }  // namespace
 
 int run_process(const Settings& settings, const ProcessOptions& options, Clock& clock, StopSignal& stop) {
+  const auto stopping = [&stop] { return stop.requested(); };
+  // TAXII backoff (Retry-After may ask for minutes) and page transfers end at once on a stop request.
+  InterruptibleClock taxii_clock(clock, stopping);
   Metrics metrics(settings.connector.metrics_namespace, settings.connector.metrics_subsystem);
   health::Health health(clock, 3 * options.ping_interval, &metrics);
   metrics.set_state("idle");
@@ -94,7 +97,7 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
     metrics_server = make_status_server(settings, options, metrics, health);
     if (settings.connector.output == OutputKind::OpenCti && !options.dry_run) {
       opencti::SessionOptions session_options;
-      session_options.should_stop = [&stop] { return stop.requested(); };
+      session_options.should_stop = stopping;
       session_options.ping_interval = options.ping_interval;
       session_options.on_ping = [&health, &metrics](const std::optional<std::string>& error) {
         health.platform_answered(error);
@@ -105,9 +108,9 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
       session = opencti::OpenCtiSession::connect(settings, clock, session_options);
     }
     if (settings.taxii2.enabled()) {
-      feed = make_generic_feed(settings, clock);
+      feed = make_generic_feed(settings, taxii_clock);
     } else {
-      taxii = taxii::make_client(settings.kaspersky, clock);
+      taxii = taxii::make_client(settings.kaspersky, taxii_clock, stopping);
       feed = make_kaspersky_feed(settings, *taxii, clock);
     }
     sinks::SinkEnvironment environment;
@@ -116,7 +119,7 @@ int run_process(const Settings& settings, const ProcessOptions& options, Clock& 
     environment.out = options.out ? options.out : &std::cout;
     environment.dry_run = options.dry_run;
     environment.dry_run_lines = stix::write_dry_run_lines;
-    environment.should_stop = [&stop] { return stop.requested(); };
+    environment.should_stop = stopping;
     sink = sinks::make_sink(settings, environment);
   } catch (const std::exception& error) {
     if (stop.requested()) {  // e.g. SIGTERM while OpenCTI was still unreachable: a stop, not a failure

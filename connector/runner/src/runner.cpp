@@ -311,6 +311,8 @@ std::vector<FeedCollection> Runner::Impl::selected_collections() {
     report.errors.push_back(error.what());
     metric_add(Metric::Errors, 1, "token_rejected");
     return {};
+  } catch (const Interrupted&) {
+    return {};  // a stop request: conclude() reports the run as interrupted
   } catch (const std::exception& error) {
     report.errors.push_back(error.what());
     metric_add(Metric::Errors, 1, "taxii");
@@ -363,6 +365,9 @@ void Runner::Impl::read_collection(const FeedCollection& source) {
     abort_run("sink", std::string("delivery failed: ") + error.what());
   } catch (const batching::StagingError& error) {
     abort_run("mapping", std::string("a batch could not be staged: ") + error.what());
+  } catch (const Interrupted&) {
+    // A stop request cut a TAXII wait or transfer short: not a TAXII failure; conclude() reports
+    // the run as interrupted and the collection as not read to the end.
   } catch (const std::exception& error) {  // TAXII failures: this collection only
     progress.error = error.what();
     report.errors.push_back(fmt::format("collection {}: {}", source.label, error.what()));

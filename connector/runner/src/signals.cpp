@@ -70,7 +70,8 @@ void SignalWatcher::watch() {
     }
     if (next < 0 && errno == EINTR) continue;  // timeout shrinks only approximately; fine for a guard
     if (next < 0 && errno == EAGAIN) {
-      exit_now(0, "graceful stop took too long: exiting now (unconfirmed objects will be read again)\n");
+      exit_now(kForcedExitStatus,
+               "graceful stop took too long: forced exit with status 75 (unconfirmed objects will be read again)\n");
     }
   }
 }

@@ -20,15 +20,7 @@ std::string StopSignal::reason() const {
 }
 
 bool StopSignal::sleep_for(Clock& clock, Duration d) {
-  // Slices on the injected clock rather than a condition variable wait: the clock may be a
-  // ManualClock, whose time only moves when someone sleeps on it.
-  const SystemTime deadline = clock.now() + d;
-  while (!requested()) {
-    const auto left = std::chrono::duration_cast<Duration>(deadline - clock.now());
-    if (left <= Duration::zero()) return true;
-    clock.sleep_for(std::min(left, kSlice));
-  }
-  return false;
+  return sleep_unless_stopping(clock, d, [this] { return requested(); }, kSlice);
 }
 
 bool StopSignal::wait_for(Duration d) {

@@ -17,6 +17,7 @@
 #include <thread>
 #include <utility>
 
+#include "kfc/sinks/amqp_tls.h"
 #include "kfc/sinks/message.h"
 #include "kfc/sinks/publish_ledger.h"
 #include "kfc/sinks/splitter.h"
@@ -76,11 +77,15 @@ class Connection {
     amqp_socket_t* socket = mq.use_ssl ? amqp_ssl_socket_new(state_) : amqp_tcp_socket_new(state_);
     if (socket == nullptr) throw TransientAmqpError("cannot create an AMQP socket");
     if (mq.use_ssl) configure_tls(socket, mq);
+    warn_if_amqp_plaintext(mq);
 
     timeval timeout = to_timeval(options.connect_timeout);
     amqp_set_handshake_timeout(state_, &timeout);
     amqp_set_rpc_timeout(state_, &timeout);
     int status = amqp_socket_open_noblock(socket, mq.host.c_str(), mq.port, &timeout);
+    if (const std::string untrusted = amqp_tls_verification_failure(status, mq); !untrusted.empty()) {
+      throw DeliveryError(untrusted);  // reconnecting cannot make the certificate trusted
+    }
     if (status != AMQP_STATUS_OK) {
       throw TransientAmqpError("cannot connect to RabbitMQ at " + endpoint_text(mq) + ": " + amqp_error_string2(status) +
                                (mq.use_ssl ? " (TLS: does this port speak TLS, and is the broker's certificate trusted? "
@@ -98,17 +103,11 @@ class Connection {
   }
 
   static void configure_tls(amqp_socket_t* socket, const opencti::MqConnection& mq) {
-    if (!mq.ssl_ca.empty() && amqp_ssl_socket_set_cacert(socket, mq.ssl_ca.c_str()) != AMQP_STATUS_OK) {
-      throw DeliveryError("cannot read the RabbitMQ CA file " + mq.ssl_ca + " — check mq.use_ssl_ca (MQ_USE_SSL_CA)");
+    try {
+      configure_amqp_tls(socket, mq);
+    } catch (const AmqpTlsError& error) {
+      throw DeliveryError(error.what());  // the same material fails on every attempt
     }
-    if (!mq.ssl_passphrase.empty()) amqp_ssl_socket_set_key_passwd(socket, mq.ssl_passphrase.reveal().c_str());
-    if (!mq.ssl_cert.empty() && !mq.ssl_key.empty() &&
-        amqp_ssl_socket_set_key(socket, mq.ssl_cert.c_str(), mq.ssl_key.c_str()) != AMQP_STATUS_OK) {
-      throw DeliveryError("cannot load the RabbitMQ client certificate " + mq.ssl_cert + " / key " + mq.ssl_key +
-                          " — check mq.use_ssl_cert, mq.use_ssl_key and mq.use_ssl_passphrase");
-    }
-    amqp_ssl_socket_set_verify_peer(socket, mq.ssl_reject_unauthorized ? 1 : 0);
-    amqp_ssl_socket_set_verify_hostname(socket, mq.ssl_reject_unauthorized ? 1 : 0);
   }
 
   static void check(const amqp_rpc_reply_t& reply, const char* step, const opencti::MqConnection& mq) {

@@ -43,6 +43,8 @@ FailureKind classify(CURLcode code) {
       return FailureKind::Tls;
     case CURLE_FILESIZE_EXCEEDED:
       return FailureKind::TooLarge;
+    case CURLE_ABORTED_BY_CALLBACK:
+      return FailureKind::Cancelled;
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
@@ -209,6 +211,15 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(handle_, CURLOPT_WRITEDATA, &exchange);
     curl_easy_setopt(handle_, CURLOPT_HEADERFUNCTION, &CurlTransport::on_header);
     curl_easy_setopt(handle_, CURLOPT_HEADERDATA, &exchange);
+    if (options_.cancel) {
+      curl_easy_setopt(handle_, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(handle_, CURLOPT_XFERINFOFUNCTION, &CurlTransport::on_progress);
+      curl_easy_setopt(handle_, CURLOPT_XFERINFODATA, this);
+    }
+  }
+
+  static int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    return static_cast<CurlTransport*>(user)->options_.cancel() ? 1 : 0;  // non-zero aborts the transfer
   }
 
   static std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {

@@ -118,15 +118,16 @@ TEST_F(ClientTest, MqSettingsOverrideTheAdvertisedConnection) {
   EXPECT_EQ(registration.mq.ssl_ca, "/etc/ca.pem");
 }
 
-// pycti takes the PEM text itself in MQ_USE_SSL_KEY; rabbitmq-c reads files: the connection gets a file.
-TEST_F(ClientTest, MqPemTextBecomesAFileForRabbitMq) {
+// pycti takes the PEM text itself in MQ_USE_SSL_KEY: it reaches the connection as text (loaded from
+// memory when connecting, never written to a file).
+TEST_F(ClientTest, MqPemTextReachesTheConnectionAsText) {
   MqSettings overrides;
   overrides.ssl_key = "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----\n";
+  overrides.ssl_ca = "/etc/ssl/rabbitmq-ca.pem";
   auto client = make_client();
   Registration registration = client.register_connector(identity(), overrides);
-  ASSERT_NE(registration.mq.ssl_key, overrides.ssl_key);
-  std::ifstream in(registration.mq.ssl_key);
-  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), overrides.ssl_key);
+  EXPECT_EQ(registration.mq.ssl_key, overrides.ssl_key);
+  EXPECT_EQ(registration.mq.ssl_ca, overrides.ssl_ca);
 }
 
 TEST_F(ClientTest, StoredStateComesBackWithRegistration) {

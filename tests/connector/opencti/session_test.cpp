@@ -65,12 +65,27 @@ TEST_F(SessionTest, GivesUpAfterMaxAttemptsWithAClearError) {
   EXPECT_EQ(server.count("healthCheck"), 3u);
 }
 
-TEST_F(SessionTest, StopRequestEndsTheRetrying) {
+// A stop request during the registration backoff ends the wait at once, not when the delay is over.
+TEST_F(SessionTest, StopRequestEndsTheRetryingAtOnce) {
   server.set_outage(503);
   SessionOptions options = no_thread();
-  int asked = 0;
-  options.should_stop = [&] { return ++asked > 2; };
+  options.retry_initial = std::chrono::minutes(1);
+  // The stop arrives once the first wait is under way (the clock has been slept on).
+  options.should_stop = [&] { return clock.slept() > std::chrono::milliseconds(0); };
   EXPECT_THROW(connect(options), OpenCtiUnavailableError);
+  EXPECT_EQ(server.count("healthCheck"), 1u);
+  EXPECT_LE(clock.slept(), std::chrono::milliseconds(100)) << "the 60 s backoff was slept out";
+}
+
+// A stop request abandons a registration call under way (a platform that does not answer).
+TEST_F(SessionTest, StopRequestAbandonsARegistrationCallUnderWay) {
+  server.set_answer_delay(std::chrono::seconds(30));
+  SessionOptions options = no_thread();
+  const auto started = std::chrono::steady_clock::now();
+  options.should_stop = [&] { return std::chrono::steady_clock::now() - started > std::chrono::milliseconds(200); };
+  EXPECT_THROW(connect(options), Interrupted);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  server.set_answer_delay(std::chrono::milliseconds(0));
 }
 
 TEST_F(SessionTest, RejectedTokenIsNotRetried) {

@@ -102,5 +102,26 @@ TEST(MemoryCache, ExpiresAfterTheTtl) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
+// opentip.cache_max_entries: a full cache drops the answer used least recently, never more.
+TEST(MemoryCache, KeepsAtMostMaxEntriesDroppingTheLeastRecentlyUsed) {
+  SystemTime t0 = SystemTime{} + 500000h;
+  MemoryCache cache(1h, 3);
+  cache.put("ip:1.1.1.1", {200, "one", t0});
+  cache.put("ip:2.2.2.2", {200, "two", t0});
+  cache.put("ip:3.3.3.3", {200, "three", t0});
+  ASSERT_TRUE(cache.get("ip:1.1.1.1", t0));  // now the most recently used: 2.2.2.2 is the oldest
+  cache.put("ip:4.4.4.4", {200, "four", t0});
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_FALSE(cache.get("ip:2.2.2.2", t0));
+  EXPECT_EQ(cache.get("ip:1.1.1.1", t0)->body, "one");
+  EXPECT_TRUE(cache.get("ip:3.3.3.3", t0));
+  EXPECT_TRUE(cache.get("ip:4.4.4.4", t0));
+  cache.put("ip:3.3.3.3", {404, "", t0});  // replacing an answer does not evict another
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_EQ(cache.get("ip:3.3.3.3", t0)->status, 404);
+  for (int i = 0; i < 1000; ++i) cache.put("domain:" + std::to_string(i) + ".example", {200, "{}", t0});
+  EXPECT_EQ(cache.size(), 3u);
+}
+
 }  // namespace
 }  // namespace kfc::opentip

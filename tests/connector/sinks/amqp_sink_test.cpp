@@ -8,8 +8,10 @@
 #include <thread>
 
 #include "kfc/fixtures/amqp_consumer.h"
+#include "kfc/fixtures/log_capture.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/tcp_proxy.h"
+#include "kfc/fixtures/wait_until.h"
 #include "kfc/sinks/amqp_sink.h"
 #include "local_broker.h"
 #include "stage_bundles.h"
@@ -60,13 +62,9 @@ void expect_dependency_order(const std::vector<fixtures::WorkerMessage>& message
 
 // Waits (real time, up to `limit`) until the queue holds at least `depth` messages; returns the depth.
 std::uint32_t wait_for_depth(AmqpTestBroker& broker, const std::string& queue, std::uint32_t depth,
-                             std::chrono::seconds limit = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  std::uint32_t now = broker.depth(queue);
-  while (now < depth && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    now = broker.depth(queue);
-  }
+                             std::chrono::seconds limit = std::chrono::seconds(60)) {
+  std::uint32_t now = 0;
+  fixtures::wait_until([&] { return (now = broker.depth(queue)) >= depth; }, limit);
   return now;
 }
 
@@ -240,7 +238,7 @@ TEST_F(AmqpSinkTest, FullQueueNacksAreRepublishedUntilTaken) {
       auto got = own.take(full.queue, std::min<std::size_t>(2, 13 - received.size()), std::chrono::seconds(30));
       if (got.empty()) break;
       for (auto& message : got) received.push_back(std::move(message));
-      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));  // pacing (a slow worker), not synchronisation
     }
   });
   sink->send(bundle);
@@ -262,10 +260,12 @@ TEST_F(AmqpSinkTest, UnroutableMessagesAreRepublishedOnceTheQueueIsBound) {
   SystemClock real_clock;
   auto sink = make_amqp_sink(opts, {}, real_clock);
   sink->begin_run({});
+  fixtures::LogCapture logs;
   std::thread platform([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // The platform binds late: once the broker has returned a message as unroutable.
+    EXPECT_TRUE(fixtures::wait_until([&] { return logs.contains("returned a message as unroutable"); }));
     AmqpTestBroker own;
-    own.bind({queue.exchange, unbound.routing_key, queue.queue});  // the platform binds late
+    own.bind({queue.exchange, unbound.routing_key, queue.queue});
   });
   sink->send(stage(2));
   sink->flush();
@@ -383,7 +383,9 @@ TEST_F(AmqpSinkTest, ConnectionLostWhileFlushWaitsForConfirmsRepublishesEverythi
   sink->send(second);
   EXPECT_EQ(sink->confirmed(), 1u);
   std::thread cutter([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    // Cut once the broker holds all 60 (its confirms of the last 30 never come back).
+    AmqpTestBroker own;
+    EXPECT_TRUE(fixtures::wait_until([&] { return own.depth(queue.queue) == 60u; }));
     network.cut();
   });
   sink->flush();  // waits for confirms that never come, until the cut
@@ -486,8 +488,8 @@ TEST_F(AmqpSinkTest, HeartbeatsAreAnsweredWhileNothingIsSent) {
   auto sink = make_amqp_sink(opts, {}, real_clock);
   sink->begin_run({});
   sink->send(stage(3, "before"));                  // not flushed: the confirms arrive while idle
-  std::this_thread::sleep_for(std::chrono::seconds(5));
-  EXPECT_EQ(sink->confirmed(), 1u);
+  EXPECT_TRUE(fixtures::wait_until([&] { return sink->confirmed() == 1u; }));
+  std::this_thread::sleep_for(std::chrono::seconds(5));  // the condition under test: idle for five heartbeats
   sink->send(stage(3, "after"));
   sink->flush();
   const auto stats = sink->stats();

@@ -7,8 +7,10 @@
 #include <thread>
 
 #include "kfc/fixtures/amqp_consumer.h"
+#include "kfc/fixtures/log_capture.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/tcp_proxy.h"
+#include "kfc/fixtures/wait_until.h"
 #include "kfc/sinks/amqp_sink.h"
 #include "local_broker.h"
 #include "stage_bundles.h"
@@ -58,13 +60,15 @@ TEST_F(BrokerRestartTest, BrokerRestartMidRunLosesNothing) {
   opts.reconnect_initial = std::chrono::milliseconds(250);
   opts.reconnect_max = std::chrono::milliseconds(2000);
   opts.max_reconnect_attempts = 120;
+  fixtures::LogCapture logs;
   auto sink = make_amqp_sink(opts, {}, real_clock);
   sink->begin_run({.work_id = std::string("work-restart"), .update = false});
   auto first = stage(100, "before");
   sink->send(first);  // in flight, not flushed
   ASSERT_EQ(fixtures::rabbitmqctl("stop_app"), 0);
-  std::thread restart([] {
-    std::this_thread::sleep_for(std::chrono::seconds(2));
+  std::thread restart([&] {
+    // Back once the sink has failed to reach the stopped broker at least once.
+    EXPECT_TRUE(fixtures::wait_until([&] { return logs.contains("(attempt "); }));
     fixtures::rabbitmqctl("start_app");
   });
   auto second = stage(100, "after");
@@ -104,6 +108,7 @@ TEST_F(BrokerRestartTest, BrokerDownWhileFlushWaitsForConfirmsLosesNothing) {
   opts.reconnect_initial = std::chrono::milliseconds(250);
   opts.reconnect_max = std::chrono::milliseconds(2000);
   opts.max_reconnect_attempts = 120;
+  fixtures::LogCapture logs;
   auto sink = make_amqp_sink(opts, {}, real_clock);
   sink->begin_run({.work_id = std::string("work-restart-flush"), .update = false});
   sink->send(stage(0, "warm-up"));  // connected through the proxy
@@ -120,10 +125,13 @@ TEST_F(BrokerRestartTest, BrokerDownWhileFlushWaitsForConfirmsLosesNothing) {
   }
   sink->send(bundle);
   EXPECT_EQ(sink->confirmed(), 1u);
-  std::thread restart([] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::thread restart([&] {
+    {
+      AmqpTestBroker own;  // down only once the broker holds every message (warm-up + 40)
+      EXPECT_TRUE(fixtures::wait_until([&] { return own.depth(queue.queue) == 41u; }));
+    }
     fixtures::rabbitmqctl("stop_app");
-    std::this_thread::sleep_for(std::chrono::seconds(2));
+    EXPECT_TRUE(fixtures::wait_until([&] { return logs.contains("(attempt "); }));
     fixtures::rabbitmqctl("start_app");
   });
   sink->flush();  // waiting for confirms when the broker goes away

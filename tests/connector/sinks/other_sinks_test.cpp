@@ -13,6 +13,7 @@
 #include <random>
 #include <sstream>
 
+#include "kfc/fixtures/amqp_consumer.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/sinks/factory.h"
 
@@ -135,11 +136,14 @@ TEST(DirectorySinkTest, AWriteTheDiskRefusesIsAnErrorAndLeavesNoFile) {
   EXPECT_NE(files[0].string().find("fits"), std::string::npos);
 }
 
-// A real full disk: a 64 KiB tmpfs (needs root; skipped where mounting is not allowed).
+// A real full disk: a 64 KiB tmpfs (needs root). Skipped where mounting is not allowed — but never in
+// CI mode (KFC_TEST_RABBITMQ=1, as tests/run.sh sets it), where a skip would hide the test for good.
 TEST(DirectorySinkTest, AFullDiskIsAClearErrorLosesNoConfirmedFileAndLeavesNoPartialFile) {
   TempDir dir;
   if (::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=64k,mode=0700") != 0) {
-    GTEST_SKIP() << "cannot mount a small tmpfs here (" << std::strerror(errno) << ")";
+    const std::string why = std::string("cannot mount a small tmpfs here (") + std::strerror(errno) + ")";
+    if (fixtures::rabbitmq_required()) FAIL() << why << " — the CI run must be able to (run as root)";
+    GTEST_SKIP() << why;
   }
   struct Unmount {
     const fs::path& path;

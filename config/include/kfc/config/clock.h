@@ -2,7 +2,9 @@
 // Injectable time, as Envoy does it: production code asks a Clock, tests hand in a ManualClock so
 // token expiry, schedules and backoff are tested without sleeping.
 #include <chrono>
+#include <functional>
 #include <mutex>
+#include <stdexcept>
 
 namespace kfc {
 
@@ -26,6 +28,32 @@ class SystemClock final : public Clock {
 
 // The process-wide real clock.
 Clock& system_clock();
+
+// Sleeps `d` on `clock` in slices of at most `slice`, so that a stop request (`stopping()` turning
+// true) ends the wait within one slice. Returns true when the whole duration passed, false when
+// stopped. Slices rather than a condition variable: a ManualClock only moves when slept on.
+bool sleep_unless_stopping(Clock& clock, Duration d, const std::function<bool()>& stopping,
+                           Duration slice = Duration{100});
+
+// A wait or a transfer abandoned because the process is stopping (SIGTERM): not a fault of a server
+// or of the data. Whoever catches it reports the run as interrupted, not failed.
+class Interrupted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The clock for code that backs off and retries (TAXII pages): its sleeps end within a slice of a
+// stop request by throwing Interrupted, so a Retry-After of minutes does not hold a shutdown.
+class InterruptibleClock final : public Clock {
+ public:
+  InterruptibleClock(Clock& base, std::function<bool()> stopping) : base_(base), stopping_(std::move(stopping)) {}
+  SystemTime now() const override { return base_.now(); }
+  void sleep_for(Duration d) override;
+
+ private:
+  Clock& base_;
+  std::function<bool()> stopping_;
+};
 
 // A clock for tests: time only moves when told to (or when someone sleeps on it).
 class ManualClock final : public Clock {

@@ -74,7 +74,8 @@ struct KeyDoc {
   std::string key;
   std::string env_name;
   std::string description;
-  std::string type = "string";        // JSON Schema type: string, boolean, integer, number, array (of strings)
+  std::string type = "string";        // JSON Schema type: string, boolean, integer, number, array (of
+                                      // strings), or two of them as "boolean|string"
   std::string format;                 // JSON Schema format (uri, duration, uuid), "" when none
   std::vector<std::string> choices;   // the accepted values, when they are a closed list
   std::string default_value;          // as `check` shows it; "" when there is none

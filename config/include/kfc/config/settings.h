@@ -20,7 +20,8 @@ enum class LogFormat { Auto, Human, Json };
 struct OpenCtiSettings {
   std::string url;                       // opencti.url (required for output opencti)
   TokenPtr token;                        // opencti.token / opencti.token_file
-  bool ssl_verify = true;                // opencti.ssl_verify
+  bool ssl_verify = true;                // opencti.ssl_verify: true/false ...
+  std::string ssl_ca_file;               // ... or, as pycti allows, a CA bundle path (verification on)
   std::string custom_headers;            // OPENCTI_CUSTOM_HEADERS "h1:v1;h2:v2"
   bool json_logging = false;             // OPENCTI_JSON_LOGGING
 };
@@ -180,6 +181,7 @@ struct OpenTipSettings {
   int max_requests_per_minute = 10;
   std::chrono::seconds cache_ttl{86400};
   std::string cache_dir;                 // empty: in-memory cache
+  std::size_t cache_max_entries = 10000; // opentip.cache_max_entries: LRU bound of the in-memory cache
   std::chrono::seconds quota_cooldown{3600};
   std::string max_tlp = "TLP:AMBER";
   std::string zone_scores = "red:100,orange:80,yellow:60,grey:20,green:0";

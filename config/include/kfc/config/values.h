@@ -29,8 +29,11 @@ std::string format_timestamp(SystemTime t);  // 2026-12-03T10:00:00Z
 
 // Canonical UUID text (8-4-4-4-12 hex digits).
 bool is_uuid(std::string_view text);
-// An absolute http(s) URL with a host; `scheme` receives "http" or "https" (lower case).
-bool is_http_url(std::string_view text, std::string* scheme = nullptr);
+// An absolute http(s) URL with a host; `scheme` receives "http" or "https" (lower case), `host` the
+// host name or address (IPv6 without its brackets).
+bool is_http_url(std::string_view text, std::string* scheme = nullptr, std::string* host = nullptr);
+// localhost, 127.0.0.0/8 or ::1: traffic that never leaves the machine (no warning for plaintext).
+bool is_loopback_host(std::string_view host);
 // The URL without any user:password@ part, for printing.
 std::string url_without_credentials(std::string_view url);
 

@@ -22,7 +22,8 @@ struct MqConnection {
   bool use_ssl = false;
   std::string user;
   Secret pass;
-  // TLS (MQ_USE_SSL_*), only used when use_ssl.
+  // TLS (MQ_USE_SSL_*), only used when use_ssl: each a file path or the PEM text itself. The key
+  // text is a secret: never put it in a message (sinks/amqp_tls.h loads it from memory).
   std::string ssl_ca;
   std::string ssl_cert;
   std::string ssl_key;

@@ -10,6 +10,7 @@
 #include <rapidjson/document.h>
 
 #include "kfc/config/clock.h"
+#include "kfc/config/settings.h"
 #include "kfc/config/token.h"
 #include "kfc/http/transport.h"
 
@@ -51,6 +52,10 @@ struct GraphqlOptions {
 
 // The transport a GraphqlOptions/ssl_verify pair implies (libcurl, keep-alive).
 TransportFactory curl_transport_factory(bool ssl_verify, std::string user_agent);
+// The same from opencti.ssl_verify (a boolean or a CA bundle path); `cancel` answering true
+// abandons a request under way (registration while the process is asked to stop).
+TransportFactory curl_transport_factory(const OpenCtiSettings& settings, std::string user_agent,
+                                        std::function<bool()> cancel = {});
 
 class GraphqlClient {
  public:

@@ -1,13 +1,15 @@
 #pragma once
 // Quota is precious: answers are kept for opentip.cache_ttl, in memory or in opentip.cache_dir (so
 // successive `lookup` commands share them). The quota block (after a 403) is kept there too.
+#include <algorithm>
 #include <chrono>
-#include <map>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "kfc/config/clock.h"
 
@@ -30,9 +32,13 @@ class ResultCache {
   virtual void set_quota_blocked_until(SystemTime until) = 0;
 };
 
+// Bounded by opentip.cache_max_entries: a months-long enrichment process sees an endless stream of
+// distinct values, so when the cache is full the least recently used answer makes room.
 class MemoryCache final : public ResultCache {
  public:
-  explicit MemoryCache(std::chrono::seconds ttl) : ttl_(ttl) {}
+  static constexpr std::size_t kDefaultMaxEntries = 10000;
+  explicit MemoryCache(std::chrono::seconds ttl, std::size_t max_entries = kDefaultMaxEntries)
+      : ttl_(ttl), max_entries_(std::max<std::size_t>(max_entries, 1)) {}
   std::optional<CachedAnswer> get(const std::string& key, SystemTime now) override;
   void put(const std::string& key, const CachedAnswer& answer) override;
   std::optional<SystemTime> quota_blocked_until() override;
@@ -40,9 +46,17 @@ class MemoryCache final : public ResultCache {
   std::size_t size() const;
 
  private:
+  using Recency = std::list<std::string>;  // keys, most recently used first
+  struct Entry {
+    CachedAnswer answer;
+    Recency::iterator position;
+  };
+
   std::chrono::seconds ttl_;
+  std::size_t max_entries_;
   mutable std::mutex mutex_;
-  std::map<std::string, CachedAnswer> entries_;
+  Recency recency_;
+  std::unordered_map<std::string, Entry> entries_;
   std::optional<SystemTime> blocked_until_;
 };
 
@@ -71,7 +85,8 @@ std::optional<CachedAnswer> parse_cache_file(std::string_view content, std::stri
 // The content of the quota file, "<epoch ms>\n"; nullopt when it is not that.
 std::optional<SystemTime> parse_quota_file(std::string_view content);
 
-// In memory when `directory` is empty, else on disk.
-std::unique_ptr<ResultCache> make_cache(const std::string& directory, std::chrono::seconds ttl);
+// In memory (at most `max_entries` answers) when `directory` is empty, else on disk.
+std::unique_ptr<ResultCache> make_cache(const std::string& directory, std::chrono::seconds ttl,
+                                        std::size_t max_entries = MemoryCache::kDefaultMaxEntries);
 
 }  // namespace kfc::opentip

@@ -1,8 +1,9 @@
 #pragma once
 // SIGTERM/SIGINT for the connector process: the first one asks the run to stop (stop reading,
 // deliver and confirm what is in flight, checkpoint, close the work as interrupted); if that takes
-// longer than the grace period the process exits anyway (nothing is lost: unconfirmed objects are
-// read again by the next run); a second signal exits at once.
+// longer than the grace period the process exits anyway with its own status, kForcedExitStatus
+// (nothing is lost: unconfirmed objects are read again by the next run, but a stop that needs the
+// guard is a fault worth seeing); a second signal exits at once (128 + signal).
 //
 // Signals are taken by a dedicated thread with sigwait(), so handling does not depend on which
 // thread runs the loop (a weakness of the reference connector) and no work happens in a signal handler.
@@ -14,6 +15,9 @@
 #include "kfc/runner/stop.h"
 
 namespace kfc::runner {
+
+// The exit status when the grace period ran out (EX_TEMPFAIL: stopped, nothing lost, not clean).
+inline constexpr int kForcedExitStatus = 75;
 
 class SignalWatcher {
  public:

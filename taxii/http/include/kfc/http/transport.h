@@ -3,6 +3,7 @@
 // libcurl transport at loopback servers instead of mocking this interface.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -31,7 +32,8 @@ struct Response {
   std::optional<std::string> header(std::string_view name) const;
 };
 
-enum class FailureKind { Connect, Timeout, Tls, TooLarge, Reset, Other };
+// Cancelled: the caller's `cancel` predicate asked to abandon the transfer (the process is stopping).
+enum class FailureKind { Connect, Timeout, Tls, TooLarge, Reset, Cancelled, Other };
 
 // A request that got no complete HTTP answer. The message names the URL (without credentials or
 // query secrets) and what went wrong; never a header value.
@@ -40,8 +42,10 @@ class TransportError : public std::runtime_error {
   TransportError(FailureKind kind, const std::string& message)
       : std::runtime_error(message), kind_(kind) {}
   FailureKind kind() const noexcept { return kind_; }
-  // Worth retrying: everything but TLS failures and over-size answers.
-  bool transient() const noexcept { return kind_ != FailureKind::Tls && kind_ != FailureKind::TooLarge; }
+  // Worth retrying: everything but TLS failures, over-size answers and cancelled transfers.
+  bool transient() const noexcept {
+    return kind_ != FailureKind::Tls && kind_ != FailureKind::TooLarge && kind_ != FailureKind::Cancelled;
+  }
 
  private:
   FailureKind kind_;
@@ -66,6 +70,9 @@ struct CurlOptions {
   std::size_t max_response_bytes = 256u << 20;      // a larger body is FailureKind::TooLarge
   std::string user_agent = "kaspersky-feeds-connector";
   bool accept_gzip = true;
+  // Polled while a request is under way (about once a second and on every read); true abandons it
+  // with FailureKind::Cancelled. Lets a stop request end a slow transfer at once.
+  std::function<bool()> cancel;
   // Proxies come from the usual environment variables (https_proxy, no_proxy...) as libcurl reads them.
 };
 
