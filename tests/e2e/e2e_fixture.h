@@ -163,6 +163,7 @@ class EndToEnd : public ::testing::Test {
       const auto& bundle = message.bundle;
       if (!bundle.IsObject() || !bundle.HasMember("objects")) continue;
       for (const auto& object : bundle["objects"].GetArray()) {
+        objects_delivered_.insert(object["id"].GetString());
         if (std::string_view(object["type"].GetString()) != "indicator") continue;
         if (object.HasMember("x_opencti_stix_ids")) {
           for (const auto& id : object["x_opencti_stix_ids"].GetArray()) feed_ids.insert(id.GetString());
@@ -215,6 +216,7 @@ class EndToEnd : public ::testing::Test {
   std::unique_ptr<fixtures::OpenCtiServer> opencti_;
   std::unique_ptr<testing::TaxiiTestServer> taxii_;
   std::set<std::string> delivered_;
+  std::set<std::string> objects_delivered_;  // ids of every object take_delivered() saw, any type
   std::size_t messages_ = 0;
   std::string last_stderr_;
 };
