@@ -95,6 +95,7 @@ std::optional<Query> as_domain(std::string_view text) {
 
 }  // namespace
 
+// Enum names as switches, like the token component's: the compiler warns when an enumerator is new.
 std::string_view to_string(ValueKind kind) {
   switch (kind) {
     case ValueKind::Md5: return "MD5";
