@@ -154,6 +154,27 @@ class EndToEnd : public ::testing::Test {
     return status.value_or(-1);
   }
 
+  // Runs `run --once --summary` to the end, expecting exit status 0; returns its log (stderr).
+  std::string run_once_with_summary() {
+    auto process = start({"run", "--once", "--summary"});
+    const auto status = process->wait(60s);
+    std::string log = process->err();
+    EXPECT_TRUE(status.has_value()) << "the connector did not finish: " << log;
+    EXPECT_EQ(status.value_or(-1), 0) << log;
+    return log;
+  }
+
+  // The feed ids of every indicator in `collections`.
+  static std::set<std::string> indicator_ids(const std::vector<testing::FixtureCollection>& collections) {
+    std::set<std::string> ids;
+    for (const auto& c : collections) {
+      for (const auto& o : c.objects) {
+        if (o.type == "indicator") ids.insert(o.id);
+      }
+    }
+    return ids;
+  }
+
   // Takes every message published so far; returns the feed ids the delivered indicators carry
   // (the mapping moves the feed id to x_opencti_stix_ids) and checks each message as a worker would.
   std::set<std::string> take_delivered(std::chrono::milliseconds quiet = 700ms) {

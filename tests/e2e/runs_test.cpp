@@ -345,18 +345,8 @@ TEST_F(EndToEnd, BadFeedObjectsAreRepairedOrDroppedAndTheRunSucceeds) {
   testing::prepend_to_description(collections[1].objects[5], "bad \xff;");
   serve(collections);
 
-  auto process = start({"run", "--once", "--summary"});
-  const auto status = process->wait(60s);
-  const std::string log = process->err();
-  ASSERT_TRUE(status.has_value()) << log;
-  EXPECT_EQ(*status, 0) << log;
-  std::set<std::string> indicators;
-  for (const auto& c : collections) {
-    for (const auto& o : c.objects) {
-      if (o.type == "indicator") indicators.insert(o.id);
-    }
-  }
-  EXPECT_EQ(take_delivered(), indicators);  // every indicator
+  const std::string log = run_once_with_summary();
+  EXPECT_EQ(take_delivered(), indicator_ids(collections));  // every indicator
   // In the log: once per object, and the run's totals.
   EXPECT_NE(log.find("object malware--00000000-0000-4000-8000-0000000000a1: dropped created_by_ref"), std::string::npos) << log;
   EXPECT_NE(log.find("delivered repaired: 1 invalid Unicode sequence(s) replaced by U+FFFD"), std::string::npos) << log;
@@ -385,18 +375,8 @@ TEST_F(EndToEnd, ReferenceCyclesAreBrokenAndTheRunSucceeds) {
   for (const auto& object : cycle) objects.push_back(object);
   serve(collections);
 
-  auto process = start({"run", "--once", "--summary"});
-  const auto status = process->wait(60s);
-  const std::string log = process->err();
-  ASSERT_TRUE(status.has_value()) << log;
-  EXPECT_EQ(*status, 0) << log;
-  std::set<std::string> indicators;
-  for (const auto& c : collections) {
-    for (const auto& o : c.objects) {
-      if (o.type == "indicator") indicators.insert(o.id);
-    }
-  }
-  EXPECT_EQ(take_delivered(), indicators);  // every indicator
+  const std::string log = run_once_with_summary();
+  EXPECT_EQ(take_delivered(), indicator_ids(collections));  // every indicator
   for (const auto& object : cycle) EXPECT_TRUE(objects_delivered_.contains(object.id)) << object.id << " not delivered";
   EXPECT_NE(log.find("object malware--00000000-0000-4000-8000-0000000000c2: reference cycle broken: dropped "
                      "created_by_ref malware--00000000-0000-4000-8000-0000000000c1"),
