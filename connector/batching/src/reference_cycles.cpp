@@ -28,6 +28,8 @@ constexpr std::size_t kSearchBudget = std::size_t{1} << 22;
 class ReferenceGraph {
  public:
   ReferenceGraph(const rapidjson::Value& objects, const std::vector<bool>& alive) {
+    nodes_.reserve(objects.Size());
+    index_.reserve(objects.Size());
     for (rapidjson::SizeType i = 0; i < objects.Size(); ++i) {
       const std::string_view id = alive[i] ? id_of(objects[i]) : std::string_view{};
       if (id.empty()) continue;
@@ -35,12 +37,18 @@ class ReferenceGraph {
       if (inserted) nodes_.push_back(Node{id, i});
       else nodes_[it->second].content = i;  // the stages keep the last copy of an id
     }
-    out_.resize(nodes_.size());
-    in_.resize(nodes_.size());
-    for (std::size_t n = 0; n < nodes_.size(); ++n) add_edges(n, objects[nodes_[n].content]);
+    // Edges are numbered node by node: those of node n are [first_edge_[n], first_edge_[n + 1]).
+    first_edge_.reserve(nodes_.size() + 1);
+    edges_.reserve(nodes_.size() * 2);
+    for (std::size_t n = 0; n < nodes_.size(); ++n) {
+      first_edge_.push_back(edges_.size());
+      add_edges(n, objects[nodes_[n].content]);
+    }
+    first_edge_.push_back(edges_.size());
   }
 
   std::vector<CycleBreak> breaks() {
+    if (!has_cycle()) return {};  // nearly every batch: one pass, nothing else built
     std::vector<std::size_t> cyclic = edges_inside_cycles();
     if (cyclic.empty()) return {};
     // Edges in batch order, fields in the stages' order; the strongest are kept first, so the edge
@@ -104,15 +112,46 @@ class ReferenceGraph {
     if (!ref.IsString()) return;
     const auto target = index_.find(string_of(ref));
     if (target == index_.end() || target->second == from) return;  // outside the batch, or itself
-    out_[from].push_back(edges_.size());
-    in_[target->second].push_back(edges_.size());
     edges_.push_back(Edge{from, target->second, field, element, strength_of(field)});
+  }
+
+  // Depth first, without recursion: is an object met again while its own references are followed?
+  bool has_cycle() const {
+    enum : std::uint8_t { kNew, kOnPath, kDone };
+    std::vector<std::uint8_t> state(nodes_.size(), kNew);
+    struct Frame {
+      std::size_t node;
+      std::size_t next;
+    };
+    std::vector<Frame> stack;
+    for (std::size_t start = 0; start < nodes_.size(); ++start) {
+      if (state[start] != kNew) continue;
+      state[start] = kOnPath;
+      stack.push_back({start, first_edge_[start]});
+      while (!stack.empty()) {
+        Frame& frame = stack.back();
+        if (frame.next == first_edge_[frame.node + 1]) {
+          state[frame.node] = kDone;
+          stack.pop_back();
+          continue;
+        }
+        const std::size_t to = edges_[frame.next++].to;
+        if (state[to] == kOnPath) return true;
+        if (state[to] == kNew) {
+          state[to] = kOnPath;
+          stack.push_back({to, first_edge_[to]});
+        }
+      }
+    }
+    return false;
   }
 
   // The edges whose two ends are in one strongly connected component (Kosaraju, without recursion):
   // exactly the edges that lie on some cycle.
   std::vector<std::size_t> edges_inside_cycles() const {
     const std::size_t n = nodes_.size();
+    std::vector<std::vector<std::size_t>> in(n);  // edge numbers by target node
+    for (std::size_t e = 0; e < edges_.size(); ++e) in[edges_[e].to].push_back(e);
     std::vector<std::size_t> finished;
     finished.reserve(n);
     std::vector<bool> seen(n, false);
@@ -124,14 +163,14 @@ class ReferenceGraph {
     for (std::size_t start = 0; start < n; ++start) {
       if (seen[start]) continue;
       seen[start] = true;
-      stack.push_back({start, 0});
+      stack.push_back({start, first_edge_[start]});
       while (!stack.empty()) {
         Frame& frame = stack.back();
-        if (frame.next < out_[frame.node].size()) {
-          const std::size_t to = edges_[out_[frame.node][frame.next++]].to;
+        if (frame.next < first_edge_[frame.node + 1]) {
+          const std::size_t to = edges_[frame.next++].to;
           if (!seen[to]) {
             seen[to] = true;
-            stack.push_back({to, 0});
+            stack.push_back({to, first_edge_[to]});
           }
           continue;
         }
@@ -149,7 +188,7 @@ class ReferenceGraph {
       while (!pending.empty()) {
         const std::size_t node = pending.back();
         pending.pop_back();
-        for (std::size_t e : in_[node]) {
+        for (std::size_t e : in[node]) {
           const std::size_t from = edges_[e].from;
           if (component[from] != kNone) continue;
           component[from] = *it;
@@ -197,7 +236,7 @@ class ReferenceGraph {
   std::vector<Node> nodes_;
   std::unordered_map<std::string_view, std::size_t> index_;
   std::vector<Edge> edges_;
-  std::vector<std::vector<std::size_t>> out_, in_;  // edge numbers by node
+  std::vector<std::size_t> first_edge_;
   // The search: the edges kept so far (as target nodes), relationships dropped, visit marks.
   std::vector<std::vector<std::size_t>> kept_;
   std::vector<bool> dead_;
