@@ -1,5 +1,5 @@
 // Streams generated Kaspersky-shaped feed objects through the connector's data path, the way the run
-// loop does: TAXII page text → parse → Mapper::collect → Batcher (transform, watermark, stages) →
+// loop does: TAXII page text → parse → Mapper::collect → Batcher (transform, stages) →
 // serialisation of every stage (compact bundle JSON for sinks, or the dry-run's Python json.dumps
 // lines), and reports throughput and peak memory. Run it with 10k and with 100k objects: peak RSS is
 // per process and should not grow with the feed.
