@@ -12,7 +12,7 @@
 
 #include "kfc/runner/feed.h"
 #include "kfc/runner/runner.h"
-#include "kfc/runner/state_store.h"
+#include "kfc/runner/state_stores.h"
 #include "kfc/sinks/other_sinks.h"
 #include "kfc/testing/taxii_test_server.h"
 
