@@ -13,7 +13,7 @@
 
 #include "feed_generator.h"
 #include "kfc/batching/batcher.h"
-#include "kfc/config/clock.h"
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/mapping/mapper.h"
 #include "kfc/stix/python_json.h"
 

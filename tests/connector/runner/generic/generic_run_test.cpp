@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/runner/feed.h"
 #include "kfc/runner/runner.h"
 #include "kfc/runner/state_stores.h"
