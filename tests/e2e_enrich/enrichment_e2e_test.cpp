@@ -495,7 +495,11 @@ TEST_F(EnrichmentE2E, APoisonRequestIsTriedAtMostMaxAttemptsAndTheOneBehindItIsE
 
   WorkRecord poison = wait_for_processed(poison_work, 3);
   WorkRecord good = wait_for_processed(good_work);
-  std::this_thread::sleep_for(500ms);  // a fourth try would show by now
+  // A fourth try would be a copy queued before the third was acked: a request published now comes
+  // after it, so once this one is closed the queue holds no try of the poison request any more.
+  const std::string after_work = opencti_.add_work(connector_id_, "After");
+  broker_->publish(listen_, enrichment_request(after_work, "internal-gone", "StixFile"));
+  wait_for_processed(after_work);
   stop();
 
   EXPECT_FALSE(good.in_error) << good.processed_message.value_or("");
@@ -511,7 +515,7 @@ TEST_F(EnrichmentE2E, APoisonRequestIsTriedAtMostMaxAttemptsAndTheOneBehindItIsE
   }
   EXPECT_LT(good_at, last_poison_at) << ::testing::PrintToString(closed);
   EXPECT_THAT(closed[0], HasSubstr("attempt 1 of 3"));
-  EXPECT_EQ(opencti_.count("stixCyberObservable"), 4u);  // 3 tries of the poison, 1 of the good one
+  EXPECT_EQ(opencti_.count("stixCyberObservable"), 5u);  // 3 tries of the poison, the good one, the one after
   EXPECT_EQ(broker_->depth(listen_.queue), 0u);
   expect_no_secret_anywhere();
 }
@@ -674,7 +678,10 @@ TEST_F(EnrichCommand, ARequestThatKillsTheProcessIsGivenUpAfterMaxAttempts) {
   }
   pid_t pid = launch(output, "enrich", {"OPENTIP_MAX_DELIVERY_ATTEMPTS=3"});
   WorkRecord work = wait_for_processed(work_id);
-  std::this_thread::sleep_for(1s);
+  // A fourth try would come before a request published now (and this one needs no OpenTIP lookup).
+  const std::string after_work = opencti_.add_work(connector_id_, "After");
+  broker_->publish(listen_, enrichment_request(after_work, "internal-gone", "StixFile"));
+  wait_for_processed(after_work);
   const int exit_code = terminate(pid);
   std::ifstream file(output);
   const std::string printed((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
