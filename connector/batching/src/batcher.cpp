@@ -59,6 +59,7 @@ ReferenceRepairs& ReferenceRepairs::operator+=(const ReferenceRepairs& other) {
   dropped_without_refs += other.dropped_without_refs;
   dropped_relationships += other.dropped_relationships;
   dropped_without_id += other.dropped_without_id;
+  kept_external += other.kept_external;
   return *this;
 }
 
@@ -75,6 +76,7 @@ std::vector<std::pair<std::string, std::uint64_t>> ReferenceRepairs::by_kind() c
   add("object_without_refs_dropped", dropped_without_refs);
   add("relationship_without_end_dropped", dropped_relationships);
   add("object_without_id_dropped", dropped_without_id);
+  add("external_reference_kept", kept_external);
   return kinds;
 }
 
@@ -116,7 +118,8 @@ struct Batcher::ArenaPool {
 Batcher::Batcher(TransformFn transform, BatcherOptions options, BeforeStagingFn before_staging)
     : transform_(std::move(transform)), options_(options), before_staging_(std::move(before_staging)),
       pool_(std::make_shared<ArenaPool>()), resolver_(std::make_unique<detail::ReferenceResolver>(std::max<std::size_t>(options.remembered_ids, 1),
-                                                            std::max<std::size_t>(options.remembered_ids / 8, 1))) {
+                                                            std::max<std::size_t>(options.remembered_ids / 8, 1),
+                                                            options.unresolved_references)) {
   if (!transform_) throw std::invalid_argument("Batcher needs a transform");
   if (options_.source_batch_size == 0) options_.source_batch_size = 1;
   if (options_.max_bundle_objects == 0) options_.max_bundle_objects = 1;
@@ -292,7 +295,7 @@ Batch Batcher::take() {
   batch.feed_objects = pending.feed_objects;
   if (before_staging_) before_staging_(objects);
   batch.references = resolver_->resolve(objects);
-  const DeliveredFn delivered = [this](std::string_view id) { return resolver_->was_delivered(id); };
+  const DeliveredFn delivered = [this](std::string_view id) { return resolver_->satisfied_outside_batch(id); };
   if (&objects.GetAllocator() == &pending.arena->allocator) {
     // The stages take the objects out of the batch's memory, which they then keep alive.
     std::shared_ptr<void> memory = share_arena(pending.arena);

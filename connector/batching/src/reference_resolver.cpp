@@ -95,8 +95,10 @@ namespace {
 // The resolution of one batch: which objects are still in it, what each reference resolves to.
 class BatchResolution {
  public:
-  BatchResolution(rapidjson::Document& objects, const IdGenerations& delivered, const AliasGenerations& aliases)
-      : objects_(objects), delivered_(delivered), aliases_(aliases), alive_(objects.Size(), true) {
+  BatchResolution(rapidjson::Document& objects, const IdGenerations& delivered, const AliasGenerations& aliases,
+                  UnresolvedReferences unresolved)
+      : objects_(objects), delivered_(delivered), aliases_(aliases), unresolved_(unresolved),
+        alive_(objects.Size(), true) {
     for (rapidjson::SizeType i = 0; i < objects.Size(); ++i) {
       const std::string_view id = id_of(objects[i]);
       if (id.empty()) {
@@ -121,6 +123,7 @@ class BatchResolution {
         if (alive_[i] && !repair(i)) changed = true;
       }
     }
+    if (unresolved_ == UnresolvedReferences::Keep) count_kept();
     log();
     compact();
     return repairs_;
@@ -129,7 +132,8 @@ class BatchResolution {
  private:
   enum class Verdict { Resolved, Missing };
 
-  // Resolves one reference in place (rewriting an alias); Missing when it points nowhere.
+  // Resolves one reference in place (rewriting an alias); Missing when it points nowhere (Keep: only
+  // when it is not text, which no platform can resolve).
   Verdict resolve(rapidjson::Value& ref, const std::string& self, rapidjson::SizeType position) {
     if (!ref.IsString()) return Verdict::Missing;
     const std::string target(string_of(ref));
@@ -139,7 +143,7 @@ class BatchResolution {
     if (!id) {
       if (auto global = aliases_.find(target)) id = std::string(*global);
     }
-    if (!id || !present(*id)) return Verdict::Missing;
+    if (!id || !present(*id)) return unresolved_ == UnresolvedReferences::Keep ? Verdict::Resolved : Verdict::Missing;
     note(position, "reference " + std::string(target) + " rewritten to " + *id);
     ref.SetString(id->data(), static_cast<rapidjson::SizeType>(id->size()), objects_.GetAllocator());
     ++repairs_.rewritten;
@@ -225,6 +229,20 @@ class BatchResolution {
     return text + " (not delivered in this run)";
   }
 
+  // Keep: the references of the objects left that still point outside the run, counted once when
+  // nothing changes any more (the loop above may look at an object several times).
+  void count_kept() {
+    for (rapidjson::SizeType i = 0; i < objects_.Size(); ++i) {
+      if (!alive_[i]) continue;
+      const std::string_view self = id_of(objects_[i]);
+      detail::for_each_reference(objects_[i], [&](const char* field, const rapidjson::Value& ref) {
+        if (!ref.IsString() || string_of(ref) == self || present(std::string(string_of(ref)))) return;
+        ++repairs_.kept_external;
+        spdlog::debug("Reference kept for the platform to resolve, object {}: {} {}", self, field, string_of(ref));
+      });
+    }
+  }
+
   // Dropped objects leave the array; the others keep their order.
   void compact() {
     rapidjson::SizeType kept = 0;
@@ -248,6 +266,7 @@ class BatchResolution {
   rapidjson::Document& objects_;
   const IdGenerations& delivered_;
   const AliasGenerations& aliases_;
+  const UnresolvedReferences unresolved_;
   std::vector<bool> alive_;
   std::unordered_map<std::string, int> in_batch_;
   std::unordered_map<std::string, std::string> local_aliases_;
@@ -263,7 +282,7 @@ class BatchResolution {
 
 ReferenceRepairs ReferenceResolver::resolve(rapidjson::Document& objects) {
   if (!objects.IsArray()) return {};
-  return BatchResolution(objects, delivered_, aliases_).run();
+  return BatchResolution(objects, delivered_, aliases_, unresolved_).run();
 }
 
 void ReferenceResolver::delivered(const rapidjson::Value& objects) {

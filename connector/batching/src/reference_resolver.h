@@ -2,8 +2,9 @@
 // Dangling references (README.md, "References that point nowhere"): before a batch is staged,
 // every reference is resolved against the batch itself, then against the objects earlier batches of
 // this run delivered; what still points nowhere is dropped (an optional reference) or drops its
-// object (a required one), counted and logged once per object. References to an object's alias
-// (an indicator's original feed id, kept in x_opencti_stix_ids) are rewritten to its id.
+// object (a required one), counted and logged once per object — or, with UnresolvedReferences::Keep,
+// kept as it is and counted (only a reference that is not text is still dropped). References to an
+// object's alias (an indicator's original feed id, kept in x_opencti_stix_ids) are rewritten to its id.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -53,18 +54,24 @@ class AliasGenerations {
 
 class ReferenceResolver {
  public:
-  ReferenceResolver(std::size_t max_ids = 1u << 19, std::size_t max_aliases = 1u << 16)
-      : delivered_(max_ids), aliases_(max_aliases) {}
+  ReferenceResolver(std::size_t max_ids = 1u << 19, std::size_t max_aliases = 1u << 16,
+                    UnresolvedReferences unresolved = UnresolvedReferences::Drop)
+      : delivered_(max_ids), aliases_(max_aliases), unresolved_(unresolved) {}
 
   // Repairs the batch `objects` (an array) in place and says what it did.
   ReferenceRepairs resolve(rapidjson::Document& objects);
   // Remembers the objects of a batch that is about to be sent (their ids and aliases).
   void delivered(const rapidjson::Value& objects);
-  bool was_delivered(std::string_view id) const { return delivered_.contains(id); }
+  // For the stages, after resolve(): a reference to `id` outside the batch is no dependency — the
+  // object was delivered earlier in the run, or (Keep) every reference left is the platform's.
+  bool satisfied_outside_batch(std::string_view id) const {
+    return unresolved_ == UnresolvedReferences::Keep || delivered_.contains(id);
+  }
 
  private:
   IdGenerations delivered_;
   AliasGenerations aliases_;
+  UnresolvedReferences unresolved_;
 };
 
 }  // namespace kfc::batching::detail

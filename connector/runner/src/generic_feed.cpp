@@ -61,6 +61,9 @@ class GenericFeed final : public Feed {
   void before_staging(rapidjson::Document&, mapping::ExistingIds*) override {}
 
   const rapidjson::Value* stage_marking() const override { return nullptr; }  // the server's markings stay
+  // A relationship or report may name an object of an earlier run, or one OpenCTI already holds: sent
+  // as it is, as the taxii2 connector does, for the platform to resolve.
+  bool keeps_unresolved_references() const override { return true; }
 
   taxii::ReadStats read_stats() const override { return server_.stats(); }
 

@@ -55,6 +55,8 @@ class KasperskyFeed final : public Feed {
   }
 
   const rapidjson::Value* stage_marking() const override { return mapper_.tlp_marking(); }
+  // Kaspersky's bundles are self-contained: a reference outside the run is the feed's mistake.
+  bool keeps_unresolved_references() const override { return false; }
 
   taxii::ReadStats read_stats() const override { return client_.stats(); }
 

@@ -214,7 +214,10 @@ RunReport Runner::Impl::run() {
       // A dry run cuts batches like the reference (100 feed objects each) so its lines can be diffed
       // with the Python connector's dry run; real runs send bundles bounded to 1000 objects.
       batching::BatcherOptions{.sizing = parts.dry_run ? batching::BundleSizing::SourceBatches
-                                                       : batching::BundleSizing::ClusterCap},
+                                                       : batching::BundleSizing::ClusterCap,
+                               .unresolved_references = feed.keeps_unresolved_references()
+                                                            ? batching::UnresolvedReferences::Keep
+                                                            : batching::UnresolvedReferences::Drop},
       [this](rapidjson::Document& objects) { feed.before_staging(objects, existing_ids.get()); });
 
   if (prepare()) {

@@ -223,4 +223,54 @@ TEST_F(References, ShortIdsSurviveTheRepairOfTheirObject) {
   EXPECT_EQ(objects_of(batches).at("n--1"), R"({"type":"note","id":"n--1","object_refs":["n--1"]})");
 }
 
+// The generic TAXII mode keeps what resolves nowhere in the run (an object of an earlier run, or one
+// the platform holds): the same feed, both settings. Keep sends those objects untouched and counts
+// each reference once, even when a drop elsewhere makes the resolution look at the batch again; a
+// reference that is not text is dropped in both; an alias is rewritten in both.
+TEST_F(References, KeepLeavesUnresolvedReferencesToThePlatformDropRemovesThem) {
+  const std::string relationship =
+      R"({"type":"relationship","id":"relationship--r","source_ref":"indicator--good","target_ref":"malware--earlier-run"})";
+  const std::string report = R"({"type":"report","id":"report--r","object_refs":["indicator--good","x--in-opencti"]})";
+  const std::string malware = R"({"type":"malware","id":"malware--m","created_by_ref":"identity--in-opencti"})";
+  const std::vector<std::string> feed = {
+      kAuthor, kGood, relationship, report, malware,
+      R"({"type":"relationship","id":"relationship--bad","source_ref":7,"target_ref":"indicator--good"})",
+      R"({"type":"indicator","id":"indicator--feed-1","x_standard_id":"indicator--std-1"})",
+      R"({"type":"relationship","id":"relationship--alias","source_ref":"indicator--feed-1","target_ref":"indicator--good"})",
+  };
+
+  BatcherOptions keep_options;
+  keep_options.unresolved_references = UnresolvedReferences::Keep;
+  Batcher keeping(normalising, keep_options);
+  const auto kept = run(keeping, feed);
+  const auto kept_objects = objects_of(kept);
+  EXPECT_EQ(kept_objects.at("relationship--r"), relationship);  // untouched, byte for byte
+  EXPECT_EQ(kept_objects.at("report--r"), report);
+  EXPECT_EQ(kept_objects.at("malware--m"), malware);
+  EXPECT_FALSE(kept_objects.contains("relationship--bad"));
+  EXPECT_EQ(kept_objects.at("relationship--alias"),
+            R"({"type":"relationship","id":"relationship--alias","source_ref":"indicator--std-1","target_ref":"indicator--good"})");
+  const auto kept_repairs = total(kept);
+  EXPECT_EQ(kept_repairs.kept_external, 3u);
+  EXPECT_EQ(kept_repairs.dropped_relationships, 1u);
+  EXPECT_EQ(kept_repairs.dropped_created_by + kept_repairs.dropped_object_refs + kept_repairs.dropped_without_refs, 0u);
+  EXPECT_EQ(kept_repairs.rewritten, 1u);
+  EXPECT_THAT(kept_repairs.by_kind(), ::testing::Contains(std::pair<std::string, std::uint64_t>{"external_reference_kept", 3}));
+  // The kept references are no dependencies: the relationship follows only the indicator it names.
+  ASSERT_EQ(kept.size(), 1u);
+  ASSERT_EQ(kept[0].stages.size(), 3u);  // author, malware…; the authored indicator; relationships, report
+  EXPECT_THAT(compact(kept[0].stages[2].objects), HasSubstr("relationship--r"));
+
+  Batcher dropping(normalising);
+  const auto dropped = run(dropping, feed);
+  const auto dropped_objects = objects_of(dropped);
+  EXPECT_FALSE(dropped_objects.contains("relationship--r"));
+  EXPECT_EQ(dropped_objects.at("report--r"), R"({"type":"report","id":"report--r","object_refs":["indicator--good"]})");
+  EXPECT_EQ(dropped_objects.at("malware--m"), R"({"type":"malware","id":"malware--m"})");
+  const auto dropped_repairs = total(dropped);
+  EXPECT_EQ(dropped_repairs.kept_external, 0u);
+  EXPECT_EQ(dropped_repairs.dropped_relationships, 2u);
+  EXPECT_EQ(dropped_repairs.rewritten, 1u);
+}
+
 }  // namespace

@@ -105,18 +105,33 @@ class GenericRun : public ::testing::Test {
     return runner.run_once();
   }
 
-  // Every object written to a bundle so far, by id (the last copy).
-  std::map<std::string, std::string> written() {
-    std::map<std::string, std::string> objects;
+  // Calls visit(object) for every object written to a bundle so far, bundle by bundle.
+  template <typename Visit>
+  void for_each_written(Visit&& visit) {
     for (const auto& file : fs::directory_iterator(directory / "bundles")) {
       if (file.path().extension() != ".json") continue;
       std::ifstream in(file.path());
       rapidjson::Document bundle;
       std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       bundle.Parse(text.c_str());
-      for (const auto& object : bundle["objects"].GetArray()) objects[object["id"].GetString()] = object["type"].GetString();
+      for (const auto& object : bundle["objects"].GetArray()) visit(object);
     }
+  }
+  // Every object written to a bundle so far: id → type.
+  std::map<std::string, std::string> written() {
+    std::map<std::string, std::string> objects;
+    for_each_written([&](const rapidjson::Value& object) {
+      objects[object["id"].GetString()] = object["type"].GetString();
+    });
     return objects;
+  }
+  // The object written with this id (a copy; null when none was).
+  rapidjson::Document written_object(const std::string& id) {
+    rapidjson::Document found;
+    for_each_written([&](const rapidjson::Value& object) {
+      if (object["id"].GetString() == id) found.CopyFrom(object, found.GetAllocator());
+    });
+    return found;
   }
   std::set<std::string> written_ids() {
     std::set<std::string> ids;
@@ -392,6 +407,37 @@ TEST_F(GenericRun, OneApiRootFailingLeavesTheOtherReadable) {
   EXPECT_EQ(report.outcome, RunOutcome::Failed);
   EXPECT_NE(format_summary(report).find("API root"), std::string::npos) << format_summary(report);
   EXPECT_EQ(written_ids(), ids_of({collections[1]}));
+}
+
+// References that resolve nowhere in the run are the platform's to resolve: a relationship to an
+// object this run never delivered (an earlier run's, or one OpenCTI holds) is sent as it came and
+// counted, where the Kaspersky mode would drop it; the run succeeds and checkpoints. One to an object
+// of an earlier bundle of the same run is sent too, and not counted.
+TEST_F(GenericRun, ReferencesToObjectsOutsideTheRunArePassedThroughAndCounted) {
+  auto c = feed("api1", "c1", "Feed", 1200, kNow - 2h);  // > 1000 objects: two bundles
+  const auto when = c.objects.back().date_added;
+  const auto rel = [&](const char* id, const std::string& target) {
+    return testing::FixtureObject{when, id, "relationship", "2027-01-15T06:00:00.000Z", "2.1",
+        fmt::format(R"({{"type":"relationship","spec_version":"2.1","id":"{}","relationship_type":"indicates",)"
+                    R"("source_ref":"{}","target_ref":"{}","created":"2027-01-15T06:00:00.000Z",)"
+                    R"("modified":"2027-01-15T06:00:00.000Z"}})", id, c.objects.front().id, target)};
+  };
+  const std::string elsewhere = "malware--00000000-0000-4000-8000-00000000dead";
+  c.objects.push_back(rel("relationship--00000000-0000-4000-8000-0000000000a1", elsewhere));  // never delivered
+  c.objects.push_back(rel("relationship--00000000-0000-4000-8000-0000000000a2", c.objects[1].id));  // earlier bundle
+  serve({c});
+  const auto report = run();
+  ASSERT_EQ(report.outcome, RunOutcome::Succeeded) << format_summary(report);
+  const auto ids = written_ids();
+  EXPECT_EQ(ids, ids_of({c}));  // nothing dropped
+  const auto kept = written_object("relationship--00000000-0000-4000-8000-0000000000a1");
+  ASSERT_TRUE(kept.IsObject());
+  EXPECT_EQ(std::string(kept["target_ref"].GetString()), elsewhere);
+  EXPECT_EQ(std::string(kept["source_ref"].GetString()), c.objects.front().id);
+  EXPECT_EQ(report.bad_input, (std::map<std::string, std::uint64_t>{{"external_reference_kept", 1}}));
+  EXPECT_EQ(metrics.value(Metric::BadInput, "external_reference_kept"), 1);
+  EXPECT_NE(format_summary(report).find("external_reference_kept"), std::string::npos) << format_summary(report);
+  EXPECT_TRUE(state_file()["collections"].HasMember("api1.c1"));
 }
 
 TEST_F(GenericRun, SettingsAreAppliedOnTheWay) {

@@ -56,8 +56,16 @@ enum class BundleSizing {
   SourceBatches,  // the reference's 100-object source batches, unbounded bundles
 };
 
+// What becomes of a reference that resolves neither in its batch nor among the objects delivered
+// earlier in the run (README.md, "References that point nowhere").
+enum class UnresolvedReferences {
+  Drop,  // dropped, with what requires it (Kaspersky's feeds: the default)
+  Keep,  // kept as it is, counted, left to the platform (generic TAXII: an object of an earlier run)
+};
+
 struct BatcherOptions {
   BundleSizing sizing = BundleSizing::ClusterCap;
+  UnresolvedReferences unresolved_references = UnresolvedReferences::Drop;
   std::size_t source_batch_size = 100;    // SourceBatches: feed objects per batch
   std::size_t max_bundle_objects = 1000;  // ClusterCap: distinct objects per batch
   // Ids of delivered objects remembered for resolving later references: between this many and twice
@@ -85,6 +93,7 @@ struct ReferenceRepairs {
   std::uint64_t dropped_without_refs = 0;   // objects (reports…) left without object_refs, dropped
   std::uint64_t dropped_relationships = 0;  // objects whose source_ref or target_ref points nowhere, dropped
   std::uint64_t dropped_without_id = 0;     // elements without a string id (they cannot be staged), dropped
+  std::uint64_t kept_external = 0;          // UnresolvedReferences::Keep: references left for the platform
 
   ReferenceRepairs& operator+=(const ReferenceRepairs& other);
   bool any() const;

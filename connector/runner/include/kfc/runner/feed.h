@@ -58,6 +58,10 @@ class Feed {
   virtual void before_staging(rapidjson::Document& objects, mapping::ExistingIds* existing) = 0;
   // A marking object every stage carries (kaspersky.tlp_level), or null.
   virtual const rapidjson::Value* stage_marking() const = 0;
+  // References that resolve neither in their bundle nor among the objects delivered earlier in the
+  // run: true = kept as they are for OpenCTI to resolve (objects of earlier runs, or already in the
+  // platform), false = dropped with what requires them (connector/batching/README.md).
+  virtual bool keeps_unresolved_references() const = 0;
 
   // For metrics: the TAXII clients' totals, and the mapping's own counts (problems by kind).
   virtual taxii::ReadStats read_stats() const = 0;
