@@ -23,6 +23,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "kfc/config/text.h"
 #include "stop_signals.h"
 
 namespace {
@@ -33,14 +34,6 @@ struct PageDates {
   std::string first;
   std::string last;
 };
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::map<std::string, std::vector<PageDates>> read_indexes(const std::string& root, const std::string& collections) {
   std::map<std::string, std::vector<PageDates>> indexes;
@@ -78,7 +71,7 @@ int main(int argc, char** argv) {
 
   const kfc::bench::StopSignals stop;
 
-  const std::string collections = read_file(data + "/collections.json");
+  const std::string collections = kfc::read_whole_file(data + "/collections.json");
   if (collections.empty()) {
     std::cerr << "kfc-bench-taxii: no collections.json in " << data << "\n";
     return 1;
@@ -121,7 +114,7 @@ int main(int argc, char** argv) {
     }
     response.set_header("X-TAXII-Date-Added-First", index->second[page].first);
     response.set_header("X-TAXII-Date-Added-Last", index->second[page].last);
-    response.set_content(read_file(data + "/" + id + "/" + std::to_string(page) + ".json"), kMedia);
+    response.set_content(kfc::read_whole_file(data + "/" + id + "/" + std::to_string(page) + ".json"), kMedia);
   });
 
   const int bound = port == 0 ? server.bind_to_any_port("127.0.0.1") : (server.bind_to_port("127.0.0.1", port) ? port : -1);

@@ -17,7 +17,9 @@
 
 #include "kfc/config/pem.h"
 #include "kfc/config/regex.h"
+#include "kfc/config/secure_url.h"
 #include "kfc/config/values.h"
+#include "kfc/config/zone_scores.h"
 
 extern char** environ;
 
@@ -462,7 +464,7 @@ const std::vector<TokenKeys>& token_keys() {
        [](Settings& s) -> TokenPtr& { return s.kaspersky.api_token; },
        "The Demo TAXII Server Token (or commercial TAXII token) from the Kaspersky Threat Intelligence Portal.",
        KeyUse::Feed},
-      {"opentip.api_key", "the Kaspersky Threat Intelligence Portal API (OpenTIP)",
+      {"opentip.api_key", std::string(OpenTipSettings::kServerName),
        [](Settings& s) -> TokenPtr& { return s.opentip.api_key; },
        "The Kaspersky Threat Intelligence Portal (OpenTIP) API token, sent as X-API-KEY; needed by enrichment and lookup.",
        KeyUse::Enrichment},
@@ -1165,17 +1167,10 @@ void check_custom_headers(const Settings& settings, Problems& problems) {
 }
 
 void check_zone_scores(const Settings& settings, Problems& problems) {
-  static const std::set<std::string> zones{"red", "orange", "yellow", "grey", "gray", "green"};
-  std::stringstream stream(settings.opentip.zone_scores);
-  for (std::string entry; std::getline(stream, entry, ',');) {
-    const auto colon = entry.find(':');
-    const auto score = colon == std::string::npos ? std::nullopt : parse_integer(entry.substr(colon + 1));
-    if (colon == std::string::npos || !zones.contains(to_lower(entry.substr(0, colon))) || !score || *score < 0 ||
-        *score > 100) {
-      problems.error(fmt::format("opentip.zone_scores entry '{}' is not <zone>:<0..100> with zone red, orange, yellow, "
-                                 "grey or green (from {})",
-                                 entry, origin_of(settings, "opentip.zone_scores")));
-    }
+  for (const std::string& entry : parse_zone_scores(settings.opentip.zone_scores).bad_entries) {
+    problems.error(fmt::format("opentip.zone_scores entry '{}' is not <zone>:<0..100> with zone red, orange, yellow, "
+                               "grey or green (from {})",
+                               entry, origin_of(settings, "opentip.zone_scores")));
   }
 }
 
@@ -1456,14 +1451,15 @@ void validate_taxii2(const Settings& settings, Problems& problems) {
   }
   std::string scheme;
   check_url(settings, "taxii2.discovery_url", t.discovery_url, true, problems, &scheme);
-  if (scheme == "http" && !t.allow_insecure_http) {
+  const UrlTransport transport = scheme.empty() ? UrlTransport::NotHttp : url_transport(t.discovery_url, t.allow_insecure_http);
+  if (transport == UrlTransport::PlainHttpRefused) {
     problems.key_error("taxii2.discovery_url",
                        fmt::format("taxii2.discovery_url uses plain http (from {}): credentials and feed data would "
                                    "travel unencrypted and could be altered — use https, or set "
                                    "taxii2.allow_insecure_http: true (TAXII2_ALLOW_INSECURE_HTTP) for a server you "
                                    "trust on a private network",
                                    origin_of(settings, "taxii2.discovery_url")));
-  } else if (scheme == "http") {
+  } else if (transport == UrlTransport::PlainHttpAllowed) {
     problems.warning("taxii2.discovery_url uses plain http (taxii2.allow_insecure_http is true): credentials and feed "
                      "data travel unencrypted");
   }
@@ -1507,13 +1503,16 @@ void validate(const Settings& settings, Problems& problems) {
 
   scheme.clear();
   check_url(settings, "kaspersky.api_root", settings.kaspersky.api_root, true, problems, &scheme);
-  if (scheme == "http" && !settings.kaspersky.allow_insecure_http) {
+  const UrlTransport api_root = scheme.empty() ? UrlTransport::NotHttp
+                                               : url_transport(settings.kaspersky.api_root,
+                                                               settings.kaspersky.allow_insecure_http);
+  if (api_root == UrlTransport::PlainHttpRefused) {
     problems.error(fmt::format(
         "Insecure HTTP connection with the Kaspersky Threat Intelligence Portal TAXII server is forbidden. Please "
         "configure HTTPS protocol usage to make connections with the TAXII server secure. (kaspersky.api_root from {}; "
         "kaspersky.allow_insecure_http: true exists only for local test servers)",
         origin_of(settings, "kaspersky.api_root")));
-  } else if (scheme == "http") {
+  } else if (api_root == UrlTransport::PlainHttpAllowed) {
     problems.warning("kaspersky.api_root uses plain http (kaspersky.allow_insecure_http is true): use it only with a "
                      "local test server");
   }
@@ -1549,7 +1548,8 @@ void validate(const Settings& settings, Problems& problems) {
 
   scheme.clear();
   check_url(settings, "opentip.url", settings.opentip.url, true, problems, &scheme);
-  if (scheme == "http" && !settings.opentip.allow_insecure_http) {
+  if (!scheme.empty() &&
+      url_transport(settings.opentip.url, settings.opentip.allow_insecure_http) == UrlTransport::PlainHttpRefused) {
     problems.error(fmt::format(
         "opentip.url uses plain http (from {}): the API token would travel unencrypted — use https "
         "(opentip.allow_insecure_http: true exists only for local test servers)",

@@ -69,6 +69,7 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
+// Field by field, like every counter struct's sum: a new counter is added here in plain sight.
 ReadStats& ReadStats::operator+=(const ReadStats& other) {
   requests += other.requests;
   pages += other.pages;

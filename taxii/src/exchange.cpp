@@ -35,7 +35,7 @@ std::string describe(const ErrorBody& body) {
 }  // namespace
 
 Exchange::Exchange(const ClientOptions& options, http::Transport& transport, Clock& clock)
-    : options_(options), transport_(transport), clock_(clock), random_(std::random_device{}()) {}
+    : options_(options), transport_(transport), clock_(clock), backoff_(options.retry) {}
 
 http::Headers Exchange::credentials() {
   const auto& auth = options_.auth;
@@ -93,10 +93,8 @@ http::Response Exchange::get(const std::string& url, std::string_view accept, Re
                                             " (" + describe(last_refusal_) + ")" + what);
   }
   if (transient_status(status)) {
-    std::optional<std::chrono::milliseconds> retry_after;
-    if (auto header = response.header("retry-after")) retry_after = http::parse_retry_after(*header, clock_.now());
     throw RetryableFailure("HTTP " + std::to_string(status) + " (" + describe(parse_error_body(response)) + ")",
-                           retry_after);
+                           http::retry_after(response, clock_.now()));
   }
   ErrorBody body = parse_error_body(response);
   throw ProtocolError(shown_url, status, body,
@@ -119,16 +117,5 @@ void Exchange::give_up(const std::string& url, int attempts, const RetryableFail
                          "TAXII request to " + url + " failed after " + tries + ": " + last.what() +
                              " — check that the server is reachable, or raise " + options_.attempts_key);
 }
-
-std::chrono::milliseconds Exchange::backoff(int failed_attempt, std::optional<std::chrono::milliseconds> retry_after) {
-  const auto& policy = options_.retry;
-  if (retry_after) return std::clamp(*retry_after, std::chrono::milliseconds{0}, policy.max_retry_after);
-  double base = static_cast<double>(policy.initial_backoff.count());
-  for (int i = 1; i < failed_attempt && base < static_cast<double>(policy.max_backoff.count()); ++i) base *= 2;
-  base = std::min(base, static_cast<double>(policy.max_backoff.count()));
-  std::uniform_real_distribution<double> spread(1.0 - std::clamp(policy.jitter, 0.0, 1.0), 1.0);
-  return std::chrono::milliseconds{static_cast<long long>(base * spread(random_))};
-}
-
 
 }  // namespace kfc::taxii::detail

@@ -3,7 +3,6 @@
 // request), status classification, and the retry loop with backoff, jitter and Retry-After.
 #include <chrono>
 #include <optional>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -57,13 +56,13 @@ class Exchange {
   // UnreadableResponseError when the last attempt got an UnreadableBody).
   template <class Attempt>
   auto with_retries(const std::string& url, ReadStats& stats, Attempt&& attempt) -> decltype(attempt(1)) {
-    const int max_attempts = std::max(1, options_.retry.max_attempts);
+    const int max_attempts = options_.retry.max_attempts;
     for (int n = 1;; ++n) {
       try {
         return attempt(n);
       } catch (const RetryableFailure& failure) {
-        if (n >= max_attempts) give_up(url, n, failure);
-        auto delay = backoff(n, failure.retry_after());
+        if (!options_.retry.allows_attempt_after(n)) give_up(url, n, failure);
+        auto delay = backoff_.delay(n, failure.retry_after());
         spdlog::warn("TAXII attempt {}/{} for {} failed: {}. Retrying in {} ms", n, max_attempts, url,
                      failure.what(), delay.count());
         ++stats.retries;
@@ -71,8 +70,6 @@ class Exchange {
       }
     }
   }
-
-  std::chrono::milliseconds backoff(int failed_attempt, std::optional<std::chrono::milliseconds> retry_after);
 
   // The error for a request whose every attempt failed; `last` is the last attempt's failure.
   [[noreturn]] void give_up(const std::string& url, int attempts, const RetryableFailure& last) const;
@@ -86,7 +83,7 @@ class Exchange {
   const ClientOptions& options_;
   http::Transport& transport_;
   Clock& clock_;
-  std::minstd_rand random_;
+  http::Backoff backoff_;
   ErrorBody last_refusal_;
 };
 

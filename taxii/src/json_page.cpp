@@ -1,4 +1,5 @@
 #include "json_page.h"
+#include "kfc/config/values.h"
 
 #include <algorithm>
 #include <cctype>
@@ -8,12 +9,6 @@
 
 namespace kfc::taxii::detail {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 std::string collapse_spaces(std::string_view text) {
   std::string out;
@@ -31,7 +26,7 @@ std::string collapse_spaces(std::string_view text) {
 }
 
 std::string html_title(const std::string& body) {
-  std::string lowered = lower(body);
+  std::string lowered = to_lower(body);
   auto open = lowered.find("<title>");
   if (open == std::string::npos) open = lowered.find("<h1>");
   if (open == std::string::npos) return {};
@@ -59,7 +54,7 @@ std::unique_ptr<JsonBody> parse_json(std::string body, int max_object_depth, jso
 }
 
 bool is_json_media_type(std::string_view content_type) {
-  return lower(content_type).find("json") != std::string::npos;
+  return to_lower(content_type).find("json") != std::string::npos;
 }
 
 ErrorBody parse_error_body(const http::Response& response) {
@@ -74,7 +69,7 @@ ErrorBody parse_error_body(const http::Response& response) {
       return out;
     }
   }
-  if (lower(content_type).find("html") != std::string::npos || lower(response.body).find("<html") != std::string::npos) {
+  if (to_lower(content_type).find("html") != std::string::npos || to_lower(response.body).find("<html") != std::string::npos) {
     out.title = html_title(response.body);
     return out;
   }

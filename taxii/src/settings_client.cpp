@@ -1,11 +1,13 @@
 #include "kfc/taxii/settings_client.h"
 
+#include "kfc/config/secure_url.h"
 #include "kfc/config/version.h"
 
 namespace kfc::taxii {
 
 ClientOptions client_options(const KasperskySettings& settings) {
-  if (!settings.api_root.starts_with("https://") && !settings.allow_insecure_http) {
+  if (const auto transport = url_transport(settings.api_root, settings.allow_insecure_http);
+      transport == UrlTransport::PlainHttpRefused || transport == UrlTransport::NotHttp) {
     throw ConfigurationError(http::redact_url(settings.api_root),
                              "config error: kaspersky.api_root must be an https:// URL (got " +
                                  http::redact_url(settings.api_root) +
@@ -23,15 +25,20 @@ ClientOptions client_options(const KasperskySettings& settings) {
   return options;
 }
 
-http::CurlOptions curl_options(const KasperskySettings& settings) {
+http::CurlOptions curl_options(std::chrono::seconds connection_timeout, bool verify_tls, const std::string& ca_file,
+                               std::size_t max_response_bytes) {
   http::CurlOptions options;
-  options.connect_timeout = settings.connection_timeout;
-  options.total_timeout = settings.connection_timeout;
-  options.verify_tls = settings.ssl_verify;
-  options.ca_file = settings.ca_file;
-  options.max_response_bytes = settings.max_response_bytes;
+  options.connect_timeout = connection_timeout;
+  options.total_timeout = connection_timeout;
+  options.verify_tls = verify_tls;
+  options.ca_file = ca_file;
+  options.max_response_bytes = max_response_bytes;
   options.user_agent = "kaspersky-feeds-connector/" + std::string(version());
   return options;
+}
+
+http::CurlOptions curl_options(const KasperskySettings& settings) {
+  return curl_options(settings.connection_timeout, settings.ssl_verify, settings.ca_file, settings.max_response_bytes);
 }
 
 std::unique_ptr<Client> make_client(const KasperskySettings& settings, Clock& clock, std::function<bool()> cancel) {

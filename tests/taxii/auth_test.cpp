@@ -7,6 +7,26 @@ namespace {
 
 using testing::generate_collection;
 
+// A server that asks for kSecret in the `scheme` form.
+TestServerOptions guarded_by(AuthScheme scheme) {
+  TestServerOptions options;
+  options.auth = scheme;
+  options.secret = kSecret;
+  options.header_name = "X-API-Key";
+  return options;
+}
+
+// The harness's client options with `token` sent in the `mode` form (Basic as user "taxii", the
+// API-key header as X-API-Key).
+ClientOptions with_token(const Harness& h, AuthMode mode, TokenPtr token = make_token()) {
+  ClientOptions options = h.options();
+  options.auth = {.mode = mode,
+                  .user = mode == AuthMode::Basic ? "taxii" : "",
+                  .header_name = mode == AuthMode::Header ? "X-API-Key" : "",
+                  .token = std::move(token)};
+  return options;
+}
+
 struct AuthCase {
   const char* name;
   AuthScheme server;
@@ -16,17 +36,10 @@ struct AuthCase {
 class AuthModes : public ::testing::TestWithParam<AuthCase> {};
 
 TEST_P(AuthModes, TokenIsAcceptedInTheConfiguredForm) {
-  TestServerOptions options;
-  options.auth = GetParam().server;
-  options.secret = kSecret;
-  options.header_name = "X-API-Key";
-  Harness h(options);
+  Harness h(guarded_by(GetParam().server));
   h.server.add_collection(generate_collection("feed", "Feed", 3, kStart));
   h.start();
-  auto client_options = h.options();
-  client_options.auth = {.mode = GetParam().client, .user = "taxii", .header_name = "X-API-Key",
-                         .token = GetParam().client == AuthMode::None ? nullptr : make_token()};
-  auto client = h.client(client_options);
+  auto client = h.client(with_token(h, GetParam().client, GetParam().client == AuthMode::None ? nullptr : make_token()));
   EXPECT_EQ(h.read(*client, "feed").ids.size(), 3u);
 }
 
@@ -41,23 +54,19 @@ TEST(TaxiiAuth, BasicIsUserTaxiiWithTheTokenAsPassword) {
   Harness h;
   h.server.add_collection(generate_collection("feed", "Feed", 1, kStart));
   h.start();
-  auto options = h.options();
-  options.auth = {.mode = AuthMode::Basic, .user = "taxii", .header_name = {}, .token = make_token("abc")};
-  auto client = h.client(options);
+  auto client = h.client(with_token(h, AuthMode::Basic, make_token("abc")));
   client->collections();
   EXPECT_EQ(h.server.requests().back().authorization, "Basic dGF4aWk6YWJj");  // taxii:abc
 }
 
 TEST(TaxiiAuth, RejectedTokenSaysRevokedOrExpiredWithoutTheSecretAndIsNotRetried) {
-  TestServerOptions server_options;
-  server_options.auth = AuthScheme::Basic;
+  TestServerOptions server_options = guarded_by(AuthScheme::Basic);
   server_options.secret = "another-token-entirely-0000";
   Harness h(server_options);
   h.server.add_collection(generate_collection("feed", "Feed", 3, kStart));
   h.start();
-  auto options = h.options();
+  auto options = with_token(h, AuthMode::Basic);
   options.server_name = "the Kaspersky TAXII server";
-  options.auth = {.mode = AuthMode::Basic, .user = "taxii", .header_name = {}, .token = make_token()};
   auto client = h.client(options);
   try {
     client->collections();
@@ -74,17 +83,13 @@ TEST(TaxiiAuth, RejectedTokenSaysRevokedOrExpiredWithoutTheSecretAndIsNotRetried
 
 TEST(TaxiiAuth, TokenRevokedInTheMiddleOfAReadStopsIt) {
   // Revoked after page 1: every later request, the collection list included, answers 403.
-  TestServerOptions server_options;
-  server_options.auth = AuthScheme::Bearer;
-  server_options.secret = kSecret;
+  TestServerOptions server_options = guarded_by(AuthScheme::Bearer);
   server_options.max_page_size = 10;
   Harness h(server_options);
   h.server.add_collection(generate_collection("feed", "Feed", 30, kStart));
   h.server.inject({.kind = FaultKind::Forbidden, .path_contains = "/api1/", .skip = 1, .times = -1});
   h.start();
-  auto options = h.options();
-  options.auth = {.mode = AuthMode::Bearer, .user = {}, .header_name = {}, .token = make_token()};
-  auto client = h.client(options);
+  auto client = h.client(with_token(h, AuthMode::Bearer));
   std::size_t delivered = 0;
   try {
     client->read_objects("feed", {}, [&](const Page& page) {
@@ -103,16 +108,12 @@ TEST(TaxiiAuth, TokenRevokedInTheMiddleOfAReadStopsIt) {
 }
 
 TEST(TaxiiAuth, TokenRotatedAwayInTheMiddleOfAReadIs401Rejected) {
-  TestServerOptions server_options;
-  server_options.auth = AuthScheme::Basic;
-  server_options.secret = kSecret;
+  TestServerOptions server_options = guarded_by(AuthScheme::Basic);
   server_options.max_page_size = 10;
   Harness h(server_options);
   h.server.add_collection(generate_collection("feed", "Feed", 30, kStart));
   h.start();
-  auto options = h.options();
-  options.auth = {.mode = AuthMode::Basic, .user = "taxii", .header_name = {}, .token = make_token()};
-  auto client = h.client(options);
+  auto client = h.client(with_token(h, AuthMode::Basic));
   try {
     client->read_objects("feed", {}, [&](const Page&) {
       h.server.set_secret("a-new-token-the-client-does-not-have");
@@ -129,18 +130,13 @@ TEST(TaxiiAuth, TokenRotatedAwayInTheMiddleOfAReadIs401Rejected) {
 // A 403 on one collection while the same token still reads the collection list is about that
 // collection (a feed outside the subscription), not a rejected token: the other collections go on.
 TEST(TaxiiAuth, ForbiddenCollectionWhileTheListIsServedIsThatCollectionsErrorNotARejectedToken) {
-  TestServerOptions server_options;
-  server_options.auth = AuthScheme::Basic;
-  server_options.secret = kSecret;
-  Harness h(server_options);
+  Harness h(guarded_by(AuthScheme::Basic));
   auto other = generate_collection("other", "TAXII_Demo_Botnet_CnC_URL_Data_Feed", 4, kStart);
   h.server.add_collection(generate_collection("paid", "TAXII_APT_Hash_Data_Feed", 4, kStart));
   h.server.add_collection(other);
   h.server.inject({.kind = FaultKind::Forbidden, .path_contains = "/collections/paid/objects/", .times = -1});
   h.start();
-  auto options = h.options();
-  options.auth = {.mode = AuthMode::Basic, .user = "taxii", .header_name = {}, .token = make_token()};
-  auto client = h.client(options);
+  auto client = h.client(with_token(h, AuthMode::Basic));
   try {
     h.read(*client, "paid");
     FAIL() << "expected CollectionAccessDeniedError";
@@ -164,17 +160,12 @@ TEST(TaxiiAuth, ForbiddenCollectionWhileTheListIsServedIsThatCollectionsErrorNot
 }
 
 TEST(TaxiiAuth, UnreadableCollectionWithATokenIsAnAccessErrorThatSaysCanReadFalse) {
-  TestServerOptions server_options;
-  server_options.auth = AuthScheme::Header;
-  server_options.secret = kSecret;
-  Harness h(server_options);
+  Harness h(guarded_by(AuthScheme::Header));
   auto closed = generate_collection("closed", "Closed", 2, kStart);
   closed.can_read = false;
   h.server.add_collection(closed);
   h.start();
-  auto options = h.options();
-  options.auth = {.mode = AuthMode::Header, .user = {}, .header_name = "X-API-Key", .token = make_token()};
-  auto client = h.client(options);
+  auto client = h.client(with_token(h, AuthMode::Header));
   try {
     h.read(*client, "closed");
     FAIL() << "expected CollectionAccessDeniedError";
@@ -186,10 +177,7 @@ TEST(TaxiiAuth, UnreadableCollectionWithATokenIsAnAccessErrorThatSaysCanReadFals
 }
 
 TEST(TaxiiAuth, HtmlUnauthorizedPageWithoutATokenConfiguredSaysToConfigureOne) {
-  TestServerOptions server_options;
-  server_options.auth = AuthScheme::Basic;
-  server_options.secret = kSecret;
-  Harness h(server_options);
+  Harness h(guarded_by(AuthScheme::Basic));
   h.start();
   auto client = h.client();
   try {
@@ -204,15 +192,10 @@ TEST(TaxiiAuth, HtmlUnauthorizedPageWithoutATokenConfiguredSaysToConfigureOne) {
 }
 
 TEST(TaxiiAuth, ExpiredTokenIsNeverSent) {
-  TestServerOptions server_options;
-  server_options.auth = AuthScheme::Basic;
-  server_options.secret = kSecret;
-  Harness h(server_options);
+  Harness h(guarded_by(AuthScheme::Basic));
   h.start();
-  auto options = h.options();
-  options.auth = {.mode = AuthMode::Basic, .user = "taxii", .header_name = {},
-                  .token = make_token(kSecret, std::chrono::sys_days{std::chrono::year{2026} / 3 / 1})};
-  auto client = h.client(options);
+  auto client =
+      h.client(with_token(h, AuthMode::Basic, make_token(kSecret, std::chrono::sys_days{std::chrono::year{2026} / 3 / 1})));
   try {
     client->collections();
     FAIL() << "expected TokenError";
@@ -223,17 +206,12 @@ TEST(TaxiiAuth, ExpiredTokenIsNeverSent) {
 }
 
 TEST(TaxiiAuth, TokenExpiringDuringBackoffIsNotSentOnTheRetry) {
-  TestServerOptions server_options;
-  server_options.auth = AuthScheme::Basic;
-  server_options.secret = kSecret;
-  Harness h(server_options);
+  Harness h(guarded_by(AuthScheme::Basic));
   h.server.add_collection(generate_collection("feed", "Feed", 3, kStart));
   h.server.inject({.kind = FaultKind::TooManyRequests, .retry_after_seconds = 7200});
   h.start();
-  auto options = h.options();
   // Expires one hour after the clock's "now": the 2 h Retry-After wait crosses it.
-  options.auth = {.mode = AuthMode::Basic, .user = "taxii", .header_name = {},
-                  .token = make_token(kSecret, h.clock.now() + std::chrono::hours{1})};
+  auto options = with_token(h, AuthMode::Basic, make_token(kSecret, h.clock.now() + std::chrono::hours{1}));
   options.retry.max_retry_after = std::chrono::hours{3};
   auto client = h.client(options);
   EXPECT_THROW(h.read(*client, "feed"), TokenError);

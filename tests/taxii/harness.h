@@ -11,6 +11,7 @@
 
 #include "kfc/fixtures/manual_clock.h"
 #include "kfc/config/token.h"
+#include "kfc/fixtures/tokens.h"
 #include "kfc/taxii/client.h"
 #include "kfc/testing/taxii_test_server.h"
 
@@ -30,14 +31,8 @@ inline constexpr const char* kSecret = "S3CR3T-demo-taxii-token-4242";
 
 inline TokenPtr make_token(std::string value = kSecret,
                            std::optional<SystemTime> expires_at = std::chrono::sys_days{std::chrono::year{2027} / 1 / 1}) {
-  TokenSpec spec;
-  spec.key = "kaspersky.api_token";
-  spec.env_name = "KASPERSKY_API_TOKEN";
-  spec.server = "the Kaspersky TAXII server";
-  spec.origin = TokenOrigin::Inline;
-  spec.value = Secret(std::move(value));
-  spec.expires_at = expires_at;
-  return std::make_shared<Token>(spec);
+  return fixtures::inline_token("kaspersky.api_token", "KASPERSKY_API_TOKEN", "the Kaspersky TAXII server",
+                                std::move(value), expires_at);
 }
 
 // What a read delivered, copied out of the pages.

@@ -49,8 +49,8 @@ int run_lookup(const CliContext& context, const LookupArgs& args) {
   try {
     opentip::ClientOptions options = opentip::client_options(settings->opentip);
     // Someone is waiting at a shell: one quick retry, then say so (the enrichment mode is patient).
-    options.max_attempts = 2;
-    options.first_backoff = std::chrono::seconds(1);
+    options.retry.max_attempts = 2;
+    options.retry.initial_backoff = std::chrono::seconds(1);
     auto cache = opentip::make_cache(settings->opentip.cache_dir, settings->opentip.cache_ttl,
                                      settings->opentip.cache_max_entries);
     auto transport = http::make_curl_transport({});

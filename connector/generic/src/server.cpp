@@ -2,9 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "kfc/config/version.h"
+#include "kfc/config/secure_url.h"
 #include "kfc/generic/selection.h"
 #include "kfc/taxii/errors.h"
+#include "kfc/taxii/settings_client.h"
 
 namespace kfc::generic {
 namespace {
@@ -21,7 +22,8 @@ taxii::TaxiiVersion version_of(const Taxii2Settings& settings) {
 }  // namespace
 
 taxii::ClientOptions client_options(const Taxii2Settings& settings, const std::string& api_root_url) {
-  if (!settings.discovery_url.starts_with("https://") && !settings.allow_insecure_http) {
+  if (const auto transport = url_transport(settings.discovery_url, settings.allow_insecure_http);
+      transport == UrlTransport::PlainHttpRefused || transport == UrlTransport::NotHttp) {
     throw taxii::ConfigurationError(http::redact_url(settings.discovery_url),
                                     "config error: taxii2.discovery_url must be an https:// URL (got " +
                                         http::redact_url(settings.discovery_url) +
@@ -63,15 +65,10 @@ taxii::ClientOptions client_options(const Taxii2Settings& settings, const std::s
 }
 
 http::CurlOptions curl_options(const Taxii2Settings& settings) {
-  http::CurlOptions options;
-  options.connect_timeout = settings.connection_timeout;
-  options.total_timeout = settings.connection_timeout;
-  options.verify_tls = settings.verify_ssl;
-  options.ca_file = settings.ca_file;
+  http::CurlOptions options =
+      taxii::curl_options(settings.connection_timeout, settings.verify_ssl, settings.ca_file, settings.max_response_bytes);
   options.client_cert = settings.cert_path;
   options.client_key = settings.key_path;
-  options.max_response_bytes = settings.max_response_bytes;
-  options.user_agent = "kaspersky-feeds-connector/" + std::string(version());
   return options;
 }
 

@@ -3,19 +3,13 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "kfc/config/text.h"
 #include "kfc/json/untrusted.h"
 
 namespace kfc::opencti {
 namespace {
 
 constexpr std::string_view kServerName = "OpenCTI";
-
-std::string trim(std::string_view text) {
-  auto begin = text.find_first_not_of(" \t");
-  if (begin == std::string_view::npos) return {};
-  auto end = text.find_last_not_of(" \t");
-  return std::string(text.substr(begin, end - begin + 1));
-}
 
 std::string first_error_name(const rapidjson::Value& error) {
   if (error.HasMember("name") && error["name"].IsString()) return error["name"].GetString();
@@ -46,9 +40,9 @@ http::Headers parse_custom_headers(std::string_view text) {
     text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
     auto colon = part.find(':');
     if (colon == std::string_view::npos) continue;
-    std::string name = trim(part.substr(0, colon));
+    std::string name(trim(part.substr(0, colon)));
     if (name.empty()) continue;
-    headers.emplace_back(name, trim(part.substr(colon + 1)));
+    headers.emplace_back(name, std::string(trim(part.substr(colon + 1))));
   }
   return headers;
 }

@@ -73,7 +73,7 @@ std::unique_ptr<OpenCtiSession> OpenCtiSession::connect(const Settings& settings
   OpenCtiClient client(graphql, registering(), clock);
   const ConnectorIdentity identity = identity_from(settings.connector);
 
-  auto delay = options.retry_initial;
+  http::Backoff backoff(options.retry);
   for (int attempt = 1;; ++attempt) {
     try {
       Registration registration = client.register_connector(identity, settings.mq);
@@ -91,12 +91,12 @@ std::unique_ptr<OpenCtiSession> OpenCtiSession::connect(const Settings& settings
       }
       return session;
     } catch (const OpenCtiUnavailableError& error) {
-      if (options.max_attempts > 0 && attempt >= options.max_attempts) throw;
+      if (!options.retry.allows_attempt_after(attempt)) throw;
       if (options.should_stop && options.should_stop()) throw;
+      const auto delay = backoff.delay(attempt);
       spdlog::warn("{} — attempt {}, retrying registration in {} s", error.what(), attempt,
                    std::chrono::duration_cast<std::chrono::seconds>(delay).count());
       if (!sleep_unless_stopping(clock, delay, options.should_stop)) throw;  // a stop ends the backoff at once
-      delay = std::min(delay * 2, options.retry_max);
     }
   }
 }

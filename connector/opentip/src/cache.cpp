@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "kfc/config/text.h"
+
 namespace kfc::opentip {
 namespace {
 
@@ -44,14 +46,6 @@ std::optional<SystemTime> from_epoch_ms(std::string_view digits) {
   const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), ms);
   if (error != std::errc{} || end != digits.data() + digits.size() || ms < 0 || ms > kYear2200Ms) return std::nullopt;
   return SystemTime{std::chrono::milliseconds(ms)};
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream content;
-  content << in.rdbuf();
-  return content.str();
 }
 
 // Writes through a temporary file and a rename, so a reader never sees half a file.
@@ -150,7 +144,7 @@ std::optional<SystemTime> parse_quota_file(std::string_view content) {
 
 // File layout: see parse_cache_file. The key is checked on read.
 std::optional<CachedAnswer> DirectoryCache::get(const std::string& key, SystemTime now) {
-  auto answer = parse_cache_file(read_file(path_for(key)), key);
+  auto answer = parse_cache_file(read_whole_file(path_for(key)), key);
   if (!answer || !fresh(*answer, ttl_, now)) return std::nullopt;
   return answer;
 }
@@ -161,7 +155,7 @@ void DirectoryCache::put(const std::string& key, const CachedAnswer& answer) {
 }
 
 std::optional<SystemTime> DirectoryCache::quota_blocked_until() {
-  return parse_quota_file(read_file(fs::path(directory_) / "quota-blocked-until"));
+  return parse_quota_file(read_whole_file(fs::path(directory_) / "quota-blocked-until"));
 }
 
 void DirectoryCache::set_quota_blocked_until(SystemTime until) {

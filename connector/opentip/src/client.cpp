@@ -1,4 +1,5 @@
 #include "kfc/opentip/client.h"
+#include "kfc/config/secure_url.h"
 #include "kfc/config/values.h"
 
 #include <spdlog/spdlog.h>
@@ -11,34 +12,25 @@
 namespace kfc::opentip {
 namespace {
 
-constexpr std::string_view kServer = "the Kaspersky Threat Intelligence Portal (OpenTIP)";
 constexpr std::string_view kKeyName = "opentip.api_key";
-
-// Retry-After as delta-seconds or as an HTTP date (RFC 9110 §10.2.3, both forms are allowed); a date
-// in the past means "now". Anything else is ignored and our own backoff applies.
-std::optional<Duration> retry_after(const http::Response& response, SystemTime now) {
-  auto header = response.header("retry-after");
-  if (!header) return std::nullopt;
-  return http::parse_retry_after(*header, now);
-}
-
-bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
 }  // namespace
 
 ClientOptions client_options(const OpenTipSettings& settings) {
   ClientOptions options;
   std::string url = settings.url;
-  if (starts_with(url, "http://")) {
-    if (!settings.allow_insecure_http) {
+  switch (url_transport(url, settings.allow_insecure_http)) {
+    case UrlTransport::Https:
+    case UrlTransport::PlainHttpAllowed:
+      break;
+    case UrlTransport::PlainHttpRefused:
       throw std::invalid_argument("config error: opentip.url '" + http::redact_url(url) +
                                   "' is plain http — the OpenTIP API key must travel over https; use "
                                   "https://opentip.kaspersky.com/api/v1/ (opentip.allow_insecure_http: true is "
                                   "for local test servers only)");
-    }
-  } else if (!starts_with(url, "https://")) {
-    throw std::invalid_argument("config error: opentip.url '" + http::redact_url(url) +
-                                "' is not an http(s) URL — set it to https://opentip.kaspersky.com/api/v1/");
+    case UrlTransport::NotHttp:
+      throw std::invalid_argument("config error: opentip.url '" + http::redact_url(url) +
+                                  "' is not an http(s) URL — set it to https://opentip.kaspersky.com/api/v1/");
   }
   if (url.back() != '/') url += '/';
   options.base_url = url;
@@ -61,7 +53,8 @@ Client::Client(ClientOptions options, http::Transport& transport, Clock& clock, 
       transport_(transport),
       clock_(clock),
       cache_(cache),
-      limiter_(options_.max_requests_per_minute, clock) {
+      limiter_(options_.max_requests_per_minute, clock),
+      backoff_(options_.retry) {
   if (!options_.api_key) throw std::invalid_argument("config error: opentip.api_key is not set");
   if (options_.base_url.empty() || options_.base_url.back() != '/') options_.base_url += '/';
 }
@@ -107,7 +100,7 @@ LookupResult Client::lookup(const Query& query) {
       throw BadRequestError("OpenTIP rejected the " + std::string(to_string(query.kind)) + " lookup of '" +
                             query.value + "' as an invalid request (HTTP 400)");
     case 401:
-      throw TokenRejectedError(kServer, kKeyName, 401);
+      throw TokenRejectedError(OpenTipSettings::kServerName, kKeyName, 401);
     case 403:
       on_quota_exceeded();
     default:
@@ -147,9 +140,10 @@ void Client::check_quota_block() {
 }
 
 http::Response Client::send_with_retries(const Query& query) {
-  Duration backoff = options_.first_backoff;
+  const http::RetryPolicy& policy = backoff_.policy();
   std::string last_problem;
-  for (int attempt = 1; attempt <= std::max(1, options_.max_attempts); ++attempt) {
+  int attempt = 1;
+  for (;; ++attempt) {
     // Asked each attempt: an expired key is never sent, a rotated file-backed key is picked up.
     Secret key = options_.api_key->secret_for_request(clock_);
     limiter_.acquire();
@@ -164,8 +158,8 @@ http::Response Client::send_with_retries(const Query& query) {
       bool retryable = response.status == 429 || response.status >= 500;
       if (!retryable) return response;
       last_problem = "HTTP " + std::to_string(response.status);
-      wait = retry_after(response, clock_.now());
-      if (wait && *wait > options_.max_retry_after) {
+      wait = http::retry_after(response, clock_.now());
+      if (wait && policy.gives_up_on(*wait)) {
         throw ServiceUnavailableError("OpenTIP asked to retry after " +
                                       std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*wait).count()) +
                                       " s (HTTP " + std::to_string(response.status) + "); try again later");
@@ -174,15 +168,14 @@ http::Response Client::send_with_retries(const Query& query) {
       if (!error.transient()) throw ServiceUnavailableError(std::string("OpenTIP unreachable: ") + error.what());
       last_problem = error.what();
     }
-    if (attempt == options_.max_attempts) break;
-    Duration pause = wait ? *wait : backoff;
+    if (!policy.allows_attempt_after(attempt)) break;
+    const Duration pause = backoff_.delay(attempt, wait);
     spdlog::warn("OpenTIP {} lookup: {} — retrying in {} s (attempt {}/{})", to_string(query.endpoint()), last_problem,
-                 std::chrono::duration_cast<std::chrono::seconds>(pause).count(), attempt + 1, options_.max_attempts);
+                 std::chrono::duration_cast<std::chrono::seconds>(pause).count(), attempt + 1, policy.max_attempts);
     clock_.sleep_for(pause);
-    backoff = std::min(backoff * 2, options_.max_backoff);
   }
   throw ServiceUnavailableError("OpenTIP did not answer the " + std::string(to_string(query.endpoint())) +
-                                " lookup after " + std::to_string(options_.max_attempts) + " attempts (last: " +
+                                " lookup after " + std::to_string(attempt) + " attempts (last: " +
                                 last_problem + "); try again later");
 }
 

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <map>
 
+#include "kfc/config/zone_scores.h"
 #include "kfc/json/untrusted.h"
 #include "kfc/opentip/errors.h"
 #include "kfc/opentip/query.h"
@@ -259,31 +260,20 @@ std::string cell(std::string_view text) {
 ZoneScores::ZoneScores() : scores_{100, 80, 60, 20, 0} {}
 
 ZoneScores ZoneScores::parse(std::string_view spec) {
-  ZoneScores out;
-  std::array<bool, 5> seen{};
-  for (const auto& part : split(spec, ',')) {
-    auto colon = part.find(':');
-    auto zone = parse_zone(trim(part.substr(0, colon)));
-    int score = -1;
-    if (colon != std::string::npos) {
-      std::string number = trim(part.substr(colon + 1));
-      if (!number.empty() && number.size() <= 3 && std::ranges::all_of(number, [](unsigned char c) { return std::isdigit(c); })) {
-        score = std::stoi(number);
-      }
-    }
-    if (!zone || score < 0 || score > 100) {
-      throw std::invalid_argument("config error: opentip.zone_scores entry '" + part +
-                                  "' is not <zone>:<score 0-100> — expected e.g. "
-                                  "'red:100,orange:80,yellow:60,grey:20,green:0'");
-    }
-    out.scores_[static_cast<std::size_t>(*zone)] = score;
-    seen[static_cast<std::size_t>(*zone)] = true;
+  const ZoneScoreSpec parsed = parse_zone_scores(spec);
+  if (!parsed.bad_entries.empty()) {
+    throw std::invalid_argument("config error: opentip.zone_scores entry '" + parsed.bad_entries.front() +
+                                "' is not <zone>:<score 0-100> — expected e.g. "
+                                "'red:100,orange:80,yellow:60,grey:20,green:0'");
   }
-  for (Zone zone : {Zone::Red, Zone::Orange, Zone::Yellow, Zone::Grey, Zone::Green}) {
-    if (!seen[static_cast<std::size_t>(zone)]) {
-      throw std::invalid_argument("config error: opentip.zone_scores has no score for zone " +
-                                  lower(to_string(zone)) + " — give all five: red, orange, yellow, grey, green");
-    }
+  if (const auto missing = parsed.first_missing_zone()) {
+    throw std::invalid_argument("config error: opentip.zone_scores has no score for zone " + std::string(*missing) +
+                                " — give all five: red, orange, yellow, grey, green");
+  }
+  ZoneScores out;
+  for (std::size_t i = 0; i < ZoneScoreSpec::kZones.size(); ++i) {
+    const auto zone = parse_zone(ZoneScoreSpec::kZones[i]);
+    out.scores_[static_cast<std::size_t>(*zone)] = *parsed.scores[i];
   }
   return out;
 }

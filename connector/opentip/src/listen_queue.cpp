@@ -1,13 +1,11 @@
 #include "kfc/opentip/listen_queue.h"
 
 #include <amqp.h>
-#include <amqp_ssl_socket.h>
-#include <amqp_tcp_socket.h>
 
 #include <algorithm>
 #include <string>
 
-#include "kfc/sinks/amqp_tls.h"
+#include "kfc/sinks/amqp_connection.h"
 
 namespace kfc::opentip {
 namespace {
@@ -20,23 +18,6 @@ constexpr const char* kAttemptsHeader = "x-kfc-enrichment-attempts";
 constexpr const char* kFailureHeader = "x-kfc-enrichment-last-failure";
 constexpr std::size_t kMaxFailureText = 500;
 constexpr int kMaxRecordedAttempts = 1000;  // a header claiming more is clamped
-
-timeval to_timeval(std::chrono::milliseconds duration) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(duration.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((duration.count() % 1000) * 1000);
-  return tv;
-}
-
-std::string endpoint_text(const opencti::MqConnection& mq) {
-  return std::string(mq.use_ssl ? "amqps://" : "amqp://") + mq.host + ":" + std::to_string(mq.port) +
-         (mq.vhost.starts_with('/') ? "" : "/") + mq.vhost;
-}
-
-std::string bytes_text(amqp_bytes_t bytes) {
-  if (bytes.len == 0 || bytes.bytes == nullptr) return {};
-  return {static_cast<const char*>(bytes.bytes), bytes.len};
-}
 
 // An attempt count from a header: any integer kind (or decimal text), clamped to 0..kMaxRecordedAttempts.
 int attempts_of(const amqp_field_value_t& value) {
@@ -52,7 +33,7 @@ int attempts_of(const amqp_field_value_t& value) {
     case AMQP_FIELD_KIND_U64: n = value.value.u64 > kMaxRecordedAttempts ? kMaxRecordedAttempts : static_cast<long long>(value.value.u64); break;
     case AMQP_FIELD_KIND_UTF8:
     case AMQP_FIELD_KIND_BYTES: {
-      const std::string text = bytes_text(value.value.bytes);
+      const std::string text = sinks::amqp_bytes_text(value.value.bytes);
       if (text.empty() || text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos) return 0;
       n = std::stoll(text);
       break;
@@ -64,26 +45,18 @@ int attempts_of(const amqp_field_value_t& value) {
 
 // What the copies need of the delivery's properties, and our two headers.
 void read_properties(const amqp_basic_properties_t& properties, Delivery& delivery) {
-  if (properties._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) delivery.content_type = bytes_text(properties.content_type);
+  if (properties._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) delivery.content_type = sinks::amqp_bytes_text(properties.content_type);
   if (properties._flags & AMQP_BASIC_CONTENT_ENCODING_FLAG) {
-    delivery.content_encoding = bytes_text(properties.content_encoding);
+    delivery.content_encoding = sinks::amqp_bytes_text(properties.content_encoding);
   }
   if (!(properties._flags & AMQP_BASIC_HEADERS_FLAG)) return;
   for (int i = 0; i < properties.headers.num_entries; ++i) {
     const amqp_table_entry_t& entry = properties.headers.entries[i];
-    const std::string key = bytes_text(entry.key);
+    const std::string key = sinks::amqp_bytes_text(entry.key);
     if (key == kAttemptsHeader) delivery.attempts = attempts_of(entry.value);
     if (key == kFailureHeader && (entry.value.kind == AMQP_FIELD_KIND_UTF8 || entry.value.kind == AMQP_FIELD_KIND_BYTES)) {
-      delivery.last_failure = bytes_text(entry.value.value.bytes).substr(0, kMaxFailureText);
+      delivery.last_failure = sinks::amqp_bytes_text(entry.value.value.bytes).substr(0, kMaxFailureText);
     }
-  }
-}
-
-void configure_tls(amqp_socket_t* socket, const opencti::MqConnection& mq) {
-  try {
-    sinks::configure_amqp_tls(socket, mq);
-  } catch (const sinks::AmqpTlsError& error) {
-    throw ListenQueueError(error.what());
   }
 }
 
@@ -94,69 +67,38 @@ struct ListenQueue::Impl {
   std::string queue;
   std::string exchange;
   std::string routing_key;
-  amqp_connection_state_t state = nullptr;
+  std::unique_ptr<sinks::AmqpConnection> connection;
+  amqp_connection_state_t state = nullptr;  // the connection's, for rabbitmq-c calls
   std::uint64_t published = 0;  // copies published on kPublishChannel (their confirm tags)
 
-  std::string where(const char* step) const {
-    return "RabbitMQ at " + endpoint_text(mq) + " (" + step + " on queue " + queue + ")";
-  }
+  // "RabbitMQ at amqp://host:5672/ (step on queue listen_x)"
+  std::string where(const char* step) const { return connection->where(step); }
 
   void check(const amqp_rpc_reply_t& reply, const char* step) const {
-    switch (reply.reply_type) {
-      case AMQP_RESPONSE_NORMAL:
-        return;
-      case AMQP_RESPONSE_NONE:
-        throw ListenQueueError(where(step) + ": no answer");
-      case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-        throw ListenQueueError(where(step) + ": " + amqp_error_string2(reply.library_error));
-      case AMQP_RESPONSE_SERVER_EXCEPTION:
-        break;
+    try {
+      connection->check(reply, step, " — the platform declares the listen queue when the connector registers");
+    } catch (const sinks::AmqpConnectionError& error) {
+      throw ListenQueueError(error.what());
     }
-    if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
-      const auto* close = static_cast<const amqp_connection_close_t*>(reply.reply.decoded);
-      std::string hint = (close->reply_code == AMQP_ACCESS_REFUSED || close->reply_code == AMQP_NOT_ALLOWED)
-                             ? " — check mq.user / mq.pass / mq.vhost (MQ_USER, MQ_PASS, MQ_VHOST) or what OpenCTI advertises"
-                             : "";
-      throw ListenQueueError(where(step) + " refused: " + bytes_text(close->reply_text) + hint);
-    }
-    if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
-      const auto* close = static_cast<const amqp_channel_close_t*>(reply.reply.decoded);
-      throw ListenQueueError(where(step) + ": " + bytes_text(close->reply_text) +
-                             " — the platform declares the listen queue when the connector registers");
-    }
-    throw ListenQueueError(where(step) + ": unexpected server method");
   }
 
   void open(int heartbeat_seconds) {
-    state = amqp_new_connection();
-    if (state == nullptr) throw ListenQueueError("cannot allocate an AMQP connection");
-    amqp_socket_t* socket = mq.use_ssl ? amqp_ssl_socket_new(state) : amqp_tcp_socket_new(state);
-    if (socket == nullptr) throw ListenQueueError("cannot create an AMQP socket");
-    if (mq.use_ssl) configure_tls(socket, mq);
-    sinks::warn_if_amqp_plaintext(mq);
-    timeval timeout = to_timeval(kConnectTimeout);
-    amqp_set_handshake_timeout(state, &timeout);
-    amqp_set_rpc_timeout(state, &timeout);
-    int status = amqp_socket_open_noblock(socket, mq.host.c_str(), mq.port, &timeout);
-    if (const std::string untrusted = sinks::amqp_tls_verification_failure(status, mq); !untrusted.empty()) {
-      throw ListenQueueError(untrusted);
+    try {
+      connection = std::make_unique<sinks::AmqpConnection>(
+          mq, sinks::AmqpConnectionOptions{.heartbeat_seconds = heartbeat_seconds,
+                                           .connect_timeout = kConnectTimeout,
+                                           .context = " on queue " + queue});
+      state = connection->state();
+      connection->open_channel(kChannel);
+      // The queue must exist (the platform declares it at registration): a passive declare says so now.
+      amqp_queue_declare(state, kChannel, amqp_cstring_bytes(queue.c_str()), /*passive=*/1, 0, 0, 0, amqp_empty_table);
+      check(amqp_get_rpc_reply(state), "queue.declare");
+      connection->open_channel(kPublishChannel);
+      connection->select_confirms(kPublishChannel);
+      connection->opened();
+    } catch (const sinks::AmqpConnectionError& error) {
+      throw ListenQueueError(error.what());
     }
-    if (status != AMQP_STATUS_OK) {
-      throw ListenQueueError("cannot connect to " + where("connect") + ": " + amqp_error_string2(status));
-    }
-    check(amqp_login(state, mq.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, heartbeat_seconds, AMQP_SASL_METHOD_PLAIN,
-                     mq.user.c_str(), mq.pass.reveal().c_str()),
-          "login");
-    amqp_channel_open(state, kChannel);
-    check(amqp_get_rpc_reply(state), "channel.open");
-    // The queue must exist (the platform declares it at registration): a passive declare says so now.
-    amqp_queue_declare(state, kChannel, amqp_cstring_bytes(queue.c_str()), /*passive=*/1, 0, 0, 0, amqp_empty_table);
-    check(amqp_get_rpc_reply(state), "queue.declare");
-    amqp_channel_open(state, kPublishChannel);
-    check(amqp_get_rpc_reply(state), "channel.open");
-    amqp_confirm_select(state, kPublishChannel);
-    check(amqp_get_rpc_reply(state), "confirm.select");
-    amqp_set_rpc_timeout(state, nullptr);
   }
 
   // Waits for the broker's verdict on copy number `tag`: true when it is in the queue.
@@ -165,7 +107,7 @@ struct ListenQueue::Impl {
     const auto deadline = std::chrono::steady_clock::now() + kConfirmTimeout;
     while (std::chrono::steady_clock::now() < deadline) {
       amqp_frame_t frame{};
-      timeval tv = to_timeval(std::chrono::milliseconds(500));
+      timeval tv = sinks::amqp_timeval(std::chrono::milliseconds(500));
       const int status = amqp_simple_wait_frame_noblock(state, &frame, &tv);
       if (status == AMQP_STATUS_TIMEOUT) continue;
       if (status != AMQP_STATUS_OK) throw ListenQueueError(where("publish") + ": " + amqp_error_string2(status));
@@ -203,11 +145,11 @@ struct ListenQueue::Impl {
           throw ListenQueueError(where(step) + ": the broker cancelled the consumer (queue deleted?)");
         case AMQP_CHANNEL_CLOSE_METHOD: {
           const auto* close = static_cast<const amqp_channel_close_t*>(frame.payload.method.decoded);
-          throw ListenQueueError(where(step) + ": channel closed: " + bytes_text(close->reply_text));
+          throw ListenQueueError(where(step) + ": channel closed: " + sinks::amqp_bytes_text(close->reply_text));
         }
         case AMQP_CONNECTION_CLOSE_METHOD: {
           const auto* close = static_cast<const amqp_connection_close_t*>(frame.payload.method.decoded);
-          throw ListenQueueError(where(step) + ": connection closed: " + bytes_text(close->reply_text));
+          throw ListenQueueError(where(step) + ": connection closed: " + sinks::amqp_bytes_text(close->reply_text));
         }
         default:
           break;
@@ -227,23 +169,12 @@ ListenQueue::ListenQueue(const opencti::MqConnection& connection, std::string qu
   if (impl_->queue.empty()) {
     throw ListenQueueError("OpenCTI assigned no listen queue at registration — is connector.type INTERNAL_ENRICHMENT?");
   }
-  try {
-    impl_->open(heartbeat_seconds);
-  } catch (...) {
-    if (impl_->state) amqp_destroy_connection(impl_->state);
-    impl_->state = nullptr;
-    throw;
-  }
+  impl_->open(heartbeat_seconds);
 }
 
 ListenQueue::~ListenQueue() {
-  if (impl_->state == nullptr) return;
   // A broker that stopped answering must not hold the process: the closing handshake is bounded.
-  timeval timeout = to_timeval(std::chrono::seconds(5));
-  amqp_set_rpc_timeout(impl_->state, &timeout);
-  amqp_channel_close(impl_->state, kChannel, AMQP_REPLY_SUCCESS);
-  amqp_connection_close(impl_->state, AMQP_REPLY_SUCCESS);
-  amqp_destroy_connection(impl_->state);
+  if (impl_->connection) impl_->connection->close(kChannel, std::chrono::seconds(5));
 }
 
 std::optional<Delivery> ListenQueue::next(std::chrono::milliseconds timeout) {
@@ -259,7 +190,7 @@ std::optional<Delivery> ListenQueue::next(std::chrono::milliseconds timeout) {
       delivery.redelivered = ok->redelivered != 0;
       amqp_message_t message{};
       impl_->check(amqp_read_message(impl_->state, kChannel, &message, 0), "basic.get");
-      delivery.body = bytes_text(message.body);
+      delivery.body = sinks::amqp_bytes_text(message.body);
       read_properties(message.properties, delivery);
       amqp_destroy_message(&message);
       return delivery;
@@ -268,7 +199,7 @@ std::optional<Delivery> ListenQueue::next(std::chrono::milliseconds timeout) {
     if (now >= deadline) return std::nullopt;
     // Waits a step while answering heartbeats; a method frame here ends the connection's usefulness.
     amqp_frame_t frame{};
-    timeval tv = to_timeval(std::min(kPollStep, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
+    timeval tv = sinks::amqp_timeval(std::min(kPollStep, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now)));
     const int status = amqp_simple_wait_frame_noblock(impl_->state, &frame, &tv);
     if (status == AMQP_STATUS_TIMEOUT) continue;
     if (status != AMQP_STATUS_OK) throw ListenQueueError(impl_->where("basic.get") + ": " + amqp_error_string2(status));
@@ -341,6 +272,6 @@ void ListenQueue::requeue_at_back(const Delivery& delivery, int attempts, const 
   ack(delivery.delivery_tag);
 }
 
-std::string ListenQueue::describe() const { return "queue " + impl_->queue + " on " + endpoint_text(impl_->mq); }
+std::string ListenQueue::describe() const { return "queue " + impl_->queue + " on " + sinks::amqp_endpoint_text(impl_->mq); }
 
 }  // namespace kfc::opentip

@@ -7,21 +7,11 @@
 #include <cctype>
 #include <optional>
 
+#include "kfc/config/text.h"
+#include "kfc/config/values.h"
+
 namespace kfc::opentip {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::ranges::transform(out, out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string_view trim(std::string_view text) {
-  auto begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return {};
-  auto end = text.find_last_not_of(" \t\r\n");
-  return text.substr(begin, end - begin + 1);
-}
 
 bool all_hex(std::string_view text) {
   return std::ranges::all_of(text, [](unsigned char c) { return std::isxdigit(c) != 0; });
@@ -30,9 +20,9 @@ bool all_hex(std::string_view text) {
 std::optional<Query> as_hash(std::string_view text) {
   if (!all_hex(text)) return std::nullopt;
   switch (text.size()) {
-    case 32: return Query{ValueKind::Md5, lower(text)};
-    case 40: return Query{ValueKind::Sha1, lower(text)};
-    case 64: return Query{ValueKind::Sha256, lower(text)};
+    case 32: return Query{ValueKind::Md5, to_lower(text)};
+    case 40: return Query{ValueKind::Sha1, to_lower(text)};
+    case 64: return Query{ValueKind::Sha256, to_lower(text)};
     default: return std::nullopt;
   }
 }
@@ -74,7 +64,7 @@ std::optional<Query> as_url(std::string_view text) {
   auto scheme_end = text.find("://");
   std::string_view host_and_rest = text;
   if (scheme_end != std::string_view::npos) {
-    std::string scheme = lower(text.substr(0, scheme_end));
+    std::string scheme = to_lower(text.substr(0, scheme_end));
     if (scheme != "http" && scheme != "https" && scheme != "ftp") return std::nullopt;
     host_and_rest = text.substr(scheme_end + 3);
   } else if (text.find('/') == std::string_view::npos) {
@@ -89,7 +79,7 @@ std::optional<Query> as_url(std::string_view text) {
     if (!as_ip(host)) return std::nullopt;
   } else {
     host = host.substr(0, host.find(':'));
-    std::string lowered = lower(host);
+    std::string lowered = to_lower(host);
     if (!as_ip(host) && !valid_domain(lowered) && lowered != "localhost") return std::nullopt;
   }
   if (host.empty()) return std::nullopt;
@@ -97,7 +87,7 @@ std::optional<Query> as_url(std::string_view text) {
 }
 
 std::optional<Query> as_domain(std::string_view text) {
-  std::string name = lower(text);
+  std::string name = to_lower(text);
   if (!name.empty() && name.back() == '.') name.pop_back();
   if (!valid_domain(name)) return std::nullopt;
   return Query{ValueKind::Domain, name};
@@ -105,6 +95,7 @@ std::optional<Query> as_domain(std::string_view text) {
 
 }  // namespace
 
+// Enum names as switches, like the token component's: the compiler warns when an enumerator is new.
 std::string_view to_string(ValueKind kind) {
   switch (kind) {
     case ValueKind::Md5: return "MD5";
@@ -144,7 +135,7 @@ Endpoint Query::endpoint() const {
 std::string Query::cache_key() const { return std::string(to_string(endpoint())) + ":" + value; }
 
 std::expected<Query, std::string> classify(std::string_view input) {
-  std::string_view text = trim(input);
+  std::string_view text = trim(input, " \t\r\n");
   if (text.empty()) return std::unexpected("the value to look up is empty");
   if (text.size() > 2048) return std::unexpected("the value to look up is longer than 2048 characters");
   if (std::ranges::any_of(text, [](unsigned char c) { return c < 0x20 || c == 0x7f || c == ' '; })) {

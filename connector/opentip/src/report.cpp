@@ -41,6 +41,8 @@ int exit_code_for(const LookupResult& result) {
   return exit_code::kGreyOrNoData;
 }
 
+// One row per field OpenTIP sent. The file and network sections look alike on purpose: each is a
+// plain list of labels and fields, read top to bottom like the table it prints.
 std::string format_table(const LookupResult& result) {
   Rows rows;
   rows.emplace_back("Value", fmt::format("{} ({})", result.query.value, to_string(result.query.kind)));

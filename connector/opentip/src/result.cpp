@@ -82,6 +82,8 @@ void read_categories(const Value& general, LookupResult& result) {
   }
 }
 
+// FileGeneralInfo and the network *GeneralInfo objects are read the same way on purpose: one line
+// per field, OpenTIP's name beside ours.
 FileInfo read_file_info(const Value& info) {
   return FileInfo{
       .status = text(info, "FileStatus"),

@@ -1,8 +1,6 @@
 #include "kfc/sinks/amqp_sink.h"
 
 #include <amqp.h>
-#include <amqp_ssl_socket.h>
-#include <amqp_tcp_socket.h>
 #include <spdlog/spdlog.h>
 
 #include <poll.h>
@@ -17,7 +15,7 @@
 #include <thread>
 #include <utility>
 
-#include "kfc/sinks/amqp_tls.h"
+#include "kfc/sinks/amqp_connection.h"
 #include "kfc/sinks/message.h"
 #include "kfc/sinks/publish_ledger.h"
 #include "kfc/sinks/splitter.h"
@@ -33,112 +31,36 @@ class TransientAmqpError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-timeval to_timeval(std::chrono::milliseconds duration) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(duration.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((duration.count() % 1000) * 1000);
-  return tv;
-}
-
-std::string bytes_text(amqp_bytes_t bytes) { return {static_cast<const char*>(bytes.bytes), bytes.len}; }
-
-std::string endpoint_text(const opencti::MqConnection& mq) {
-  return std::string(mq.use_ssl ? "amqps://" : "amqp://") + mq.host + ":" + std::to_string(mq.port) +
-         (mq.vhost.starts_with('/') ? "" : "/") + mq.vhost;
-}
-
-// One AMQP connection with channel 1 in confirm mode.
+// One AMQP connection with channel 1 in confirm mode (amqp_connection.h), its failures sorted into
+// "reconnect later" (TransientAmqpError) and "give up" (DeliveryError).
 class Connection {
  public:
-  Connection(const AmqpSinkOptions& options) : state_(amqp_new_connection()) {
-    if (state_ == nullptr) throw TransientAmqpError("cannot allocate an AMQP connection");
-    try {
-      open(options);
-    } catch (...) {
-      amqp_destroy_connection(state_);
-      throw;
-    }
-  }
-  ~Connection() { amqp_destroy_connection(state_); }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
+  explicit Connection(const AmqpSinkOptions& options) : amqp_(open(options)) {}
 
-  amqp_connection_state_t state() const { return state_; }
+  amqp_connection_state_t state() const { return amqp_->state(); }
 
-  // Polite goodbye when the connection is still healthy.
-  void close() {
-    amqp_channel_close(state_, kChannel, AMQP_REPLY_SUCCESS);
-    amqp_connection_close(state_, AMQP_REPLY_SUCCESS);
-  }
+  // Polite goodbye when the connection is still healthy; never hangs the run.
+  void close() { amqp_->close(kChannel, std::chrono::milliseconds(2000)); }
 
  private:
-  void open(const AmqpSinkOptions& options) {
-    const auto& mq = options.connection;
-    amqp_socket_t* socket = mq.use_ssl ? amqp_ssl_socket_new(state_) : amqp_tcp_socket_new(state_);
-    if (socket == nullptr) throw TransientAmqpError("cannot create an AMQP socket");
-    if (mq.use_ssl) configure_tls(socket, mq);
-    warn_if_amqp_plaintext(mq);
-
-    timeval timeout = to_timeval(options.connect_timeout);
-    amqp_set_handshake_timeout(state_, &timeout);
-    amqp_set_rpc_timeout(state_, &timeout);
-    int status = amqp_socket_open_noblock(socket, mq.host.c_str(), mq.port, &timeout);
-    if (const std::string untrusted = amqp_tls_verification_failure(status, mq); !untrusted.empty()) {
-      throw DeliveryError(untrusted);  // reconnecting cannot make the certificate trusted
-    }
-    if (status != AMQP_STATUS_OK) {
-      throw TransientAmqpError("cannot connect to RabbitMQ at " + endpoint_text(mq) + ": " + amqp_error_string2(status) +
-                               (mq.use_ssl ? " (TLS: does this port speak TLS, and is the broker's certificate trusted? "
-                                             "check mq.use_ssl, mq.use_ssl_ca, mq.use_ssl_reject_unauthorized)"
-                                           : ""));
-    }
-    check(amqp_login(state_, mq.vhost.c_str(), 0, AMQP_DEFAULT_FRAME_SIZE, options.heartbeat_seconds,
-                     AMQP_SASL_METHOD_PLAIN, mq.user.c_str(), mq.pass.reveal().c_str()),
-          "login", mq);
-    amqp_channel_open(state_, kChannel);
-    check(amqp_get_rpc_reply(state_), "channel open", mq);
-    amqp_confirm_select(state_, kChannel);
-    check(amqp_get_rpc_reply(state_), "confirm.select", mq);
-    amqp_set_rpc_timeout(state_, nullptr);
-  }
-
-  static void configure_tls(amqp_socket_t* socket, const opencti::MqConnection& mq) {
+  static std::unique_ptr<AmqpConnection> open(const AmqpSinkOptions& options) {
     try {
-      configure_amqp_tls(socket, mq);
-    } catch (const AmqpTlsError& error) {
-      throw DeliveryError(error.what());  // the same material fails on every attempt
+      auto connection = std::make_unique<AmqpConnection>(
+          options.connection,
+          AmqpConnectionOptions{.heartbeat_seconds = options.heartbeat_seconds,
+                                .connect_timeout = options.connect_timeout,
+                                .context = {}});
+      connection->open_channel(kChannel);
+      connection->select_confirms(kChannel);
+      connection->opened();
+      return connection;
+    } catch (const AmqpConnectionError& error) {
+      if (error.retryable()) throw TransientAmqpError(error.what());
+      throw DeliveryError(error.what());
     }
   }
 
-  static void check(const amqp_rpc_reply_t& reply, const char* step, const opencti::MqConnection& mq) {
-    const std::string where = "RabbitMQ at " + endpoint_text(mq) + " (" + step + ")";
-    switch (reply.reply_type) {
-      case AMQP_RESPONSE_NORMAL:
-        return;
-      case AMQP_RESPONSE_NONE:
-        throw TransientAmqpError(where + ": no answer");
-      case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-        throw TransientAmqpError(where + ": " + amqp_error_string2(reply.library_error));
-      case AMQP_RESPONSE_SERVER_EXCEPTION:
-        break;
-    }
-    if (reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
-      const auto* close = static_cast<const amqp_connection_close_t*>(reply.reply.decoded);
-      std::string text = bytes_text(close->reply_text);
-      if (close->reply_code == AMQP_ACCESS_REFUSED || close->reply_code == AMQP_NOT_ALLOWED) {
-        throw DeliveryError(where + " refused user '" + mq.user + "': " + text +
-                            " — check mq.user / mq.pass / mq.vhost (MQ_USER, MQ_PASS, MQ_VHOST) or what OpenCTI advertises");
-      }
-      throw TransientAmqpError(where + ": " + text);
-    }
-    if (reply.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
-      const auto* close = static_cast<const amqp_channel_close_t*>(reply.reply.decoded);
-      throw TransientAmqpError(where + ": " + bytes_text(close->reply_text));
-    }
-    throw TransientAmqpError(where + ": unexpected server method");
-  }
-
-  amqp_connection_state_t state_;
+  std::unique_ptr<AmqpConnection> amqp_;
 };
 
 // What the caller's thread and the I/O thread share, under AmqpSink::mutex_.
@@ -225,7 +147,7 @@ class AmqpSink final : public Sink {
   }
 
   std::string describe() const override {
-    return "RabbitMQ " + endpoint_text(options_.connection) + " exchange " + options_.exchange + " routing " +
+    return "RabbitMQ " + amqp_endpoint_text(options_.connection) + " exchange " + options_.exchange + " routing " +
            options_.routing_key;
   }
 
@@ -452,7 +374,7 @@ class AmqpSink final : public Sink {
   // a broker that refuses everything for many rounds fails the run instead of looping forever.
   void pause_before_republishing() {
     if (++refusal_rounds_ > options_.max_republish_rounds) {
-      throw DeliveryError("RabbitMQ " + endpoint_text(options_.connection) + " kept refusing or returning messages on exchange " +
+      throw DeliveryError("RabbitMQ " + amqp_endpoint_text(options_.connection) + " kept refusing or returning messages on exchange " +
                           options_.exchange + " routing " + options_.routing_key + " (" +
                           std::to_string(options_.max_republish_rounds) +
                           " rounds without a confirm) — check that the OpenCTI platform is running (it declares and binds "
@@ -482,7 +404,7 @@ class AmqpSink final : public Sink {
   void throw_if_stopping() const {
     if (!options_.should_stop || !options_.should_stop()) return;
     throw DeliveryError("stopping while " + std::to_string(ledger_.waiting() + ledger_.in_flight()) +
-                        " messages were not confirmed by RabbitMQ " + endpoint_text(options_.connection) +
+                        " messages were not confirmed by RabbitMQ " + amqp_endpoint_text(options_.connection) +
                         "; they are not counted as delivered and are read again next run");
   }
 
@@ -543,7 +465,7 @@ class AmqpSink final : public Sink {
       }
       case AMQP_BASIC_RETURN_METHOD: {
         const auto* returned = static_cast<const amqp_basic_return_t*>(frame.payload.method.decoded);
-        const std::string reason = bytes_text(returned->reply_text);
+        const std::string reason = amqp_bytes_text(returned->reply_text);
         amqp_message_t message{};
         amqp_rpc_reply_t reply = amqp_read_message(state, frame.channel, &message, 0);
         if (reply.reply_type != AMQP_RESPONSE_NORMAL) {
@@ -555,13 +477,13 @@ class AmqpSink final : public Sink {
                        "platform up (it binds the push queue)? Publishing it again",
                        reason, options_.exchange, options_.routing_key);
         }
-        ledger_.returned(bytes_text(message.body));
+        ledger_.returned(amqp_bytes_text(message.body));
         amqp_destroy_message(&message);
         break;
       }
       case AMQP_CHANNEL_CLOSE_METHOD: {
         const auto* close = static_cast<const amqp_channel_close_t*>(frame.payload.method.decoded);
-        std::string text = bytes_text(close->reply_text);
+        std::string text = amqp_bytes_text(close->reply_text);
         amqp_channel_close_ok_t ok{};
         amqp_send_method(state, kChannel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
         connection_lost("channel closed by RabbitMQ: " + text +
@@ -570,7 +492,7 @@ class AmqpSink final : public Sink {
       }
       case AMQP_CONNECTION_CLOSE_METHOD: {
         const auto* close = static_cast<const amqp_connection_close_t*>(frame.payload.method.decoded);
-        std::string text = bytes_text(close->reply_text);
+        std::string text = amqp_bytes_text(close->reply_text);
         amqp_connection_close_ok_t ok{};
         amqp_send_method(state, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
         connection_lost("connection closed by RabbitMQ: " + text);
@@ -603,18 +525,14 @@ class AmqpSink final : public Sink {
 
   void disconnect(bool polite) {
     if (!connection_) return;
-    if (polite) {
-      timeval limit = to_timeval(std::chrono::milliseconds(2000));  // a goodbye never hangs the run
-      amqp_set_rpc_timeout(connection_->state(), &limit);
-      connection_->close();
-    }
+    if (polite) connection_->close();
     connection_.reset();
   }
 
   void connect() {
     while (!connection_) {
       if (failures_in_a_row_ >= options_.max_reconnect_attempts) {
-        throw DeliveryError("RabbitMQ " + endpoint_text(options_.connection) + " still failing after " +
+        throw DeliveryError("RabbitMQ " + amqp_endpoint_text(options_.connection) + " still failing after " +
                             std::to_string(failures_in_a_row_) + " attempts (" + last_error_ +
                             ") — check mq.host / mq.port (MQ_HOST, MQ_PORT)" +
                             (options_.connection.use_ssl ? ", mq.use_ssl (MQ_USE_SSL)" : "") +

@@ -17,6 +17,8 @@
 
 namespace kfc::sinks {
 
+// Field by field, like every counter struct's sum (ReadStats, ReferenceRepairs): a new counter is
+// added here in plain sight.
 SinkStats& SinkStats::operator+=(const SinkStats& other) {
   bundles += other.bundles;
   objects += other.objects;

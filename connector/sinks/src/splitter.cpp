@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -168,41 +169,41 @@ class Splitter {
     return id_supported(item_id);
   }
 
+  // Keeps the first object of each identity in `list` (non-objects dropped); an object whose
+  // identity is nullopt has none and is dropped too.
+  template <class Identity>
+  static void keep_first_of_each(Value& list, rapidjson::Document::AllocatorType& alloc, Identity identity) {
+    Value kept(rapidjson::kArrayType);
+    std::set<std::string> seen;
+    for (auto& item : list.GetArray()) {
+      if (!item.IsObject()) continue;
+      const std::optional<std::string> id = identity(item);
+      if (id && seen.insert(*id).second) kept.PushBack(Value(item, alloc), alloc);
+    }
+    list = kept;
+  }
+
   // Same identity as pycti's external_reference_generate_id: the url, else source_name+external_id;
   // a reference with neither has no id and is dropped.
   static void dedup_external_references(Value& references, rapidjson::Document::AllocatorType& alloc) {
-    Value kept(rapidjson::kArrayType);
-    std::set<std::string> seen;
-    for (auto& reference : references.GetArray()) {
-      if (!reference.IsObject()) continue;
+    keep_first_of_each(references, alloc, [](const Value& reference) -> std::optional<std::string> {
       const Value* url = get(reference, "url");
       const Value* source = get(reference, "source_name");
       const Value* external = get(reference, "external_id");
-      std::string identity;
-      if (!is_null_or_absent(url)) {
-        identity = "url:" + detail::json_text(*url);
-      } else if (!is_null_or_absent(source) && !is_null_or_absent(external)) {
-        identity = "src:" + detail::json_text(*source) + "|" + detail::json_text(*external);
-      } else {
-        continue;
+      if (!is_null_or_absent(url)) return "url:" + detail::json_text(*url);
+      if (!is_null_or_absent(source) && !is_null_or_absent(external)) {
+        return "src:" + detail::json_text(*source) + "|" + detail::json_text(*external);
       }
-      if (seen.insert(identity).second) kept.PushBack(Value(reference, alloc), alloc);
-    }
-    references = kept;
+      return std::nullopt;
+    });
   }
 
   static void dedup_kill_chain_phases(Value& phases, rapidjson::Document::AllocatorType& alloc) {
-    Value kept(rapidjson::kArrayType);
-    std::set<std::string> seen;
-    for (auto& phase : phases.GetArray()) {
-      if (!phase.IsObject()) continue;
+    keep_first_of_each(phases, alloc, [](const Value& phase) -> std::optional<std::string> {
       const Value* name = get(phase, "kill_chain_name");
       const Value* phase_name = get(phase, "phase_name");
-      std::string identity = (name ? detail::json_text(*name) : "null") + "|" +
-                             (phase_name ? detail::json_text(*phase_name) : "null");
-      if (seen.insert(identity).second) kept.PushBack(Value(phase, alloc), alloc);
-    }
-    phases = kept;
+      return (name ? detail::json_text(*name) : "null") + "|" + (phase_name ? detail::json_text(*phase_name) : "null");
+    });
   }
 
   rapidjson::Document& doc_;

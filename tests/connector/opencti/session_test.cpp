@@ -56,7 +56,7 @@ TEST_F(SessionTest, RetriesRegistrationWithBackoffWhileThePlatformIsDown) {
 TEST_F(SessionTest, GivesUpAfterMaxAttemptsWithAClearError) {
   server.set_outage(502);
   SessionOptions options = no_thread();
-  options.max_attempts = 3;
+  options.retry.max_attempts = 3;
   try {
     connect(options);
     FAIL();
@@ -70,7 +70,7 @@ TEST_F(SessionTest, GivesUpAfterMaxAttemptsWithAClearError) {
 TEST_F(SessionTest, StopRequestEndsTheRetryingAtOnce) {
   server.set_outage(503);
   SessionOptions options = no_thread();
-  options.retry_initial = std::chrono::minutes(1);
+  options.retry.initial_backoff = std::chrono::minutes(1);
   // The stop arrives once the first wait is under way (the clock has been slept on).
   options.should_stop = [&] { return clock.slept() > std::chrono::milliseconds(0); };
   EXPECT_THROW(connect(options), OpenCtiUnavailableError);

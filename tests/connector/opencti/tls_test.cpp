@@ -38,7 +38,7 @@ class OpenCtiTls : public ::testing::Test {
   std::unique_ptr<OpenCtiSession> connect() {
     SessionOptions options;
     options.start_ping_thread = false;
-    options.max_attempts = 3;
+    options.retry.max_attempts = 3;
     return OpenCtiSession::connect(settings_, clock_, options);
   }
 

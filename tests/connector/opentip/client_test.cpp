@@ -5,6 +5,7 @@
 
 #include "kfc/fixtures/manual_clock.h"
 #include "kfc/fixtures/opentip_server.h"
+#include "kfc/fixtures/tokens.h"
 #include "kfc/opentip/client.h"
 
 namespace kfc::opentip {
@@ -18,14 +19,8 @@ using ::testing::Not;
 constexpr const char* kApiKey = "OPENTIP-SECRET-KEY-7f3a9c1d2e";
 
 TokenPtr make_key(std::string value, std::optional<SystemTime> expires_at = std::nullopt) {
-  TokenSpec spec;
-  spec.key = "opentip.api_key";
-  spec.env_name = "OPENTIP_API_KEY";
-  spec.server = "the Kaspersky Threat Intelligence Portal (OpenTIP)";
-  spec.origin = TokenOrigin::Inline;
-  spec.value = Secret(std::move(value));
-  spec.expires_at = expires_at;
-  return std::make_shared<Token>(spec);
+  return fixtures::inline_token("opentip.api_key", "OPENTIP_API_KEY", std::string(OpenTipSettings::kServerName),
+                                std::move(value), expires_at);
 }
 
 class ClientTest : public ::testing::Test {
@@ -38,6 +33,28 @@ class ClientTest : public ::testing::Test {
     return o;
   }
   Client make_client(ClientOptions o, ResultCache* cache = nullptr) { return Client(std::move(o), *transport_, clock_, cache); }
+
+  // What a lookup throws when OpenTIP answers it with 403 (quota or request limit exhausted).
+  QuotaExceededError quota_exceeded(Client& client) {
+    server_.fail_next(403);
+    try {
+      client.lookup(OpenTipServer::kGreenIp);
+    } catch (const QuotaExceededError& error) {
+      return error;
+    }
+    ADD_FAILURE() << "expected QuotaExceededError";
+    return QuotaExceededError("no error", SystemTime{});
+  }
+
+  // The red IP looked up once OpenTIP answered `status` with this Retry-After: the client must get
+  // there on its second request; returns what it waited on the clock in between.
+  Duration wait_before_the_retry(int status, const std::string& retry_after) {
+    Client client = make_client(options());
+    server_.fail_next_with_retry_after(status, 1, retry_after);
+    EXPECT_EQ(client.lookup(OpenTipServer::kRedIp).zone, Zone::Red);
+    EXPECT_EQ(server_.request_count(), 2);
+    return clock_.slept();
+  }
 
   OpenTipServer server_{kApiKey};
   ManualClock clock_{std::chrono::sys_days{std::chrono::year{2026} / 3 / 10} + 9h};
@@ -191,15 +208,10 @@ TEST_F(ClientTest, QuotaExceededStopsRequestsUntilTheCooldownEnds) {
   ClientOptions o = options();
   o.quota_cooldown = 2h;
   Client client = make_client(o);
-  server_.fail_next(403);
-  try {
-    client.lookup(OpenTipServer::kGreenIp);
-    FAIL() << "expected QuotaExceededError";
-  } catch (const QuotaExceededError& error) {
-    EXPECT_EQ(error.until(), clock_.now() + 2h);
-    EXPECT_THAT(error.what(), HasSubstr("quota"));
-    EXPECT_THAT(error.what(), HasSubstr("2026-03-10T11:00:00Z"));
-  }
+  const QuotaExceededError error = quota_exceeded(client);
+  EXPECT_EQ(error.until(), clock_.now() + 2h);
+  EXPECT_THAT(error.what(), HasSubstr("quota"));
+  EXPECT_THAT(error.what(), HasSubstr("2026-03-10T11:00:00Z"));
   clock_.advance(1h);
   EXPECT_THROW(client.lookup(OpenTipServer::kRedIp), QuotaExceededError);
   EXPECT_EQ(server_.request_count(), 1);  // the blocked lookup sent nothing
@@ -212,13 +224,7 @@ TEST_F(ClientTest, ZeroCooldownBlocksUntilNextUtcMidnight) {
   ClientOptions o = options();
   o.quota_cooldown = 0s;
   Client client = make_client(o);
-  server_.fail_next(403);
-  try {
-    client.lookup(OpenTipServer::kGreenIp);
-    FAIL();
-  } catch (const QuotaExceededError& error) {
-    EXPECT_EQ(error.until(), std::chrono::sys_days{std::chrono::year{2026} / 3 / 11});
-  }
+  EXPECT_EQ(quota_exceeded(client).until(), std::chrono::sys_days{std::chrono::year{2026} / 3 / 11});
 }
 
 TEST_F(ClientTest, QuotaBlockIsSharedThroughTheCache) {
@@ -243,19 +249,11 @@ TEST_F(ClientTest, TooManyRequestsHonoursRetryAfter) {
 
 // RFC 9110 allows Retry-After as an HTTP date; the wait is measured on the client's clock (09:00:00).
 TEST_F(ClientTest, RetryAfterAsAnHttpDateWaitsUntilThatTime) {
-  Client client = make_client(options());
-  server_.fail_next_with_retry_after(429, 1, "Tue, 10 Mar 2026 09:00:30 GMT");
-  EXPECT_EQ(client.lookup(OpenTipServer::kRedIp).zone, Zone::Red);
-  EXPECT_EQ(server_.request_count(), 2);
-  EXPECT_EQ(clock_.slept(), 30s);
+  EXPECT_EQ(wait_before_the_retry(429, "Tue, 10 Mar 2026 09:00:30 GMT"), 30s);
 }
 
 TEST_F(ClientTest, RetryAfterDateInThePastRetriesAtOnce) {
-  Client client = make_client(options());
-  server_.fail_next_with_retry_after(503, 1, "Mon, 09 Mar 2026 23:59:59 GMT");
-  EXPECT_EQ(client.lookup(OpenTipServer::kRedIp).zone, Zone::Red);
-  EXPECT_EQ(server_.request_count(), 2);
-  EXPECT_EQ(clock_.slept(), 0s);
+  EXPECT_EQ(wait_before_the_retry(503, "Mon, 09 Mar 2026 23:59:59 GMT"), 0s);
 }
 
 TEST_F(ClientTest, RetryAfterDateBeyondTheLimitGivesUpAtOnce) {
@@ -272,16 +270,12 @@ TEST_F(ClientTest, RetryAfterDateBeyondTheLimitGivesUpAtOnce) {
 }
 
 TEST_F(ClientTest, MalformedRetryAfterFallsBackToOurBackoff) {
-  Client client = make_client(options());
-  server_.fail_next_with_retry_after(429, 1, "soon-ish");
-  EXPECT_EQ(client.lookup(OpenTipServer::kRedIp).zone, Zone::Red);
-  EXPECT_EQ(server_.request_count(), 2);
-  EXPECT_EQ(clock_.slept(), 2s);  // ClientOptions::first_backoff
+  EXPECT_EQ(wait_before_the_retry(429, "soon-ish"), 2s);  // ClientOptions::retry.initial_backoff
 }
 
 TEST_F(ClientTest, ServerErrorsBackOffExponentiallyThenGiveUp) {
   ClientOptions o = options();
-  o.max_attempts = 4;
+  o.retry.max_attempts = 4;
   Client client = make_client(o);
   server_.fail_next(503, 10);
   try {
@@ -306,7 +300,7 @@ TEST_F(ClientTest, RetryAfterBeyondTheLimitGivesUpAtOnce) {
 TEST_F(ClientTest, UnreachableServerIsRetriedThenReported) {
   ClientOptions o = options();
   o.base_url = "http://127.0.0.1:1/api/v1/";
-  o.max_attempts = 2;
+  o.retry.max_attempts = 2;
   Client client = make_client(o);
   EXPECT_THROW(client.lookup(OpenTipServer::kRedIp), ServiceUnavailableError);
   EXPECT_EQ(clock_.slept(), 2s);

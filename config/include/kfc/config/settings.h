@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kfc/config/token.h"
@@ -175,6 +176,9 @@ struct MqSettings {
 };
 
 struct OpenTipSettings {
+  // How every error and log line names the service (a rejected or expired opentip.api_key...).
+  static constexpr std::string_view kServerName = "the Kaspersky Threat Intelligence Portal (OpenTIP)";
+
   std::string url = "https://opentip.kaspersky.com/api/v1/";
   TokenPtr api_key;                      // opentip.api_key / _file / _expires_at / _issued_at
   bool allow_insecure_http = false;

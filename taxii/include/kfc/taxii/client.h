@@ -29,6 +29,7 @@
 
 #include "kfc/config/clock.h"
 #include "kfc/config/token.h"
+#include "kfc/http/retry.h"
 #include "kfc/http/transport.h"
 #include "kfc/taxii/errors.h"
 #include "kfc/taxii/model.h"
@@ -56,15 +57,8 @@ struct Auth {
   TokenPtr token{};
 };
 
-struct RetryPolicy {
-  int max_attempts = 5;  // per request/page, first try included
-  std::chrono::milliseconds initial_backoff{1000};
-  std::chrono::milliseconds max_backoff{60000};
-  // A server's Retry-After is honoured up to this; a longer wait is capped to it.
-  std::chrono::milliseconds max_retry_after{600000};
-  // Each backoff is drawn uniformly from [base × (1 − jitter), base].
-  double jitter = 0.5;
-};
+// Attempts per request or page, backoff with jitter, Retry-After: the policy every HTTP client shares.
+using RetryPolicy = http::RetryPolicy;
 
 struct ClientOptions {
   // The API root URL, e.g. "https://taxii.tip.kaspersky.com/v2" (a trailing '/' is added).
@@ -73,7 +67,13 @@ struct ClientOptions {
   std::string discovery_url;
   TaxiiVersion version = TaxiiVersion::Auto;
   Auth auth;
-  RetryPolicy retry;
+  // Up to 5 tries; a server's Retry-After beyond 10 minutes is waited as 10 minutes (the read goes on).
+  RetryPolicy retry{.max_attempts = 5,
+                    .initial_backoff = std::chrono::milliseconds{1000},
+                    .max_backoff = std::chrono::milliseconds{60000},
+                    .max_retry_after = std::chrono::milliseconds{600000},
+                    .long_retry_after = http::LongRetryAfter::WaitTheMaximum,
+                    .jitter = 0.5};
   // `limit` sent when the filter names none (0: let the server choose). With TAXII 2.0 it is the
   // Range size (default 1000 when 0).
   int page_limit = 0;

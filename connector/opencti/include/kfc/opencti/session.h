@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "kfc/http/retry.h"
 #include "kfc/opencti/client.h"
 
 namespace kfc::opencti {
@@ -57,12 +58,15 @@ struct SessionOptions {
   std::chrono::milliseconds ping_interval{40000};
   TransportFactory transport_factory;    // default: libcurl with opencti.ssl_verify
   bool start_ping_thread = true;
-  // Registration retry while OpenCTI is unreachable: backoff doubles from `retry_initial` up to
-  // `retry_max`, on the session's clock. `should_stop` (e.g. a signal) ends the waiting with
-  // OpenCtiUnavailableError; `max_attempts` 0 = retry forever.
-  std::chrono::milliseconds retry_initial{2000};
-  std::chrono::milliseconds retry_max{60000};
-  int max_attempts = 0;
+  // Registration retry while OpenCTI is unreachable: backoff doubles from 2 s up to 60 s, on the
+  // session's clock, forever by default (max_attempts 0). `should_stop` (e.g. a signal) ends the
+  // waiting with OpenCtiUnavailableError.
+  http::RetryPolicy retry{.max_attempts = 0,
+                          .initial_backoff = std::chrono::milliseconds{2000},
+                          .max_backoff = std::chrono::milliseconds{60000},
+                          .max_retry_after = std::chrono::milliseconds{60000},  // GraphQL sends none
+                          .long_retry_after = http::LongRetryAfter::WaitTheMaximum,
+                          .jitter = 0.0};
   std::function<bool()> should_stop;
   // After every ping (thread or forced): nullopt when the platform answered, else what went wrong.
   // Health and metrics listen here; called from the pinging thread.

@@ -9,6 +9,7 @@
 #include "kfc/config/clock.h"
 #include "kfc/config/settings.h"
 #include "kfc/config/token.h"
+#include "kfc/http/retry.h"
 #include "kfc/http/transport.h"
 #include "kfc/opentip/cache.h"
 #include "kfc/opentip/errors.h"
@@ -24,10 +25,14 @@ struct ClientOptions {
   int max_requests_per_minute = 10;
   // After a 403: no request before now + cooldown (zero: before the next UTC midnight).
   std::chrono::seconds quota_cooldown{3600};
-  int max_attempts = 4;                         // per lookup, for 429 / 5xx / no answer
-  Duration first_backoff = std::chrono::seconds(2);
-  Duration max_backoff = std::chrono::seconds(60);
-  Duration max_retry_after = std::chrono::minutes(5);  // a longer Retry-After gives up at once
+  // Per lookup, for 429 / 5xx / no answer: 4 tries, 2 s doubling to 60 s; someone waits for the
+  // answer, so a Retry-After beyond 5 minutes gives up at once.
+  http::RetryPolicy retry{.max_attempts = 4,
+                          .initial_backoff = std::chrono::seconds(2),
+                          .max_backoff = std::chrono::seconds(60),
+                          .max_retry_after = std::chrono::minutes(5),
+                          .long_retry_after = http::LongRetryAfter::GiveUp,
+                          .jitter = 0.0};
 };
 
 // Checks opentip.url (https unless opentip.allow_insecure_http, and a usable URL) and the key's
@@ -61,6 +66,7 @@ class Client {
   Clock& clock_;
   ResultCache* cache_;
   RateLimiter limiter_;
+  http::Backoff backoff_;
   std::optional<SystemTime> blocked_until_;
   int requests_sent_ = 0;
 };

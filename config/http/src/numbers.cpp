@@ -5,16 +5,11 @@
 #include <charconv>
 #include <string>
 
+#include "kfc/config/text.h"
 #include "kfc/http/transport.h"
 
 namespace kfc::http {
 namespace {
-
-std::string_view trim(std::string_view text) {
-  const auto begin = text.find_first_not_of(" \t");
-  if (begin == std::string_view::npos) return {};
-  return text.substr(begin, text.find_last_not_of(" \t") - begin + 1);
-}
 
 bool all_digits(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });

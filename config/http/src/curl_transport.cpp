@@ -4,29 +4,21 @@
 #include <cctype>
 #include <mutex>
 
+#include "kfc/config/text.h"
+#include "kfc/config/values.h"
 #include "kfc/http/transport.h"
 
 namespace kfc::http {
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-std::string trim(std::string_view text) {
-  auto begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return {};
-  auto end = text.find_last_not_of(" \t\r\n");
-  return std::string(text.substr(begin, end - begin + 1));
-}
+constexpr std::string_view kLineBlanks = " \t\r\n";  // a header line still holds its CRLF
 
 void global_init_once() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+// A switch rather than a table: the compiler sees every case, and the groups read as the kinds.
 FailureKind classify(CURLcode code) {
   switch (code) {
     case CURLE_COULDNT_CONNECT:
@@ -115,18 +107,18 @@ class CurlTransport final : public Transport {
   // Headers that carry no credential and may follow a redirect to another origin.
   static bool safe_across_origins(const std::string& name) {
     static const std::string kSafe[] = {"accept", "accept-language", "content-type", "range", "expect"};
-    return std::find(std::begin(kSafe), std::end(kSafe), lower(name)) != std::end(kSafe);
+    return std::find(std::begin(kSafe), std::end(kSafe), to_lower(name)) != std::end(kSafe);
   }
 
   // "scheme://host:port" in lower case, the port made explicit.
   static std::string origin_of(std::string_view url) {
     auto scheme_end = url.find("://");
-    if (scheme_end == std::string_view::npos) return lower(url);
-    std::string scheme = lower(url.substr(0, scheme_end));
+    if (scheme_end == std::string_view::npos) return to_lower(url);
+    std::string scheme = to_lower(url.substr(0, scheme_end));
     auto authority = url.substr(scheme_end + 3);
     authority = authority.substr(0, authority.find_first_of("/?#"));
     if (auto at = authority.rfind('@'); at != std::string_view::npos) authority = authority.substr(at + 1);
-    std::string host = lower(authority);
+    std::string host = to_lower(authority);
     const bool has_port = host.starts_with('[') ? host.find("]:") != std::string::npos  // [IPv6]:port
                                                 : host.find(':') != std::string::npos;
     if (!has_port) host += scheme == "https" ? ":443" : ":80";
@@ -239,7 +231,7 @@ class CurlTransport final : public Transport {
     if (line.starts_with("HTTP/")) {
       exchange.response.headers.clear();  // a new response (after a redirect or 100-continue)
     } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
-      exchange.response.headers.emplace_back(lower(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
+      exchange.response.headers.emplace_back(to_lower(trim(line.substr(0, colon), kLineBlanks)), std::string(trim(line.substr(colon + 1), kLineBlanks)));
     }
     return size * count;
   }
@@ -251,7 +243,7 @@ class CurlTransport final : public Transport {
 }  // namespace
 
 std::optional<std::string> Response::header(std::string_view name) const {
-  std::string wanted = lower(name);
+  std::string wanted = to_lower(name);
   for (const auto& [key, value] : headers) {
     if (key == wanted) return value;
   }
