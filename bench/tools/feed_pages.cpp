@@ -11,7 +11,6 @@
 // every description rich enough that each expansion of the mapping fires. Same size and seed, same
 // bytes. Every object of a collection has its own date_added, 1 ms after the previous one.
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -21,6 +20,7 @@
 #include <CLI/CLI.hpp>
 
 #include "feed_generator.h"
+#include "kfc/config/time_format.h"
 
 namespace {
 
@@ -42,15 +42,7 @@ const CollectionPlan kPlan[] = {
 std::string date_added(std::uint64_t millis) {
   using namespace std::chrono;
   const sys_time<milliseconds> at = sys_days{year{2026} / April / 1} + milliseconds{millis};
-  const auto day = floor<days>(at);
-  const year_month_day ymd{day};
-  const hh_mm_ss time{at - day};
-  char text[64];
-  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02ld:%02ld:%02lld.%03lld000Z", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<long>(time.hours().count()), static_cast<long>(time.minutes().count()),
-                static_cast<long long>(time.seconds().count()), static_cast<long long>(time.subseconds().count()));
-  return text;
+  return kfc::format_time(kfc::MicrosecondTime{at}, kfc::kMicrosecondsFormat);
 }
 
 void write_file(const fs::path& path, const std::string& text) {

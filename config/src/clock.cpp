@@ -28,32 +28,4 @@ void InterruptibleClock::sleep_for(Duration d) {
   if (!sleep_unless_stopping(base_, d, stopping_)) throw Interrupted("stopping: a wait was cut short");
 }
 
-ManualClock::ManualClock(SystemTime start) : now_(start) {}
-
-SystemTime ManualClock::now() const {
-  std::lock_guard lock(mutex_);
-  return now_;
-}
-
-void ManualClock::sleep_for(Duration d) {
-  std::lock_guard lock(mutex_);
-  now_ += d;
-  slept_ += d;
-}
-
-void ManualClock::advance(Duration d) {
-  std::lock_guard lock(mutex_);
-  now_ += d;
-}
-
-void ManualClock::set(SystemTime t) {
-  std::lock_guard lock(mutex_);
-  now_ = t;
-}
-
-Duration ManualClock::slept() const {
-  std::lock_guard lock(mutex_);
-  return slept_;
-}
-
 }  // namespace kfc

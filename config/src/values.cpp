@@ -7,6 +7,8 @@
 #include <ctime>
 #include <regex>
 
+#include "kfc/config/time_format.h"
+
 namespace kfc {
 namespace {
 
@@ -123,23 +125,9 @@ std::optional<SystemTime> parse_date_or_timestamp(std::string_view text) {
   return std::chrono::system_clock::from_time_t(seconds) - std::chrono::seconds{offset};
 }
 
-std::string format_date(SystemTime t) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d", &utc);
-  return text;
-}
+std::string format_date(SystemTime t) { return format_time(t, kDateFormat); }
 
-std::string format_timestamp(SystemTime t) {
-  const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
+std::string format_timestamp(SystemTime t) { return format_time(t, kSecondsFormat); }
 
 bool is_uuid(std::string_view text) {
   static const std::regex pattern("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <charconv>
 
-#include <spdlog/fmt/fmt.h>
+#include "kfc/config/time_format.h"
 
 namespace kfc::taxii {
 namespace {
@@ -59,14 +59,6 @@ std::optional<Timestamp> parse_timestamp(std::string_view text) {
   return sys_days{date} + hours{*h} + minutes{*mi} + seconds{*s} + microseconds{micros};
 }
 
-std::string format_timestamp(Timestamp timestamp) {
-  using namespace std::chrono;
-  auto day_start = floor<days>(timestamp);
-  year_month_day date{day_start};
-  hh_mm_ss<microseconds> time{timestamp - day_start};
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:06d}Z", static_cast<int>(date.year()),
-                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()), time.hours().count(),
-                     time.minutes().count(), time.seconds().count(), time.subseconds().count());
-}
+std::string format_timestamp(Timestamp timestamp) { return format_time(timestamp, kMicrosecondsFormat); }
 
 }  // namespace kfc::taxii

@@ -67,8 +67,7 @@ class CliTest : public ::testing::Test {
 
 TEST_F(CliTest, CheckOnAValidConfigurationExitsZeroAndShowsMaskedSettings) {
   const std::string config = write("config.yml", "connector:\n  name: My Feeds\n");
-  Environment env = valid_environment();
-  env["KASPERSKY_API_TOKEN_EXPIRES_AT"] = "2100-01-01";
+  const Environment env = valid_environment_with({{"KASPERSKY_API_TOKEN_EXPIRES_AT", "2100-01-01"}});
   const Outcome run_result = run("--config " + quoted(config) + " check", env);
   EXPECT_EQ(run_result.exit_code, 0) << run_result.out << run_result.err;
   EXPECT_NE(run_result.out.find("Configuration is valid"), std::string::npos) << run_result.out;
@@ -114,8 +113,7 @@ TEST_F(CliTest, CheckOnABrokenConfigurationListsEveryProblemWithoutTheSecret) {
 }
 
 TEST_F(CliTest, CheckWithAnExpiredTokenExitsTwoAndSaysWhereToRenew) {
-  Environment env = valid_environment();
-  env["KASPERSKY_API_TOKEN_EXPIRES_AT"] = "2020-01-01";
+  const Environment env = valid_environment_with({{"KASPERSKY_API_TOKEN_EXPIRES_AT", "2020-01-01"}});
   const Outcome result = run("check", env);
   EXPECT_EQ(result.exit_code, 2) << result.out << result.err;
   EXPECT_NE(result.out.find("expired"), std::string::npos) << result.out;
@@ -127,10 +125,11 @@ TEST_F(CliTest, CheckWithAnExpiredTokenExitsTwoAndSaysWhereToRenew) {
 
 TEST_F(CliTest, TokensShowsOnlyTokenStates) {
   const std::string token_file = write("opentip_key", "opentip-key-0123456789abcdef\n");
-  Environment env = valid_environment();
-  env["OPENTIP_API_KEY_FILE"] = token_file;
-  env["OPENTIP_API_KEY_ISSUED_AT"] = "2020-01-01";
-  env["KASPERSKY_API_TOKEN_EXPIRES_AT"] = "2100-01-01T00:00:00Z";
+  Environment env = valid_environment_with({
+      {"OPENTIP_API_KEY_FILE", token_file},
+      {"OPENTIP_API_KEY_ISSUED_AT", "2020-01-01"},
+      {"KASPERSKY_API_TOKEN_EXPIRES_AT", "2100-01-01T00:00:00Z"},
+  });
   const Outcome result = run("tokens", env);
   EXPECT_EQ(result.exit_code, 2) << result.out << result.err;  // the OpenTIP key expired in 2020
   EXPECT_NE(result.out.find("Tokens:"), std::string::npos);
@@ -146,8 +145,7 @@ TEST_F(CliTest, TokensShowsOnlyTokenStates) {
 }
 
 TEST_F(CliTest, JsonLogFormatKeepsStdoutForTheReport) {
-  Environment env = valid_environment();
-  env["OPENCTI_JSON_LOGGING"] = "true";
+  const Environment env = valid_environment_with({{"OPENCTI_JSON_LOGGING", "true"}});
   const Outcome result = run("--log-format json check", env);
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.out.find("Configuration is valid"), std::string::npos);

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "kfc/config/clock.h"
+#include "kfc/fixtures/manual_clock.h"
 
 namespace kfc {
 namespace {

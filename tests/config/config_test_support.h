@@ -18,6 +18,20 @@ inline Environment valid_environment() {
           {"OPENCTI_TOKEN", "opencti-token-0123456789abcdef"}};
 }
 
+// valid_environment() with `changes` set over it.
+inline Environment valid_environment_with(const Environment& changes) {
+  Environment environment = valid_environment();
+  for (const auto& [name, value] : changes) environment[name] = value;
+  return environment;
+}
+
+// valid_environment() with the Kaspersky token read from a file (`path`) instead of the environment.
+inline Environment environment_with_token_file(const std::string& path) {
+  Environment environment = valid_environment_with({{"KASPERSKY_API_TOKEN_FILE", path}});
+  environment.erase("KASPERSKY_API_TOKEN");
+  return environment;
+}
+
 inline LoadResult load(const std::string& yaml, Environment environment = valid_environment()) {
   LoadRequest request;
   request.yaml_text = yaml;

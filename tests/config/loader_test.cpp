@@ -58,8 +58,7 @@ TEST(Loader, MinimalEnvironmentIsValidWithReferenceDefaults) {
 
 TEST(Loader, EnvironmentBeatsFileBeatsDefault) {
   const std::string yaml = "kaspersky:\n  connection_timeout: 30\n  update_interval: 120\n";
-  Environment env = valid_environment();
-  env["KASPERSKY_CONNECTION_TIMEOUT"] = "45";
+  const Environment env = valid_environment_with({{"KASPERSKY_CONNECTION_TIMEOUT", "45"}});
   const LoadResult result = load(yaml, env);
   ASSERT_TRUE(result.ok()) << joined(result.errors);
   EXPECT_EQ(result.settings.kaspersky.connection_timeout, 45s);
@@ -71,9 +70,7 @@ TEST(Loader, EnvironmentBeatsFileBeatsDefault) {
 }
 
 TEST(Loader, EmptyEnvironmentValueFallsBack) {
-  Environment env = valid_environment();
-  env["KASPERSKY_CONNECTION_TIMEOUT"] = "";
-  env["CONNECTOR_NAME"] = "";
+  const Environment env = valid_environment_with({{"KASPERSKY_CONNECTION_TIMEOUT", ""}, {"CONNECTOR_NAME", ""}});
   const LoadResult result = load("kaspersky:\n  connection_timeout: 30\n", env);
   ASSERT_TRUE(result.ok()) << joined(result.errors);
   EXPECT_EQ(result.settings.kaspersky.connection_timeout, 30s);
@@ -81,9 +78,10 @@ TEST(Loader, EmptyEnvironmentValueFallsBack) {
 }
 
 TEST(Loader, BooleansInAnyCase) {
-  Environment env = valid_environment();
-  env["KASPERSKY_SSL_VERIFY"] = "No";
-  env["CONNECTOR_RUN_AND_TERMINATE"] = "YES";
+  const Environment env = valid_environment_with({
+      {"KASPERSKY_SSL_VERIFY", "No"},
+      {"CONNECTOR_RUN_AND_TERMINATE", "YES"},
+  });
   const LoadResult result = load("kaspersky:\n  create_observables: FALSE\nopencti:\n  ssl_verify: no\n", env);
   ASSERT_TRUE(result.ok()) << joined(result.errors);
   EXPECT_FALSE(result.settings.kaspersky.ssl_verify);
@@ -110,8 +108,7 @@ TEST(Loader, UnquotedYamlNumbersAndOnOffAreBooleansByTruthinessLikeTheReference)
   const LoadResult quoted = load("kaspersky:\n  ssl_verify: '0'\n");
   EXPECT_TRUE(mentions(quoted.errors, "'kaspersky.ssl_verify' contains invalid boolean value: '0'")) << joined(quoted.errors);
 
-  Environment env = valid_environment();
-  env["KASPERSKY_SSL_VERIFY"] = "0";
+  const Environment env = valid_environment_with({{"KASPERSKY_SSL_VERIFY", "0"}});
   const LoadResult from_env = load("", env);
   EXPECT_TRUE(mentions(from_env.errors, "'kaspersky.ssl_verify' contains invalid boolean value: '0' (from env "
                                         "KASPERSKY_SSL_VERIFY)"))
@@ -121,8 +118,7 @@ TEST(Loader, UnquotedYamlNumbersAndOnOffAreBooleansByTruthinessLikeTheReference)
 }
 
 TEST(Loader, InvalidBooleanUsesReferenceWordingAndNamesTheSource) {
-  Environment env = valid_environment();
-  env["KASPERSKY_SSL_VERIFY"] = "maybe";
+  const Environment env = valid_environment_with({{"KASPERSKY_SSL_VERIFY", "maybe"}});
   const LoadResult result = load("", env);
   ASSERT_EQ(result.errors.size(), 1u) << joined(result.errors);
   EXPECT_TRUE(result.errors[0].starts_with(
@@ -148,8 +144,7 @@ TEST(Loader, NumbersAreCheckedAndRanged) {
 }
 
 TEST(Loader, ChoicesUseReferenceWording) {
-  Environment env = valid_environment();
-  env["CONNECTOR_LABEL_FORMAT"] = "fancy";
+  const Environment env = valid_environment_with({{"CONNECTOR_LABEL_FORMAT", "fancy"}});
   const LoadResult result = load("connector:\n  description_mode: replace\n  queue_protocol: Api\n", env);
   EXPECT_EQ(result.errors.size(), 2u) << joined(result.errors);
   EXPECT_TRUE(mentions(result.errors, "Invalid configuration: 'connector.label_format' contains invalid value: "
@@ -168,8 +163,7 @@ TEST(Loader, ConnectorTypeIsOneOpenCtiKnows) {
 }
 
 TEST(Loader, DurationPeriodWinsOverUpdateInterval) {
-  Environment env = valid_environment();
-  env["CONNECTOR_DURATION_PERIOD"] = "P1DT2H";
+  Environment env = valid_environment_with({{"CONNECTOR_DURATION_PERIOD", "P1DT2H"}});
   const LoadResult result = load("kaspersky:\n  update_interval: 60\n", env);
   ASSERT_TRUE(result.ok()) << joined(result.errors);
   EXPECT_EQ(result.settings.connector.duration_period, 93600s);
@@ -189,8 +183,7 @@ TEST(Loader, CollectionsFromYamlListOrCommaSeparatedEnvironment) {
   EXPECT_EQ(yaml.settings.kaspersky.collections,
             (std::vector<std::string>{"TAXII_Demo_IP_Reputation_Data_Feed", "abc-123"}));
 
-  Environment env = valid_environment();
-  env["KASPERSKY_COLLECTIONS"] = "TAXII_A_Data_Feed, TAXII_B_*";
+  Environment env = valid_environment_with({{"KASPERSKY_COLLECTIONS", "TAXII_A_Data_Feed, TAXII_B_*"}});
   const LoadResult from_env = load("", env);
   EXPECT_EQ(from_env.settings.kaspersky.collections, (std::vector<std::string>{"TAXII_A_Data_Feed", "TAXII_B_*"}));
 
@@ -201,11 +194,12 @@ TEST(Loader, CollectionsFromYamlListOrCommaSeparatedEnvironment) {
 }
 
 TEST(Loader, MqOverridesAndTlsOptions) {
-  Environment env = valid_environment();
-  env["MQ_HOST"] = "rabbit.internal";
-  env["MQ_PORT"] = "5671";
-  env["MQ_USE_SSL"] = "true";
-  env["MQ_PASS"] = kSecret;
+  Environment env = valid_environment_with({
+      {"MQ_HOST", "rabbit.internal"},
+      {"MQ_PORT", "5671"},
+      {"MQ_USE_SSL", "true"},
+      {"MQ_PASS", kSecret},
+  });
   ScratchDir dir;
   const std::string ca = dir.write("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
   env["MQ_USE_SSL_CA"] = ca;
@@ -229,8 +223,7 @@ TEST(Loader, MqOverridesAndTlsOptions) {
 TEST(Loader, OpenCtiSslVerifyTakesABooleanOrACaBundlePath) {
   ScratchDir dir;
   const std::string ca = dir.write("opencti-ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
-  Environment env = valid_environment();
-  env["OPENCTI_SSL_VERIFY"] = ca;
+  Environment env = valid_environment_with({{"OPENCTI_SSL_VERIFY", ca}});
   const LoadResult with_ca = load("", env);
   ASSERT_TRUE(with_ca.ok()) << joined(with_ca.errors);
   EXPECT_TRUE(with_ca.settings.opencti.ssl_verify);
@@ -269,8 +262,7 @@ TEST(Loader, PlainHttpToOpenCtiWarnsOnlyForAHostBeyondLoopback) {
 TEST(Loader, MqTlsFilesAreCheckedAtStart) {
   ScratchDir dir;
   const std::string cert = dir.write("client.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
-  Environment env = valid_environment();
-  env["MQ_USE_SSL_CA"] = (dir.path() / "missing-ca.pem").string();
+  Environment env = valid_environment_with({{"MQ_USE_SSL_CA", (dir.path() / "missing-ca.pem").string()}});
   env["MQ_USE_SSL_CERT"] = dir.path().string();  // a directory
   const LoadResult result = load("mq:\n  use_ssl_key: " + cert + "\n", env);
   EXPECT_TRUE(mentions(result.errors, "mq.use_ssl_ca names the file " + (dir.path() / "missing-ca.pem").string() +
@@ -297,10 +289,11 @@ TEST(Loader, MqTlsFilesAreCheckedAtStart) {
 TEST(Loader, MqTlsPemTextIsAcceptedAndNeverShown) {
   const std::string key_pem = std::string("-----BEGIN PRIVATE KEY-----\n") + kSecret + "\n-----END PRIVATE KEY-----\n";
   const std::string cert_pem = "-----BEGIN CERTIFICATE-----\nMIIBcert\n-----END CERTIFICATE-----\n";
-  Environment env = valid_environment();
-  env["MQ_USE_SSL_KEY"] = key_pem;
-  env["MQ_USE_SSL_CERT"] = cert_pem;
-  env["MQ_USE_SSL_CA"] = cert_pem;
+  Environment env = valid_environment_with({
+      {"MQ_USE_SSL_KEY", key_pem},
+      {"MQ_USE_SSL_CERT", cert_pem},
+      {"MQ_USE_SSL_CA", cert_pem},
+  });
   const LoadResult result = load("", env);
   ASSERT_TRUE(result.ok()) << joined(result.errors);
   EXPECT_EQ(result.settings.mq.ssl_key, key_pem);
@@ -330,13 +323,14 @@ TEST(Loader, MqTlsPemTextIsAcceptedAndNeverShown) {
 }
 
 TEST(Loader, OpenCtiConventions) {
-  Environment env = valid_environment();
-  env["OPENCTI_JSON_LOGGING"] = "true";
-  env["OPENCTI_CUSTOM_HEADERS"] = "X-Proxy-Auth:" + std::string(kSecret) + ";X-Team:cti";
-  env["CONNECTOR_QUEUE_PROTOCOL"] = "api";
-  env["CONNECTOR_QUEUE_THRESHOLD"] = "250.5";
-  env["CONNECTOR_EXPOSE_METRICS"] = "yes";
-  env["CONNECTOR_METRICS_PORT"] = "9100";
+  Environment env = valid_environment_with({
+      {"OPENCTI_JSON_LOGGING", "true"},
+      {"OPENCTI_CUSTOM_HEADERS", "X-Proxy-Auth:" + std::string(kSecret) + ";X-Team:cti"},
+      {"CONNECTOR_QUEUE_PROTOCOL", "api"},
+      {"CONNECTOR_QUEUE_THRESHOLD", "250.5"},
+      {"CONNECTOR_EXPOSE_METRICS", "yes"},
+      {"CONNECTOR_METRICS_PORT", "9100"},
+  });
   const LoadResult result = load("", env);
   ASSERT_TRUE(result.ok()) << joined(result.errors);
   EXPECT_TRUE(result.settings.opencti.json_logging);
@@ -388,11 +382,12 @@ TEST(Loader, OpenCtiKeysRequiredOnlyForOpenCtiOutput) {
 }
 
 TEST(Loader, MalformedUuidAndUrls) {
-  Environment env = valid_environment();
-  env["CONNECTOR_ID"] = "not-a-uuid";
-  env["OPENCTI_URL"] = "opencti:8080";
-  env["KASPERSKY_API_ROOT"] = "taxii.tip.kaspersky.com/v2";
-  env["OPENTIP_URL"] = "ftp://opentip";
+  const Environment env = valid_environment_with({
+      {"CONNECTOR_ID", "not-a-uuid"},
+      {"OPENCTI_URL", "opencti:8080"},
+      {"KASPERSKY_API_ROOT", "taxii.tip.kaspersky.com/v2"},
+      {"OPENTIP_URL", "ftp://opentip"},
+  });
   const LoadResult result = load("", env);
   EXPECT_EQ(result.errors.size(), 4u) << joined(result.errors);
   EXPECT_TRUE(mentions(result.errors, "connector.id is 'not-a-uuid', not a UUID (from env CONNECTOR_ID)"));
@@ -402,8 +397,7 @@ TEST(Loader, MalformedUuidAndUrls) {
 }
 
 TEST(Loader, PlainHttpKasperskyRootRefusedUnlessAllowed) {
-  Environment env = valid_environment();
-  env["KASPERSKY_API_ROOT"] = "HTTP://127.0.0.1:9000/v2";
+  const Environment env = valid_environment_with({{"KASPERSKY_API_ROOT", "HTTP://127.0.0.1:9000/v2"}});
   const LoadResult refused = load("", env);
   ASSERT_EQ(refused.errors.size(), 1u);
   EXPECT_TRUE(refused.errors[0].starts_with(
@@ -417,8 +411,7 @@ TEST(Loader, PlainHttpKasperskyRootRefusedUnlessAllowed) {
 }
 
 TEST(Loader, PlainHttpOpenTipRefusedUnlessAllowed) {
-  Environment env = valid_environment();
-  env["OPENTIP_URL"] = "http://127.0.0.1:9001/api/v1/";
+  Environment env = valid_environment_with({{"OPENTIP_URL", "http://127.0.0.1:9001/api/v1/"}});
   EXPECT_TRUE(mentions(load("", env).errors, "opentip.url uses plain http (from env OPENTIP_URL)"));
   env["OPENTIP_ALLOW_INSECURE_HTTP"] = "yes";
   EXPECT_TRUE(load("", env).ok());
@@ -450,9 +443,7 @@ TEST(Loader, ReferenceInvalidCombinationsExactMessagesInOrder) {
 }
 
 TEST(Loader, UnknownKeysWarnWithClosestKnownKey) {
-  Environment env = valid_environment();
-  env["KASPERSKY_API_TOKN"] = "x";
-  env["KASPERSKY_SOMETHING_ELSE_ENTIRELY"] = "x";
+  Environment env = valid_environment_with({{"KASPERSKY_API_TOKN", "x"}, {"KASPERSKY_SOMETHING_ELSE_ENTIRELY", "x"}});
   env["CONNECTOR_AUTO"] = "true";  // another pycti key: not ours, not a typo of ours
   const LoadResult result = load("kaspersky:\n  colections: [a]\n  api_tokne: x\nkasperski:\n  a: 1\n", env);
   EXPECT_TRUE(result.ok()) << joined(result.errors);
@@ -523,9 +514,7 @@ TEST(Loader, LoadOrThrowCarriesEveryProblem) {
 TEST(LoaderTokens, TokenFromFileIsReadAndOriginRecorded) {
   ScratchDir dir;
   const std::string path = dir.write("taxii_token", std::string(kSecret) + "\n");
-  Environment env = valid_environment();
-  env.erase("KASPERSKY_API_TOKEN");
-  env["KASPERSKY_API_TOKEN_FILE"] = path;
+  const Environment env = environment_with_token_file(path);
   const LoadResult result = load("", env);
   ASSERT_TRUE(result.ok()) << joined(result.errors);
   const TokenPtr& token = result.settings.kaspersky.api_token;
@@ -547,8 +536,7 @@ TEST(LoaderTokens, EnvironmentWinsOverFileAndSameLevelConflictIsAnError) {
   ASSERT_TRUE(env_wins.ok()) << joined(env_wins.errors);
   EXPECT_EQ(env_wins.settings.kaspersky.api_token->secret().reveal(), kSecret);
 
-  env.erase("KASPERSKY_API_TOKEN");
-  env["KASPERSKY_API_TOKEN_FILE"] = path;
+  env = environment_with_token_file(path);
   const LoadResult file_env_wins = load("kaspersky:\n  api_token: 'ChangeMe'\n", env);
   ASSERT_TRUE(file_env_wins.ok()) << joined(file_env_wins.errors);
   EXPECT_EQ(file_env_wins.settings.kaspersky.api_token->origin(), TokenOrigin::File);
@@ -559,9 +547,7 @@ TEST(LoaderTokens, EnvironmentWinsOverFileAndSameLevelConflictIsAnError) {
 }
 
 TEST(LoaderTokens, UnreadableTokenFileNamesTheFile) {
-  Environment env = valid_environment();
-  env.erase("KASPERSKY_API_TOKEN");
-  env["KASPERSKY_API_TOKEN_FILE"] = "/nonexistent/kfc/token";
+  const Environment env = environment_with_token_file("/nonexistent/kfc/token");
   const LoadResult result = load("", env);
   ASSERT_EQ(result.errors.size(), 1u) << joined(result.errors);
   EXPECT_NE(result.errors[0].find("/nonexistent/kfc/token"), std::string::npos);
@@ -569,11 +555,12 @@ TEST(LoaderTokens, UnreadableTokenFileNamesTheFile) {
 }
 
 TEST(LoaderTokens, ExpiryFromDateTimestampOrIssuedDate) {
-  Environment env = valid_environment();
-  env["KASPERSKY_API_TOKEN_EXPIRES_AT"] = "2026-01-11";
-  env["OPENTIP_API_KEY"] = "opentip-key-0123456789";
-  env["OPENTIP_API_KEY_ISSUED_AT"] = "2025-01-31T00:00:00Z";
-  env["OPENCTI_TOKEN_EXPIRES_AT"] = "2027-01-01T00:00:00+00:00";
+  Environment env = valid_environment_with({
+      {"KASPERSKY_API_TOKEN_EXPIRES_AT", "2026-01-11"},
+      {"OPENTIP_API_KEY", "opentip-key-0123456789"},
+      {"OPENTIP_API_KEY_ISSUED_AT", "2025-01-31T00:00:00Z"},
+      {"OPENCTI_TOKEN_EXPIRES_AT", "2027-01-01T00:00:00+00:00"},
+  });
   const LoadResult result = load("tokens:\n  expiry_warning_days: 14\n", env);
   ASSERT_TRUE(result.ok()) << joined(result.errors);
   const auto reports = token_reports(result.settings, kNow);
@@ -601,9 +588,10 @@ TEST(LoaderTokens, UnconfiguredAndUndatedTokens) {
 }
 
 TEST(LoaderTokens, SyntaxProblemsOfConfiguredTokens) {
-  Environment env = valid_environment();
-  env["KASPERSKY_API_TOKEN"] = std::string(kSecret) + " trailing";
-  env["OPENTIP_API_KEY"] = "short";
+  const Environment env = valid_environment_with({
+      {"KASPERSKY_API_TOKEN", std::string(kSecret) + " trailing"},
+      {"OPENTIP_API_KEY", "short"},
+  });
   const LoadResult result = load("", env);
   EXPECT_EQ(result.errors.size(), 2u) << joined(result.errors);
   EXPECT_TRUE(mentions(result.errors, "kaspersky.api_token contains whitespace"));
@@ -651,8 +639,7 @@ TEST(LoaderSecrets, NoErrorPathOrDescriptionContainsTheSecret) {
 }
 
 TEST(LoaderSecrets, DescriptionShowsMaskedValuesAndOrigins) {
-  Environment env = valid_environment();
-  env["MQ_PASS"] = kSecret;
+  const Environment env = valid_environment_with({{"MQ_PASS", kSecret}});
   const LoadResult result = load("connector:\n  name: Feeds\n", env);
   std::map<std::string, EffectiveSetting> lines;
   for (const auto& line : describe_settings(result.settings)) lines[line.key] = line;

@@ -253,8 +253,7 @@ TEST(Taxii2Variables, BadValuesAreClearErrorsNamingTheKeyAndNeverTheSecret) {
 }
 
 TEST(Taxii2Variables, WithoutADiscoveryUrlTheKasperskyModeStaysAndSaysSo) {
-  Environment env = valid_environment();
-  env["TAXII2_USE_TOKEN"] = "true";
+  const Environment env = valid_environment_with({{"TAXII2_USE_TOKEN", "true"}});
   const LoadResult result = load("", env);
   EXPECT_TRUE(result.ok()) << joined(result.errors);
   EXPECT_FALSE(result.settings.taxii2.enabled());

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "kfc/config/token.h"
+#include "kfc/fixtures/manual_clock.h"
 
 namespace kfc {
 namespace {

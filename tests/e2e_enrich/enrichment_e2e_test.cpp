@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "kfc/fixtures/amqp_consumer.h"
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/opentip_server.h"
 #include "kfc/fixtures/tcp_proxy.h"

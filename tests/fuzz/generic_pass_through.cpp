@@ -10,7 +10,7 @@
 #include "fuzz_support.h"
 #include "kfc/batching/batcher.h"
 #include "kfc/batching/stages.h"
-#include "kfc/config/clock.h"
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/generic/pass_through.h"
 #include "kfc/json/untrusted.h"
 

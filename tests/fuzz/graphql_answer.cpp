@@ -3,6 +3,7 @@
 // and the entity export of an enrichment request (toStix, a JSON document inside the answer).
 #include "fuzz_support.h"
 #include "kfc/config/token.h"
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/opencti/client.h"
 #include "kfc/opentip/enrichment_worker.h"
 

@@ -4,7 +4,7 @@
 #include <rapidjson/document.h>
 
 #include "fuzz_support.h"
-#include "kfc/config/clock.h"
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/taxii/client.h"
 
 namespace {

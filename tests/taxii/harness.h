@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "kfc/config/clock.h"
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/config/token.h"
 #include "kfc/fixtures/tokens.h"
 #include "kfc/taxii/client.h"

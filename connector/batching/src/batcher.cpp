@@ -7,10 +7,7 @@
 #include <unordered_set>
 #include <utility>
 
-#include <spdlog/spdlog.h>
-
 #include "kfc/batching/stages.h"
-#include "kfc/batching/watermark.h"
 #include "json_copy.h"
 #include "reference_resolver.h"
 #include "references.h"
@@ -300,11 +297,6 @@ Batch Batcher::take() {
   Batch batch;
   batch.number = pending.number;
   batch.feed_objects = pending.feed_objects;
-  Watermark watermark = batch_watermark(objects);  // before the policy may strip descriptions
-  batch.watermark = watermark.epoch_seconds;
-  for (const auto& warning : watermark.warnings) spdlog::warn("{}", warning);
-  batch.warnings = std::move(watermark.warnings);
-
   if (before_staging_) before_staging_(objects);
   batch.references = resolver_->resolve(objects);
   const DeliveredFn delivered = [this](std::string_view id) { return resolver_->satisfied_outside_batch(id); };

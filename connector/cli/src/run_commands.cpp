@@ -14,7 +14,7 @@
 #include "kfc/config/logging.h"
 #include "kfc/runner/process.h"
 #include "kfc/runner/signals.h"
-#include "kfc/runner/state_store.h"
+#include "kfc/runner/state_stores.h"
 
 namespace kfc::cli {
 namespace {

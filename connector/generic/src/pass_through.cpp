@@ -198,23 +198,25 @@ struct PassThrough::Impl {
       skip(Skip::IgnoredObjectType, id, "an object of an ignored type (taxii2.object_types_to_ignore) was left out");
       return false;
     }
-    if (type == "indicator" && options.ignored_patterns) {
-      const auto pattern = string_field(object, "pattern", &bad);
-      if (!pattern || contains_any(*pattern, *options.ignored_patterns)) {
-        skip(Skip::IgnoredPattern, id, "an indicator whose pattern holds a text of taxii2.patterns_to_ignore (or "
-                                       "that has no pattern) was left out");
-        return false;
-      }
+    if (type == "indicator" && options.ignored_patterns &&
+        holds_ignored_text(object, "pattern", *options.ignored_patterns, bad)) {
+      skip(Skip::IgnoredPattern, id, "an indicator whose pattern holds a text of taxii2.patterns_to_ignore (or "
+                                     "that has no pattern) was left out");
+      return false;
     }
-    if (type == "note" && options.ignored_notes) {
-      const auto content = string_field(object, "content", &bad);
-      if (!content || contains_any(*content, *options.ignored_notes)) {
-        skip(Skip::IgnoredNote, id, "a note whose content holds a text of taxii2.notes_to_ignore (or that has no "
-                                    "content) was left out");
-        return false;
-      }
+    if (type == "note" && options.ignored_notes && holds_ignored_text(object, "content", *options.ignored_notes, bad)) {
+      skip(Skip::IgnoredNote, id, "a note whose content holds a text of taxii2.notes_to_ignore (or that has no "
+                                  "content) was left out");
+      return false;
     }
     return true;
+  }
+
+  // The string `field` holds one of the `ignored` texts, or is missing.
+  static bool holds_ignored_text(const rapidjson::Value& object, const char* field,
+                                 const std::vector<std::string>& ignored, bool& bad) {
+    const auto value = string_field(object, field, &bad);
+    return !value || contains_any(*value, ignored);
   }
 
   // The object's labels array, or null when it has none (a non-array is counted, left alone).

@@ -37,6 +37,15 @@ inline Value ref(std::string_view s) {
   return Value(rapidjson::StringRef(s.data(), s.size()));
 }
 
+// An array holding `copy(e, a)` of each element e of the array `v`.
+template <typename CopyElement>
+Value copy_array(const Value& v, Allocator& a, CopyElement copy) {
+  Value array(rapidjson::kArrayType);
+  array.Reserve(v.Size(), a);
+  for (const auto& e : v.GetArray()) array.PushBack(copy(e, a), a);
+  return array;
+}
+
 // A deep copy of v into a. Strings referring to constant text stay references (as RapidJSON's own
 // copy does); unlike RapidJSON 1.1's copy constructor, this does not go through a temporary
 // Document and its SAX stack (a heap allocation per copied object or array).
@@ -47,12 +56,8 @@ inline Value copy_value(const Value& v, Allocator& a) {
       for (auto m = v.MemberBegin(); m != v.MemberEnd(); ++m) object.AddMember(copy_value(m->name, a), copy_value(m->value, a), a);
       return object;
     }
-    case rapidjson::kArrayType: {
-      Value array(rapidjson::kArrayType);
-      array.Reserve(v.Size(), a);
-      for (const auto& e : v.GetArray()) array.PushBack(copy_value(e, a), a);
-      return array;
-    }
+    case rapidjson::kArrayType:
+      return copy_array(v, a, [](const Value& e, Allocator& allocator) { return copy_value(e, allocator); });
     default:
       return Value(v, a);  // strings (copied, or constant references kept), numbers, literals
   }
@@ -70,12 +75,8 @@ inline Value share_value(const Value& v, Allocator& a) {
       if (inside) return Value(text, v.GetStringLength(), a);
       return Value(rapidjson::StringRef(text, v.GetStringLength()));
     }
-    case rapidjson::kArrayType: {
-      Value array(rapidjson::kArrayType);
-      array.Reserve(v.Size(), a);
-      for (const auto& e : v.GetArray()) array.PushBack(share_value(e, a), a);
-      return array;
-    }
+    case rapidjson::kArrayType:
+      return copy_array(v, a, [](const Value& e, Allocator& allocator) { return share_value(e, allocator); });
     default:
       return copy_value(v, a);
   }

@@ -1,7 +1,8 @@
 #include "timestamps.h"
 
 #include <chrono>
-#include <cstdio>
+
+#include "kfc/config/time_format.h"
 
 namespace kfc::mapping {
 namespace {
@@ -23,32 +24,9 @@ bool expect(std::string_view s, std::size_t& i, char c) {
   return false;
 }
 
-void append_fraction(int micros, std::string& out, std::size_t min_digits) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%06d", micros);
-  std::size_t n = 6;
-  while (n > min_digits && buf[n - 1] == '0') --n;
-  out.append(buf, n);
-}
-
 }  // namespace
 
-std::string format_created(SystemTime t) {
-  using namespace std::chrono;
-  const auto us = time_point_cast<microseconds>(t);
-  const auto day = floor<days>(us);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{us - day};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  std::string out = buf;
-  append_fraction(static_cast<int>(hms.subseconds().count()), out, 3);
-  out.push_back('Z');
-  return out;
-}
+std::string format_created(SystemTime t) { return format_time(t, kStixFormat); }
 
 std::optional<std::string> reformat_published(std::string_view s) {
   using namespace std::chrono;
@@ -72,15 +50,8 @@ std::optional<std::string> reformat_published(std::string_view s) {
   if (mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59) return std::nullopt;
   const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!ymd.ok() || y < 1) return std::nullopt;
-  char buf[96];  // roomy enough for any int values, so GCC can prove no truncation
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi, sec);
-  std::string out = buf;
-  if (micros != 0) {
-    out.push_back('.');
-    append_fraction(micros, out, 1);
-  }
-  out.push_back('Z');
-  return out;
+  const MicrosecondTime t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + microseconds{micros};
+  return format_time(t, kTrimmedFractionFormat);
 }
 
 }  // namespace kfc::mapping

@@ -1,12 +1,10 @@
 #include "kfc/opentip/enrichment.h"
 
-#include <openssl/evp.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
 #include <ctime>
 #include <map>
 
@@ -14,19 +12,18 @@
 #include "kfc/json/untrusted.h"
 #include "kfc/opentip/errors.h"
 #include "kfc/opentip/query.h"
+#include "kfc/stix/ids.h"
 
 namespace kfc::opentip {
 namespace {
 
 using rapidjson::Document;
 using rapidjson::Value;
+using kfc::stix::uuid5;
 
 constexpr std::string_view kOctiScoExtension = "extension-definition--ea279b3e-5c71-4632-ac08-831c66a786ba";
 // The OpenCTI extension of SDOs and SCOs that carries granted_refs (organisation sharing): the same id.
 constexpr std::string_view kOctiSdoExtension = kOctiScoExtension;
-// pycti's namespace for deterministic ids (uuid5).
-constexpr std::array<unsigned char, 16> kOpenCtiNamespace = {0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42, 0x46, 0x6c,
-                                                              0x9c, 0x01, 0xfe, 0xd2, 0x33, 0x15, 0xa9, 0xb7};
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -57,24 +54,6 @@ std::vector<std::string> split(std::string_view text, char separator) {
     start = end + 1;
   }
   return parts;
-}
-
-std::string uuid5(std::string_view name) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  EVP_MD_CTX* context = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(context, EVP_sha1(), nullptr);
-  EVP_DigestUpdate(context, kOpenCtiNamespace.data(), kOpenCtiNamespace.size());
-  EVP_DigestUpdate(context, name.data(), name.size());
-  EVP_DigestFinal_ex(context, digest.data(), &length);
-  EVP_MD_CTX_free(context);
-  digest[6] = static_cast<unsigned char>((digest[6] & 0x0f) | 0x50);
-  digest[8] = static_cast<unsigned char>((digest[8] & 0x3f) | 0x80);
-  char out[37];
-  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", digest[0],
-                digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7], digest[8], digest[9],
-                digest[10], digest[11], digest[12], digest[13], digest[14], digest[15]);
-  return out;
 }
 
 // A JSON string literal (escaped), as the canonical form pycti hashes for ids.

@@ -6,6 +6,7 @@
 #include "kfc/generic/selection.h"
 #include "kfc/generic/server.h"
 #include "kfc/runner/feed.h"
+#include "mapping_problems.h"
 
 namespace kfc::runner {
 namespace {
@@ -67,12 +68,8 @@ class GenericFeed final : public Feed {
   taxii::ReadStats read_stats() const override { return server_.stats(); }
 
   void export_mapping_stats(Metrics& metrics) const override {
-    const auto& stats = pass_through_.stats();
-    for (std::size_t kind = 0; kind < stats.skips.size(); ++kind) {
-      if (stats.skips[kind] == 0) continue;
-      metrics.set(Metric::MappingProblems, static_cast<double>(stats.skips[kind]),
-                  generic::to_string(static_cast<generic::Skip>(kind)));
-    }
+    export_problem_counts<generic::Skip>(metrics, pass_through_.stats().skips,
+                                         [](generic::Skip kind) { return generic::to_string(kind); });
   }
 
  private:

@@ -5,6 +5,7 @@
 #include "kfc/mapping/mapper.h"
 #include "kfc/runner/feed.h"
 #include "kfc/taxii/selection.h"
+#include "mapping_problems.h"
 
 namespace kfc::runner {
 namespace {
@@ -60,12 +61,8 @@ class KasperskyFeed final : public Feed {
   taxii::ReadStats read_stats() const override { return client_.stats(); }
 
   void export_mapping_stats(Metrics& metrics) const override {
-    const auto& mapping = mapper_.stats();
-    for (std::size_t kind = 0; kind < mapping.problems.size(); ++kind) {
-      if (mapping.problems[kind] == 0) continue;
-      metrics.set(Metric::MappingProblems, static_cast<double>(mapping.problems[kind]),
-                  mapping::to_string(static_cast<mapping::Problem>(kind)));
-    }
+    export_problem_counts<mapping::Problem>(metrics, mapper_.stats().problems,
+                                            [](mapping::Problem kind) { return mapping::to_string(kind); });
   }
 
  private:

@@ -9,7 +9,7 @@
 #include "kfc/runner/metrics.h"
 #include "kfc/runner/runner.h"
 #include "kfc/runner/scheduler.h"
-#include "kfc/runner/state_store.h"
+#include "kfc/runner/state_stores.h"
 #include "kfc/sinks/factory.h"
 #include "kfc/stix/python_json.h"
 #include "kfc/taxii/settings_client.h"
@@ -17,7 +17,7 @@
 namespace kfc::runner {
 namespace {
 
-// Where the state lives for this output (see state_store.h).
+// Where the state lives for this output (see state_stores.h).
 std::unique_ptr<StateStore> make_state_store(const Settings& settings, const ProcessOptions& options,
                                              opencti::OpenCtiSession* session) {
   if (options.dry_run) return std::make_unique<MemoryStateStore>(options.state.value_or(ConnectorState{}), false);

@@ -161,6 +161,19 @@ struct Runner::Impl {
     throw RunAborted(message);
   }
 
+  // Runs `step`; a sink that cannot deliver or a batch that cannot be staged ends the whole run,
+  // whichever collection or step it happened in.
+  template <typename Step>
+  void aborting_on_delivery_failure(Step&& step) {
+    try {
+      step();
+    } catch (const sinks::DeliveryError& error) {
+      abort_run("sink", std::string("delivery failed: ") + error.what());
+    } catch (const batching::StagingError& error) {
+      abort_run("mapping", std::string("a batch could not be staged: ") + error.what());
+    }
+  }
+
   RunReport run();
   bool prepare();
   void open_work();
@@ -342,14 +355,16 @@ void Runner::Impl::read_collection(const FeedCollection& source) {
                start ? " added after " + format_added_after(*start) : std::string(" (whole history)"));
   const auto retries_before = taxii.stats().retries;
   try {
-    const auto summary = taxii.read_objects(collection.id, filter, [&](const taxii::Page& page) {
-      return on_page(source, progress, page);
+    aborting_on_delivery_failure([&] {
+      const auto summary = taxii.read_objects(collection.id, filter, [&](const taxii::Page& page) {
+        return on_page(source, progress, page);
+      });
+      progress.completed = summary.completed;
+      // A collection with nothing new keeps its window where it was (feeds add backdated objects).
+      if (start && !state.cursors.contains(source.cursor_key) && checkpointing) {
+        state.cursors[source.cursor_key] = advance_cursor(*start, report.started);
+      }
     });
-    progress.completed = summary.completed;
-    // A collection with nothing new keeps its window where it was (feeds add backdated objects).
-    if (start && !state.cursors.contains(source.cursor_key) && checkpointing) {
-      state.cursors[source.cursor_key] = advance_cursor(*start, report.started);
-    }
   } catch (const TokenError& error) {
     report.token_rejected = true;
     progress.error = error.what();
@@ -364,10 +379,6 @@ void Runner::Impl::read_collection(const FeedCollection& source) {
     throw;
   } catch (const WorkCancelled&) {
     throw;
-  } catch (const sinks::DeliveryError& error) {
-    abort_run("sink", std::string("delivery failed: ") + error.what());
-  } catch (const batching::StagingError& error) {
-    abort_run("mapping", std::string("a batch could not be staged: ") + error.what());
   } catch (const Interrupted&) {
     // A stop request cut a TAXII wait or transfer short: not a TAXII failure; conclude() reports
     // the run as interrupted and the collection as not read to the end.
@@ -507,17 +518,11 @@ bool Runner::Impl::work_alive() {
 
 // Closes the open batch, sends it, waits for the sink's confirmation, commits.
 void Runner::Impl::finish_delivery() {
-  try {
+  aborting_on_delivery_failure([&] {
     batcher->finish();
     drain();
     sink.flush();
-  } catch (const WorkCancelled&) {
-    throw;
-  } catch (const sinks::DeliveryError& error) {
-    abort_run("sink", std::string("delivery failed: ") + error.what());
-  } catch (const batching::StagingError& error) {
-    abort_run("mapping", std::string("a batch could not be staged: ") + error.what());
-  }
+  });
   commit();
 }
 

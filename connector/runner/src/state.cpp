@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "kfc/config/time_format.h"
 #include "kfc/json/untrusted.h"
 
 namespace kfc::runner {
@@ -154,29 +155,11 @@ void complete_run(ConnectorState& state, SystemTime run_start) {
   state.last_added = floor<seconds>(run_start.time_since_epoch()).count();
 }
 
-std::string format_timestamp(SystemTime t) {
-  const auto micros = floor<microseconds>(t);
-  const auto day = floor<days>(micros);
-  const year_month_day date{day};
-  const hh_mm_ss time{micros - day};
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", static_cast<int>(date.year()),
-                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
-                     time.hours().count(), time.minutes().count(), time.seconds().count(),
-                     time.subseconds().count());
-}
+std::string format_timestamp(SystemTime t) { return format_time(t, kMicrosecondsFormat); }
 
-std::string format_added_after(SystemTime t) {
-  std::string text = format_timestamp(t);  // ....SS.ffffffZ
-  text.pop_back();
-  while (text.back() == '0') text.pop_back();
-  if (text.back() == '.') text.pop_back();
-  return text + "Z";
-}
+std::string format_added_after(SystemTime t) { return format_time(t, kTrimmedFractionFormat); }
 
-std::string format_seconds(SystemTime t) {
-  std::string text = format_timestamp(t);
-  return text.substr(0, 19) + "Z";
-}
+std::string format_seconds(SystemTime t) { return format_time(t, kSecondsFormat); }
 
 std::optional<SystemTime> parse_timestamp(std::string_view text) {
   // YYYY-MM-DDTHH:MM:SS[.fraction]Z

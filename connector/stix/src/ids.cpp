@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <vector>
 
@@ -88,20 +89,25 @@ std::string id_from_digest_input(std::string_view type, std::string_view canonic
   return id_from_input(type, input);
 }
 
+// The RFC 8785 text of a flat object of string members already sorted by key, appended to `out`.
+void append_canonical_object(std::span<const Member> sorted_members, std::string& out) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& [key, value] : sorted_members) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_canonical_string(key, out);
+    out.push_back(':');
+    append_canonical_string(value, out);
+  }
+  out.push_back('}');
+}
+
 // Canonical JSON of a flat object whose members the caller gives already sorted by key (every id
 // function below does), written straight after the namespace bytes.
 std::string id_of_sorted_members(std::string_view type, std::initializer_list<Member> sorted_members) {
   std::string& input = digest_input();
-  input.push_back('{');
-  bool first = true;
-  for (const auto& [key, value] : sorted_members) {
-    if (!first) input.push_back(',');
-    first = false;
-    append_canonical_string(key, input);
-    input.push_back(':');
-    append_canonical_string(value, input);
-  }
-  input.push_back('}');
+  append_canonical_object({sorted_members.begin(), sorted_members.size()}, input);
   return id_from_input(type, input);
 }
 
@@ -153,16 +159,8 @@ std::string canonical_json(std::initializer_list<Member> members) {
   std::vector<Member> sorted(members);
   std::sort(sorted.begin(), sorted.end(),
             [](const Member& a, const Member& b) { return a.first < b.first; });
-  std::string out = "{";
-  bool first = true;
-  for (const auto& [key, value] : sorted) {
-    if (!first) out.push_back(',');
-    first = false;
-    append_canonical_string(key, out);
-    out.push_back(':');
-    append_canonical_string(value, out);
-  }
-  out.push_back('}');
+  std::string out;
+  append_canonical_object(sorted, out);
   return out;
 }
 

@@ -1,4 +1,4 @@
-// The Batcher: source batches, the cluster cap, watermark and stages (connector/batching/README.md)
+// The Batcher: source batches, the cluster cap, the before-staging hook and stages (connector/batching/README.md)
 // driven in streaming fashion. The transform used here is a small Kaspersky-shaped expansion written
 // for the tests (author + indicator + locations + relationships + report), so the invariants can be
 // checked on feeds of any shape; the real Mapper plugs into the same TransformFn.
@@ -439,7 +439,7 @@ TEST(SourceBatches, TransformRunsInTakeAndItsErrorsReachTake) {
   EXPECT_THROW(batcher.take(), std::runtime_error);
 }
 
-TEST(Watermark, IsReadBeforeTheDescriptionPolicyStripsDescriptions) {
+TEST(BeforeStaging, SeesEveryObjectOfTheBatchBeforeItIsStaged) {
   TestExpansion expansion;
   std::vector<std::size_t> seen_by_policy;
   const auto strip_descriptions = [&](Document& objects) {
@@ -453,25 +453,8 @@ TEST(Watermark, IsReadBeforeTheDescriptionPolicyStripsDescriptions) {
       R"({"type": "indicator", "id": "indicator--3", "description": "date_added=not-a-date"})",
   });
   ASSERT_EQ(batches.size(), 1u);
-  EXPECT_EQ(batches[0].watermark, 1776776400.5);
-  EXPECT_EQ(batches[0].warnings, (std::vector<std::string>{"Invalid date format in description: not-a-date"}));
   EXPECT_EQ(seen_by_policy, (std::vector<std::size_t>{4}));
   EXPECT_FALSE(find(batches[0], "indicator--1")->HasMember("description"));
-}
-
-TEST(Watermark, EachBatchHasItsOwn) {
-  TestExpansion expansion;
-  BatcherOptions options;
-  options.sizing = BundleSizing::SourceBatches;
-  options.source_batch_size = 1;
-  Batcher batcher(std::ref(expansion), options);
-  const auto batches = run(batcher, {
-      R"({"type": "indicator", "id": "indicator--1", "description": "date_added=2026-04-21T13:00:00.0Z"})",
-      R"({"type": "indicator", "id": "indicator--2", "description": "nothing"})",
-  });
-  ASSERT_EQ(batches.size(), 2u);
-  EXPECT_EQ(batches[0].watermark, 1776776400.0);
-  EXPECT_EQ(batches[1].watermark, 0.0);
 }
 
 TEST(Streaming, ReadyBatchesNeverPileUpWhenTakenAfterEachPush) {

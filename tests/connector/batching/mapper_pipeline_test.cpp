@@ -13,7 +13,7 @@
 
 #include "feed_generator.h"
 #include "kfc/batching/batcher.h"
-#include "kfc/config/clock.h"
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/mapping/mapper.h"
 #include "kfc/stix/python_json.h"
 
@@ -71,7 +71,6 @@ TEST_P(MapperPipeline, ExampleADryRunIsTheReferenceOutput) {
   EXPECT_EQ(batch.stages[0].size(), 1u);
   EXPECT_EQ(batch.stages[1].size(), 8u);
   EXPECT_EQ(batch.stages[2].size(), 7u);
-  EXPECT_EQ(batch.watermark, 1776765600.0);
   std::ostringstream dry_run;
   for (const auto& stage : batch.stages) kfc::stix::write_dry_run_lines(stage, dry_run);
   EXPECT_EQ(dry_run.str(), expected_example_a_dry_run());

@@ -1,5 +1,6 @@
 // The pass-through mapping, one setting at a time: each test turns one taxii2.* setting on and
 // checks what it changes (and what it leaves alone) on objects shaped like a real feed's.
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/generic/pass_through.h"
 
 #include <gtest/gtest.h>

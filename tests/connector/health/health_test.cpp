@@ -1,4 +1,5 @@
 // The health verdict: what makes /healthz answer 503, and what brings it back to 200.
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/health/health.h"
 
 #include <gtest/gtest.h>

@@ -6,6 +6,7 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/stix/ids.h"
 #include "mapping_test_util.h"
 

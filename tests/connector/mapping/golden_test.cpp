@@ -3,6 +3,7 @@
 // fixed clock's time).
 #include <string>
 
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/stix/ids.h"
 #include "mapping_test_util.h"
 

@@ -3,6 +3,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/stix/ids.h"
 #include "mapping_test_util.h"
 

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "mapping_test_util.h"
+#include "kfc/fixtures/manual_clock.h"
 
 namespace kfc::mapping {
 namespace {

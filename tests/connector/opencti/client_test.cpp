@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/opencti/client.h"
 

@@ -1,6 +1,7 @@
 // Registration with retry, the ping thread, state and remote resets, against the stand-in platform.
 #include <gtest/gtest.h>
 
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/opencti/session.h"
 

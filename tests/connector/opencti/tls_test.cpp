@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/test_ca.h"
 #include "kfc/opencti/session.h"

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/fixtures/opentip_server.h"
 #include "kfc/fixtures/tokens.h"
 #include "kfc/opentip/client.h"

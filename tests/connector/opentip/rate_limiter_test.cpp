@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/opentip/rate_limiter.h"
 
 namespace kfc::opentip {

@@ -1,3 +1,4 @@
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/runner/metrics.h"
 
 #include "kfc/health/health.h"

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kfc/runner/state_store.h"
+#include "kfc/runner/state_stores.h"
 
 #include <filesystem>
 #include <fstream>

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "kfc/fixtures/amqp_consumer.h"
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/fixtures/test_ca.h"
 #include "kfc/sinks/amqp_sink.h"
 #include "kfc/sinks/amqp_tls.h"

@@ -8,6 +8,7 @@
 
 #include "kfc/fixtures/amqp_consumer.h"
 #include "kfc/fixtures/log_capture.h"
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/fixtures/tcp_proxy.h"
 #include "kfc/fixtures/wait_until.h"

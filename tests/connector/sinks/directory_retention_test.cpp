@@ -9,6 +9,7 @@
 #include <fstream>
 #include <random>
 
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/sinks/factory.h"
 
 namespace kfc::sinks {

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "kfc/fixtures/amqp_consumer.h"
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/sinks/factory.h"
 

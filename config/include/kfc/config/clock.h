@@ -1,9 +1,8 @@
 #pragma once
-// Injectable time, as Envoy does it: production code asks a Clock, tests hand in a ManualClock so
-// token expiry, schedules and backoff are tested without sleeping.
+// Injectable time, as Envoy does it: production code asks a Clock, tests hand in a ManualClock
+// (tests/fixtures/clock) so token expiry, schedules and backoff are tested without sleeping.
 #include <chrono>
 #include <functional>
-#include <mutex>
 #include <stdexcept>
 
 namespace kfc {
@@ -53,23 +52,6 @@ class InterruptibleClock final : public Clock {
  private:
   Clock& base_;
   std::function<bool()> stopping_;
-};
-
-// A clock for tests: time only moves when told to (or when someone sleeps on it).
-class ManualClock final : public Clock {
- public:
-  explicit ManualClock(SystemTime start);
-  SystemTime now() const override;
-  void sleep_for(Duration d) override;
-  void advance(Duration d);
-  void set(SystemTime t);
-  // Total time callers have slept on this clock (lets tests assert on backoff without waiting).
-  Duration slept() const;
-
- private:
-  mutable std::mutex mutex_;
-  SystemTime now_;
-  Duration slept_{0};
 };
 
 }  // namespace kfc

@@ -10,9 +10,10 @@
 #include <fstream>
 #include <set>
 
+#include "kfc/fixtures/manual_clock.h"
 #include "kfc/runner/feed.h"
 #include "kfc/runner/runner.h"
-#include "kfc/runner/state_store.h"
+#include "kfc/runner/state_stores.h"
 #include "kfc/sinks/other_sinks.h"
 #include "kfc/testing/taxii_test_server.h"
 

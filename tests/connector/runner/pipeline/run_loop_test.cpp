@@ -16,6 +16,8 @@
 #include <sstream>
 
 #include "../../sinks/local_broker.h"
+#include "kfc/fixtures/manual_clock.h"
+#include "kfc/runner/state_stores.h"
 #include "kfc/sinks/other_sinks.h"
 #include "kfc/taxii/settings_client.h"
 #include "kfc/testing/bad_feed_objects.h"

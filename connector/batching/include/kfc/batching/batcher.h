@@ -1,8 +1,7 @@
 #pragma once
 // Batching (connector/batching/README.md): the pipeline stage between the mapping and the sinks.
 //
-//   feed objects ──push()──> [transform: Mapper] ──> batch ──> watermark
-//                                                         ──> before-staging hook (description policy)
+//   feed objects ──push()──> [transform: Mapper] ──> batch ──> before-staging hook (description policy)
 //                                                         ──> dependency stages ──take()──> Batch
 //
 // The run loop drives it in streaming fashion:
@@ -83,8 +82,7 @@ struct BatcherOptions {
 // (ClusterCap) or take() (SourceBatches).
 using TransformFn = std::function<void(rapidjson::Document& feed_objects, rapidjson::Document& bundle_objects)>;
 
-// Runs on every batch after its watermark was read and before staging: the description policy
-// (description policy). May change or strip objects of the array; may throw (the error reaches take()).
+// Runs on every batch before staging: the description policy. May change or strip objects of the array; may throw (the error reaches take()).
 using BeforeStagingFn = std::function<void(rapidjson::Document& batch_objects)>;
 
 // What the reference resolution repaired in a batch (README.md, "References that point nowhere").
@@ -110,8 +108,6 @@ struct ReferenceRepairs {
 struct Batch {
   std::size_t number = 0;                 // 1, 2, … in the order batches were closed
   std::size_t feed_objects = 0;           // feed objects whose output this batch carries
-  double watermark = 0.0;                 // `date_added` watermark, epoch seconds (0: none)
-  std::vector<std::string> warnings;      // watermark warnings, already logged (spdlog)
   ReferenceRepairs references;            // what the reference resolution changed (already logged)
   std::vector<stix::Bundle> stages;       // dependency stages, each with a fresh bundle--<uuid4> id
 
@@ -136,7 +132,7 @@ class Batcher {
 
   bool has_ready() const { return !ready_.empty(); }
 
-  // The oldest closed batch: transformed (SourceBatches), watermark, before-staging hook, reference
+  // The oldest closed batch: transformed (SourceBatches), before-staging hook, reference
   // resolution against this batch and every batch taken before it (ids only, bounded) and reference
   // cycles broken (README.md), stages.
   // Throws StagingError (stages.h) or what the transform/hook throws; the batch is then dropped.

@@ -1,8 +1,8 @@
 #pragma once
 // The Kaspersky feed mapping (connector/mapping/README.md): what the reference connector turns each
 // TAXII feed object into. The batching engineer cuts the stream into source batches and calls, per
-// batch: collect() on each object as it is read, transform() on the batch, then (after reading the
-// watermark) apply_description_policy(). Staging, sending and dry-run printing live elsewhere.
+// batch: collect() on each object as it is read, transform() on the batch, then
+// apply_description_policy(). Staging, sending and dry-run printing live elsewhere.
 //
 // Robustness (the reference aborts; here fixed): one bad object never aborts a run. It is mapped as far as
 // possible (or passed through), the problem is counted in MappingStats and logged once per kind.
@@ -117,7 +117,7 @@ class Mapper {
   void transform(const rapidjson::Value& source_batch, rapidjson::Value& out,
                  rapidjson::Document::AllocatorType& allocator);
 
-  // The description policy on a transformed batch (after the watermark was read). `lookup` is used only in
+  // The description policy on a transformed batch (before it is staged). `lookup` is used only in
   // create_only mode; with nullptr nothing can be known to exist, so descriptions are kept.
   // `objects` is the array transform() produced (a Document is a Value); keys are only removed.
   void apply_description_policy(rapidjson::Value& objects, ExistingIds* lookup);

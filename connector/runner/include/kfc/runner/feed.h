@@ -54,7 +54,7 @@ class Feed {
   // The feed objects of a batch (an array) become the STIX objects of the batch (an array built in
   // `out`'s allocator; see batching::TransformFn).
   virtual void transform(rapidjson::Document& feed_objects, rapidjson::Document& out) = 0;
-  // After the batch's watermark was read, before staging (Kaspersky's description policy).
+  // Before the batch is staged (Kaspersky's description policy).
   virtual void before_staging(rapidjson::Document& objects, mapping::ExistingIds* existing) = 0;
   // A marking object every stage carries (kaspersky.tlp_level), or null.
   virtual const rapidjson::Value* stage_marking() const = 0;

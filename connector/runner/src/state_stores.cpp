@@ -1,4 +1,4 @@
-#include "kfc/runner/state_store.h"
+#include "kfc/runner/state_stores.h"
 
 #include <fcntl.h>
 #include <unistd.h>

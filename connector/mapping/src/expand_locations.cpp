@@ -1,0 +1,47 @@
+// Context expansion: `geo`, `users_geo`, `ip_geo` -> a country and its region for each country found
+// in the datasheet (README "Context expansion"; the datasheet itself is locations.cpp).
+#include "kfc/stix/pystr.h"
+#include "mapper_impl.h"
+
+namespace kfc::mapping {
+
+namespace {
+constexpr std::size_t kDecodeCacheLimit = 4096;
+}  // namespace
+
+using kfc::stix::py_strip;
+
+const LocationRegistry::Decoded& Mapper::Impl::decode(std::string_view value) {
+  auto it = decode_cache.find(std::string(value));
+  if (it != decode_cache.end()) return it->second;
+  if (decode_cache.size() >= kDecodeCacheLimit) decode_cache.clear();  // memory stays bounded
+  return decode_cache.emplace(std::string(value), locations.decode(value)).first->second;
+}
+
+void Mapper::Impl::locations_of(Batch& b, const Context& ctx, std::string_view where, Items& objs) {
+  for (const auto& value : {ctx.geo, ctx.users_geo, ctx.ip_geo}) {
+    if (!value) continue;
+    const auto& decoded = decode(*value);
+    if (decoded.unknown_tokens > 0 || (decoded.records.empty() && !py_strip(*value).empty()))
+      problem(Problem::UnknownLocation, where);
+    for (const LocationRecord* r : decoded.records) {
+      Value country = sdo_header(b, "location", json::ref(r->country_id));
+      country.AddMember("name", json::ref(r->title), b.a);
+      country.AddMember("region", json::ref(r->region_code), b.a);
+      country.AddMember("country", json::ref(r->code), b.a);
+      if (!r->labels.empty()) {
+        Value labels(rapidjson::kArrayType);
+        for (const auto& l : r->labels) labels.PushBack(json::ref(l), b.a);
+        country.AddMember("labels", labels, b.a);
+      }
+      objs.push_back({Kind::Location, r->country_id, std::move(country)});
+
+      Value region = sdo_header(b, "location", json::ref(r->region_id));
+      region.AddMember("name", json::ref(r->subregion_title), b.a);
+      region.AddMember("region", json::ref(r->region_code), b.a);
+      objs.push_back({Kind::Location, r->region_id, std::move(region)});
+    }
+  }
+}
+
+}  // namespace kfc::mapping
