@@ -154,6 +154,27 @@ class EndToEnd : public ::testing::Test {
     return status.value_or(-1);
   }
 
+  // Runs `run --once --summary` to the end, expecting exit status 0; returns its log (stderr).
+  std::string run_once_with_summary() {
+    auto process = start({"run", "--once", "--summary"});
+    const auto status = process->wait(60s);
+    std::string log = process->err();
+    EXPECT_TRUE(status.has_value()) << "the connector did not finish: " << log;
+    EXPECT_EQ(status.value_or(-1), 0) << log;
+    return log;
+  }
+
+  // The feed ids of every indicator in `collections`.
+  static std::set<std::string> indicator_ids(const std::vector<testing::FixtureCollection>& collections) {
+    std::set<std::string> ids;
+    for (const auto& c : collections) {
+      for (const auto& o : c.objects) {
+        if (o.type == "indicator") ids.insert(o.id);
+      }
+    }
+    return ids;
+  }
+
   // Takes every message published so far; returns the feed ids the delivered indicators carry
   // (the mapping moves the feed id to x_opencti_stix_ids) and checks each message as a worker would.
   std::set<std::string> take_delivered(std::chrono::milliseconds quiet = 700ms) {
@@ -163,6 +184,7 @@ class EndToEnd : public ::testing::Test {
       const auto& bundle = message.bundle;
       if (!bundle.IsObject() || !bundle.HasMember("objects")) continue;
       for (const auto& object : bundle["objects"].GetArray()) {
+        objects_delivered_.insert(object["id"].GetString());
         if (std::string_view(object["type"].GetString()) != "indicator") continue;
         if (object.HasMember("x_opencti_stix_ids")) {
           for (const auto& id : object["x_opencti_stix_ids"].GetArray()) feed_ids.insert(id.GetString());
@@ -215,6 +237,7 @@ class EndToEnd : public ::testing::Test {
   std::unique_ptr<fixtures::OpenCtiServer> opencti_;
   std::unique_ptr<testing::TaxiiTestServer> taxii_;
   std::set<std::string> delivered_;
+  std::set<std::string> objects_delivered_;  // ids of every object take_delivered() saw, any type
   std::size_t messages_ = 0;
   std::string last_stderr_;
 };

@@ -60,6 +60,8 @@ ReferenceRepairs& ReferenceRepairs::operator+=(const ReferenceRepairs& other) {
   dropped_relationships += other.dropped_relationships;
   dropped_without_id += other.dropped_without_id;
   kept_external += other.kept_external;
+  cycle_references_dropped += other.cycle_references_dropped;
+  cycle_relationships_dropped += other.cycle_relationships_dropped;
   return *this;
 }
 
@@ -77,6 +79,8 @@ std::vector<std::pair<std::string, std::uint64_t>> ReferenceRepairs::by_kind() c
   add("relationship_without_end_dropped", dropped_relationships);
   add("object_without_id_dropped", dropped_without_id);
   add("external_reference_kept", kept_external);
+  add("reference_cycle_broken", cycle_references_dropped);
+  add("relationship_in_cycle_dropped", cycle_relationships_dropped);
   return kinds;
 }
 

@@ -1,10 +1,12 @@
 #include "reference_resolver.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
 #include <spdlog/spdlog.h>
 
+#include "reference_cycles.h"
 #include "references.h"
 
 namespace kfc::batching::detail {
@@ -12,6 +14,7 @@ namespace {
 
 constexpr std::size_t kFirstSlots = 1024;
 constexpr std::size_t kShownRefs = 3;  // references named in a log line; the rest are counted
+constexpr std::size_t kShownCycleIds = 6;  // ids of a cycle named in a log line
 
 std::uint64_t hash_of(std::string_view id) {
   const std::uint64_t h = std::hash<std::string_view>{}(id);
@@ -115,14 +118,11 @@ class BatchResolution {
     }
   }
 
-  // Until nothing changes: dropping an object can leave other references pointing nowhere.
+  // Breaking a cycle can drop a relationship, which can leave other references pointing nowhere:
+  // both steps are repeated until neither changes anything.
   ReferenceRepairs run() {
-    for (bool changed = true; changed;) {
-      changed = false;
-      for (rapidjson::SizeType i = 0; i < objects_.Size(); ++i) {
-        if (alive_[i] && !repair(i)) changed = true;
-      }
-    }
+    do repair_until_stable();
+    while (break_cycles());
     if (unresolved_ == UnresolvedReferences::Keep) count_kept();
     log();
     compact();
@@ -131,6 +131,62 @@ class BatchResolution {
 
  private:
   enum class Verdict { Resolved, Missing };
+
+  // Until nothing changes: dropping an object can leave other references pointing nowhere.
+  void repair_until_stable() {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (rapidjson::SizeType i = 0; i < objects_.Size(); ++i) {
+        if (alive_[i] && !repair(i)) changed = true;
+      }
+    }
+  }
+
+  // Removes what closes a reference cycle (README.md, "Reference cycles"); false when there is none.
+  bool break_cycles() {
+    auto breaks = find_cycle_breaks(objects_, alive_);
+    // Later elements of one object_refs first, so the positions of the earlier ones stay valid.
+    std::stable_sort(breaks.begin(), breaks.end(), [](const CycleBreak& a, const CycleBreak& b) {
+      return a.position != b.position ? a.position < b.position : a.element > b.element;
+    });
+    for (const auto& cycle_break : breaks) apply(cycle_break);
+    return !breaks.empty();
+  }
+
+  void apply(const CycleBreak& cycle_break) {
+    const std::string field(cycle_break.field);
+    const std::string cycle = " (cycle " + cycle_text(cycle_break.cycle) + ")";
+    if (cycle_break.drop_object) {
+      drop(cycle_break.position, "its " + field + " closes a reference cycle of required references" + cycle);
+      ++repairs_.cycle_relationships_dropped;
+      return;
+    }
+    rapidjson::Value& object = objects_[cycle_break.position];
+    const auto member = object.FindMember(cycle_break.field);
+    std::string ref;
+    if (cycle_break.element == CycleBreak::kWholeField) {
+      ref = describe(member->value);
+      object.EraseMember(member);
+    } else {
+      auto& list = member->value;
+      ref = describe(list[cycle_break.element]);
+      list.Erase(list.Begin() + cycle_break.element);
+    }
+    note(cycle_break.position, "reference cycle broken: dropped " + field + " " + ref + cycle);
+    ++repairs_.cycle_references_dropped;
+  }
+
+  static std::string cycle_text(const std::vector<std::string>& ids) {
+    std::string text;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (i == kShownCycleIds && ids.size() > kShownCycleIds + 1) {
+        text += " → … " + std::to_string(ids.size() - 1 - i) + " more → " + ids.back();
+        break;
+      }
+      text += (i ? " → " : "") + ids[i];
+    }
+    return text;
+  }
 
   // Resolves one reference in place (rewriting an alias); Missing when it points nowhere (Keep: only
   // when it is not text, which no platform can resolve).

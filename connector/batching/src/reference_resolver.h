@@ -5,6 +5,7 @@
 // object (a required one), counted and logged once per object — or, with UnresolvedReferences::Keep,
 // kept as it is and counted (only a reference that is not text is still dropped). References to an
 // object's alias (an indicator's original feed id, kept in x_opencti_stix_ids) are rewritten to its id.
+// Reference cycles are then broken (README.md, "Reference cycles"), so the stages never meet one.
 #include <cstdint>
 #include <optional>
 #include <string>

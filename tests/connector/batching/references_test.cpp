@@ -273,4 +273,115 @@ TEST_F(References, KeepLeavesUnresolvedReferencesToThePlatformDropRemovesThem) {
   EXPECT_EQ(dropped_repairs.rewritten, 1u);
 }
 
+// Reference cycles (README.md, "Reference cycles"): the stages cannot order objects that reference
+// each other in a ring. The weakest reference that closes the ring is removed — an author before a
+// report's element, a relationship's required end never (the relationship goes instead) — counted,
+// logged once with the ids around the cycle; every other object stays byte for byte as it came.
+
+// Two identities naming each other as author: the later one's author reference closes the cycle.
+TEST_F(References, TwoObjectsNamingEachOtherAsAuthorAreBothDelivered) {
+  const std::string a = R"({"type":"identity","id":"identity--a","name":"A","created_by_ref":"identity--b"})";
+  const std::string b = R"({"type":"identity","id":"identity--b","name":"B","created_by_ref":"identity--a"})";
+  for (const auto mode : {UnresolvedReferences::Drop, UnresolvedReferences::Keep}) {
+    BatcherOptions options;
+    options.unresolved_references = mode;
+    Batcher batcher(normalising, options);
+    const auto batches = run(batcher, {a, b, kAuthor, kGood});
+    const auto objects = objects_of(batches);
+    EXPECT_EQ(objects.at("identity--a"), a);  // its reference is kept: b now comes first
+    EXPECT_EQ(objects.at("identity--b"), R"({"type":"identity","id":"identity--b","name":"B"})");
+    EXPECT_EQ(objects.at("indicator--good"), kGood);
+    const auto repairs = total(batches);
+    EXPECT_EQ(repairs.cycle_references_dropped, 1u);
+    EXPECT_EQ(repairs.cycle_relationships_dropped, 0u);
+    EXPECT_THAT(repairs.by_kind(), ::testing::ElementsAre(std::pair<std::string, std::uint64_t>{"reference_cycle_broken", 1}));
+    ASSERT_EQ(batches.size(), 1u);
+    ASSERT_EQ(batches[0].stages.size(), 2u);
+    EXPECT_THAT(compact(batches[0].stages[0].objects), HasSubstr("identity--b"));
+    EXPECT_THAT(compact(batches[0].stages[1].objects), HasSubstr("identity--a"));
+  }
+  const std::string log = log_.str();
+  EXPECT_THAT(log, HasSubstr("object identity--b: reference cycle broken: dropped created_by_ref identity--a "
+                             "(cycle identity--b → identity--a → identity--b)"));
+  std::size_t lines = 0;
+  for (auto at = log.find("reference cycle broken"); at != std::string::npos; at = log.find("reference cycle broken", at + 1))
+    ++lines;
+  EXPECT_EQ(lines, 2u) << "one line for each of the two runs: " << log;
+  // The same batch breaks the same reference: the order decides, not chance.
+  Batcher reversed(normalising);
+  const auto objects = objects_of(run(reversed, {b, a}));
+  EXPECT_EQ(objects.at("identity--b"), b);
+  EXPECT_EQ(objects.at("identity--a"), R"({"type":"identity","id":"identity--a","name":"A"})");
+}
+
+// report--1 → relationship--r → report--2 → report--1, through object_refs, a target_ref and
+// object_refs: of the two report elements, the later one closes the cycle; the relationship's
+// required end is never the one given up.
+TEST_F(References, ALongerCycleThroughReportsAndARelationshipLosesOneReportElement) {
+  const std::string report1 = R"({"type":"report","id":"report--1","object_refs":["relationship--r"]})";
+  const std::string relationship =
+      R"({"type":"relationship","id":"relationship--r","source_ref":"indicator--good","target_ref":"report--2"})";
+  const std::string report2 = R"({"type":"report","id":"report--2","object_refs":["report--1","indicator--good"]})";
+  Batcher batcher(normalising);
+  const auto batches = run(batcher, {kAuthor, kGood, report1, relationship, report2});
+  const auto objects = objects_of(batches);
+  EXPECT_EQ(objects.at("report--1"), report1);
+  EXPECT_EQ(objects.at("relationship--r"), relationship);
+  EXPECT_EQ(objects.at("report--2"), R"({"type":"report","id":"report--2","object_refs":["indicator--good"]})");
+  EXPECT_EQ(objects.at("indicator--good"), kGood);
+  const auto repairs = total(batches);
+  EXPECT_EQ(repairs.cycle_references_dropped, 1u);
+  EXPECT_EQ(repairs.dropped_object_refs + repairs.dropped_relationships + repairs.cycle_relationships_dropped, 0u);
+  ASSERT_EQ(batches.size(), 1u);
+  // author, indicator, report--2, relationship--r, report--1
+  EXPECT_EQ(batches[0].stages.size(), 5u);
+  EXPECT_THAT(log_.str(), HasSubstr("object report--2: reference cycle broken: dropped object_refs report--1 "
+                                    "(cycle report--2 → report--1 → relationship--r → report--2)"));
+}
+
+// An author inside a longer cycle goes before any report element.
+TEST_F(References, AnAuthorReferenceIsGivenUpBeforeAReportElement) {
+  const std::string report = R"({"type":"report","id":"report--1","object_refs":["identity--x"]})";
+  const std::string identity = R"({"type":"identity","id":"identity--x","created_by_ref":"report--1"})";
+  Batcher batcher(normalising);
+  const auto objects = objects_of(run(batcher, {identity, report}));
+  EXPECT_EQ(objects.at("report--1"), report);
+  EXPECT_EQ(objects.at("identity--x"), R"({"type":"identity","id":"identity--x"})");
+}
+
+// Two relationships whose required ends name each other: the later one is dropped (then the first
+// one's end points nowhere, and it follows, as for any relationship to a missing object).
+TEST_F(References, ACycleOfRequiredReferencesDropsTheRelationshipThatClosesIt) {
+  Batcher batcher(normalising);
+  const auto batches = run(batcher, {
+      kAuthor, kGood,
+      R"({"type":"relationship","id":"relationship--x","source_ref":"indicator--good","target_ref":"relationship--y"})",
+      R"({"type":"relationship","id":"relationship--y","source_ref":"relationship--x","target_ref":"indicator--good"})",
+  });
+  const auto objects = objects_of(batches);
+  EXPECT_FALSE(objects.contains("relationship--y"));
+  EXPECT_FALSE(objects.contains("relationship--x"));
+  EXPECT_EQ(objects.at("indicator--good"), kGood);
+  const auto repairs = total(batches);
+  EXPECT_EQ(repairs.cycle_relationships_dropped, 1u);
+  EXPECT_EQ(repairs.dropped_relationships, 1u);
+  EXPECT_EQ(repairs.cycle_references_dropped, 0u);
+  EXPECT_THAT(repairs.by_kind(), ::testing::Contains(std::pair<std::string, std::uint64_t>{"relationship_in_cycle_dropped", 1}));
+  EXPECT_THAT(log_.str(), HasSubstr("object relationship--y: dropped: its source_ref closes a reference cycle of required "
+                                    "references (cycle relationship--y → relationship--x → relationship--y)"));
+}
+
+// An object naming itself is no cycle: nothing is removed or counted.
+TEST_F(References, ASelfReferenceIsNoCycle) {
+  const std::string identity = R"({"type":"identity","id":"identity--self","created_by_ref":"identity--self"})";
+  const std::string report = R"({"type":"report","id":"report--self","object_refs":["report--self","indicator--good"]})";
+  Batcher batcher(normalising);
+  const auto batches = run(batcher, {identity, report, kAuthor, kGood});
+  const auto objects = objects_of(batches);
+  EXPECT_EQ(objects.at("identity--self"), identity);
+  EXPECT_EQ(objects.at("report--self"), report);
+  EXPECT_FALSE(total(batches).any());
+  EXPECT_EQ(log_.str(), "");
+}
+
 }  // namespace

@@ -94,6 +94,8 @@ struct ReferenceRepairs {
   std::uint64_t dropped_relationships = 0;  // objects whose source_ref or target_ref points nowhere, dropped
   std::uint64_t dropped_without_id = 0;     // elements without a string id (they cannot be staged), dropped
   std::uint64_t kept_external = 0;          // UnresolvedReferences::Keep: references left for the platform
+  std::uint64_t cycle_references_dropped = 0;     // optional references removed to break a reference cycle
+  std::uint64_t cycle_relationships_dropped = 0;  // objects dropped to break a cycle of required references
 
   ReferenceRepairs& operator+=(const ReferenceRepairs& other);
   bool any() const;
@@ -131,7 +133,8 @@ class Batcher {
   bool has_ready() const { return !ready_.empty(); }
 
   // The oldest closed batch: transformed (SourceBatches), before-staging hook, reference
-  // resolution against this batch and every batch taken before it (ids only, bounded), stages.
+  // resolution against this batch and every batch taken before it (ids only, bounded) and reference
+  // cycles broken (README.md), stages.
   // Throws StagingError (stages.h) or what the transform/hook throws; the batch is then dropped.
   // Precondition: has_ready().
   Batch take();
