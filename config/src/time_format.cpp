@@ -2,17 +2,21 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include <string_view>
+
 namespace kfc {
 
 std::string format_time(MicrosecondTime t, TimeFormat format) {
   using namespace std::chrono;
   const auto day = floor<days>(t);
   const year_month_day date{day};
-  std::string out = fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()),
-                                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()));
+  const std::string_view dash = format.separators ? "-" : "", colon = format.separators ? ":" : "";
+  std::string out = fmt::format("{:04}{}{:02}{}{:02}", static_cast<int>(date.year()), dash,
+                                static_cast<unsigned>(date.month()), dash, static_cast<unsigned>(date.day()));
   if (!format.time_of_day) return out;
   const hh_mm_ss<std::chrono::microseconds> time{t - day};
-  out += fmt::format("T{:02}:{:02}:{:02}", time.hours().count(), time.minutes().count(), time.seconds().count());
+  out += fmt::format("T{:02}{}{:02}{}{:02}", time.hours().count(), colon, time.minutes().count(), colon,
+                     time.seconds().count());
   if (format.fraction_digits > 0) {
     std::string fraction = fmt::format("{:06}", time.subseconds().count());
     fraction.resize(static_cast<std::size_t>(format.fraction_digits));

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "client_impl.h"
+#include "kfc/config/counters.h"
 
 namespace kfc::taxii {
 namespace {
@@ -69,17 +70,9 @@ std::string join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-// Field by field, like every counter struct's sum: a new counter is added here in plain sight.
 ReadStats& ReadStats::operator+=(const ReadStats& other) {
-  requests += other.requests;
-  pages += other.pages;
-  objects += other.objects;
-  skipped += other.skipped;
-  repaired += other.repaired;
-  duplicates += other.duplicates;
-  retries += other.retries;
-  bytes += other.bytes;
-  return *this;
+  return add_counters(*this, other, &ReadStats::requests, &ReadStats::pages, &ReadStats::objects, &ReadStats::skipped,
+                      &ReadStats::repaired, &ReadStats::duplicates, &ReadStats::retries, &ReadStats::bytes);
 }
 
 detail::ClientCore::ClientCore(ClientOptions options_in, std::unique_ptr<http::Transport> transport_in, Clock& clock_in)

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "kfc/config/time_format.h"
 #include "kfc/config/values.h"
 
 namespace kfc {
@@ -64,6 +65,19 @@ TEST(ParseDate, DatesAndRfc3339Timestamps) {
   }
   EXPECT_EQ(format_date(midnight + 10h), "2026-12-03");
   EXPECT_EQ(format_timestamp(midnight + 10h), "2026-12-03T10:00:00Z");
+}
+
+// One formatter, the format as an argument: each named format on the same instant.
+TEST(FormatTime, EachNamedFormat) {
+  const SystemTime t = SystemTime{} + std::chrono::seconds{1796256000} + 10h + 120ms;  // 2026-12-03T10:00:00.120Z
+  EXPECT_EQ(format_time(t, kDateFormat), "2026-12-03");
+  EXPECT_EQ(format_time(t, kSecondsFormat), "2026-12-03T10:00:00Z");
+  EXPECT_EQ(format_time(t, kBasicSecondsFormat), "20261203T100000Z");
+  EXPECT_EQ(format_time(t, kMicrosecondsFormat), "2026-12-03T10:00:00.120000Z");
+  EXPECT_EQ(format_time(t, kTrimmedFractionFormat), "2026-12-03T10:00:00.12Z");
+  EXPECT_EQ(format_time(t, kStixFormat), "2026-12-03T10:00:00.120Z");
+  EXPECT_EQ(format_time(t - 120ms, kStixFormat), "2026-12-03T10:00:00.000Z");
+  EXPECT_EQ(format_time(t - 120ms, kTrimmedFractionFormat), "2026-12-03T10:00:00Z");
 }
 
 TEST(Uuid, CanonicalFormOnly) {

@@ -9,6 +9,7 @@
 
 #include "kfc/batching/stages.h"
 #include "json_copy.h"
+#include "kfc/config/counters.h"
 #include "reference_resolver.h"
 #include "references.h"
 
@@ -53,16 +54,11 @@ void accumulate_report(const rapidjson::Value& earlier, rapidjson::Value& merged
 }  // namespace
 
 ReferenceRepairs& ReferenceRepairs::operator+=(const ReferenceRepairs& other) {
-  rewritten += other.rewritten;
-  dropped_created_by += other.dropped_created_by;
-  dropped_object_refs += other.dropped_object_refs;
-  dropped_without_refs += other.dropped_without_refs;
-  dropped_relationships += other.dropped_relationships;
-  dropped_without_id += other.dropped_without_id;
-  kept_external += other.kept_external;
-  cycle_references_dropped += other.cycle_references_dropped;
-  cycle_relationships_dropped += other.cycle_relationships_dropped;
-  return *this;
+  return add_counters(*this, other, &ReferenceRepairs::rewritten, &ReferenceRepairs::dropped_created_by,
+                      &ReferenceRepairs::dropped_object_refs, &ReferenceRepairs::dropped_without_refs,
+                      &ReferenceRepairs::dropped_relationships, &ReferenceRepairs::dropped_without_id,
+                      &ReferenceRepairs::kept_external, &ReferenceRepairs::cycle_references_dropped,
+                      &ReferenceRepairs::cycle_relationships_dropped);
 }
 
 bool ReferenceRepairs::any() const { return !by_kind().empty(); }

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <map>
 
+#include "kfc/config/time_format.h"
 #include "kfc/config/zone_scores.h"
 #include "kfc/json/untrusted.h"
 #include "kfc/opentip/errors.h"
@@ -64,13 +65,9 @@ std::string json_string(std::string_view text) {
   return buffer.GetString();
 }
 
+// Whole seconds written with milliseconds, 2026-12-03T10:00:00.000Z, as the reference writes them.
 std::string stix_time(SystemTime t) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[40];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-  return buffer;
+  return format_time(SystemTime(std::chrono::floor<std::chrono::seconds>(t)), kStixFormat);
 }
 
 std::string string_member(const Value& object, const char* name) {

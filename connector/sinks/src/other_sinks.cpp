@@ -13,24 +13,16 @@
 #include <sstream>
 
 #include "json_text.h"
+#include "kfc/config/counters.h"
+#include "kfc/config/time_format.h"
 #include "kfc/sinks/splitter.h"
 
 namespace kfc::sinks {
 
-// Field by field, like every counter struct's sum (ReadStats, ReferenceRepairs): a new counter is
-// added here in plain sight.
 SinkStats& SinkStats::operator+=(const SinkStats& other) {
-  bundles += other.bundles;
-  objects += other.objects;
-  messages += other.messages;
-  confirmed += other.confirmed;
-  republished += other.republished;
-  nacked += other.nacked;
-  returned += other.returned;
-  reconnects += other.reconnects;
-  in_flight += other.in_flight;
-  announcements += other.announcements;
-  return *this;
+  return add_counters(*this, other, &SinkStats::bundles, &SinkStats::objects, &SinkStats::messages,
+                      &SinkStats::confirmed, &SinkStats::republished, &SinkStats::nacked, &SinkStats::returned,
+                      &SinkStats::reconnects, &SinkStats::in_flight, &SinkStats::announcements);
 }
 
 namespace {
@@ -86,14 +78,7 @@ class GraphqlSink final : public SynchronousSink {
   std::string connector_id_;
 };
 
-std::string utc_stamp(SystemTime time) {
-  std::time_t seconds = std::chrono::system_clock::to_time_t(time);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &utc);
-  return text;
-}
+std::string utc_stamp(SystemTime time) { return format_time(time, kBasicSecondsFormat); }
 
 class FileDescriptor {
  public:

@@ -16,10 +16,12 @@ struct TimeFormat {
   bool time_of_day = true;     // false: the date alone
   int fraction_digits = 0;     // 0: whole seconds; 6: microseconds
   int min_fraction_digits = 0; // trailing zeros of the fraction are dropped down to this many (no '.' at 0)
+  bool separators = true;      // false: ISO 8601's basic form, 20261203T100000Z (file names)
 };
 
 inline constexpr TimeFormat kDateFormat{false, 0, 0};         // 2026-12-03
 inline constexpr TimeFormat kSecondsFormat{true, 0, 0};       // 2026-12-03T10:00:00Z
+inline constexpr TimeFormat kBasicSecondsFormat{true, 0, 0, false};  // 20261203T100000Z
 inline constexpr TimeFormat kMicrosecondsFormat{true, 6, 6};  // 2026-12-03T10:00:00.120000Z
 // Python's isoformat-like short form (TAXII added_after, STIX `published`): 2026-12-03T10:00:00.12Z,
 // 2026-12-03T10:00:00Z.
