@@ -121,9 +121,7 @@ std::string to_json(const ConnectorState& state) {
   auto& allocator = document.GetAllocator();
   for (const auto& [key, raw] : state.other_keys) {
     rapidjson::Document value(&allocator);
-    // Full precision: the fast default can read a long number one ulp off, and the state saved
-    // would then read back as another number.
-    value.Parse<rapidjson::kParseFullPrecisionFlag>(raw.data(), raw.size());
+    value.Parse(raw.data(), raw.size());
     if (value.HasParseError()) continue;  // cannot happen: other_keys holds what parse_state read
     document.AddMember(rapidjson::Value(key.c_str(), allocator), rapidjson::Value(value, allocator), allocator);
   }

@@ -20,9 +20,7 @@ namespace {
 
 using Stream = rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream>;
 using InsituStream = rapidjson::InsituStringStream;
-// Full precision: a number reads as the nearest double, as Python reads it. The fast default can be
-// one ulp off, and a number saved in the state would then read back as another one.
-constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag;
+constexpr unsigned kFlags = rapidjson::kParseIterativeFlag;
 // Re-parses allowed for numbers RapidJSON refuses one at a time (after the bulk pass missed them).
 constexpr int kMaxNumberRounds = 16;
 
