@@ -69,7 +69,9 @@ std::expected<std::map<std::string, SystemTime>, std::string> parse_cursors(cons
       return std::unexpected(fmt::format("collection '{}' has an invalid 'added_after': '{}'", id,
                                          std::string_view{text.GetString(), text.GetStringLength()}));
     }
-    cursors.emplace(id, *when);
+    // Cursors are written to the microsecond: a finer one is floored here, so a saved state reads
+    // back the same, and earlier is the safe side (re-read, never skipped).
+    cursors.emplace(id, SystemTime(std::chrono::floor<std::chrono::microseconds>(*when)));
   }
   return cursors;
 }

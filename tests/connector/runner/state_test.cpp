@@ -74,6 +74,17 @@ TEST(State, ANumberUnderAnotherKeySurvivesASaveAndALoadToWithinAnUlp) {
   }
 }
 
+// Found by the state_file fuzz target: a cursor finer than the microsecond was saved truncated and
+// read back as another time. It is floored when read (earlier: re-read, never skipped).
+TEST(State, ACursorFinerThanAMicrosecondIsFlooredWhenRead) {
+  const auto state = parse_state(R"({"collections": {"c": {"added_after": "2026-04-01T08:00:00.4800009Z"}}})");
+  ASSERT_TRUE(state.has_value()) << state.error();
+  EXPECT_EQ(state->cursors.at("c"), at("2026-04-01T08:00:00.480000Z"));
+  const auto again = parse_state(to_json(*state));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(*again, *state);
+}
+
 TEST(State, BadInputIsAnErrorThatSaysWhatIsWrong) {
   struct Case { std::string json; std::string_view expected; };
   for (const auto& [json, expected] : std::initializer_list<Case>{
