@@ -26,10 +26,12 @@ std::string_view trimmed(std::string_view text) {
   return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
 }
 
+// JSON text of `value`; "null" for a value JSON cannot hold (a number the reader took as infinite),
+// so another tool's key is still kept rather than written as half a document and lost on the next load.
 std::string serialise(const rapidjson::Value& value) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  value.Accept(writer);
+  if (!value.Accept(writer)) return "null";
   return {buffer.GetString(), buffer.GetSize()};
 }
 

@@ -85,6 +85,18 @@ TEST(State, ACursorFinerThanAMicrosecondIsFlooredWhenRead) {
   EXPECT_EQ(*again, *state);
 }
 
+// Found by the state_file fuzz target: a number the reader takes as infinite cannot be written as
+// JSON; another tool's key holding one was lost on the next save. It is kept, as null.
+TEST(State, AnotherKeyHoldingANumberJsonCannotWriteIsKeptAsNull) {
+  const auto state = parse_state(R"({"other": [1, 292222222222222666666666666666666666666666666666666666666666666666666666666666666666666666666666666220e222], "last_added": 1800000000})");
+  ASSERT_TRUE(state.has_value()) << state.error();
+  const auto again = parse_state(to_json(*state));
+  ASSERT_TRUE(again.has_value());
+  ASSERT_TRUE(again->other_keys.contains("other")) << to_json(*state);
+  EXPECT_EQ(again->other_keys.at("other"), "null");
+  EXPECT_EQ(again->last_added, 1800000000);
+}
+
 TEST(State, BadInputIsAnErrorThatSaysWhatIsWrong) {
   struct Case { std::string json; std::string_view expected; };
   for (const auto& [json, expected] : std::initializer_list<Case>{
