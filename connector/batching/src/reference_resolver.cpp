@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "id_index.h"
 #include "reference_cycles.h"
 #include "references.h"
 
@@ -101,7 +102,7 @@ class BatchResolution {
   BatchResolution(rapidjson::Document& objects, const IdGenerations& delivered, const AliasGenerations& aliases,
                   UnresolvedReferences unresolved)
       : objects_(objects), delivered_(delivered), aliases_(aliases), unresolved_(unresolved),
-        alive_(objects.Size(), true) {
+        alive_(objects.Size(), true), in_batch_(objects.Size()) {
     for (rapidjson::SizeType i = 0; i < objects.Size(); ++i) {
       const std::string_view id = id_of(objects[i]);
       if (id.empty()) {
@@ -109,11 +110,11 @@ class BatchResolution {
         ++repairs_.dropped_without_id;
         continue;
       }
-      ++in_batch_[std::string(id)];
+      ++in_batch_.try_emplace(id, 0).first;
       const auto stix_ids = objects[i].FindMember("x_opencti_stix_ids");
       if (stix_ids == objects[i].MemberEnd() || !stix_ids->value.IsArray()) continue;
       for (const auto& alias : stix_ids->value.GetArray()) {
-        if (alias.IsString() && string_of(alias) != id) local_aliases_.emplace(string_of(alias), id);
+        if (alias.IsString() && string_of(alias) != id) local_aliases_.try_emplace(string_of(alias), i);
       }
     }
   }
@@ -189,13 +190,14 @@ class BatchResolution {
   }
 
   // Resolves one reference in place (rewriting an alias); Missing when it points nowhere (Keep: only
-  // when it is not text, which no platform can resolve).
-  Verdict resolve(rapidjson::Value& ref, const std::string& self, rapidjson::SizeType position) {
+  // when it is not text, which no platform can resolve). A reference of an object to itself needs no
+  // test of its own: the object is alive, so its id is present.
+  Verdict resolve(rapidjson::Value& ref, rapidjson::SizeType position) {
     if (!ref.IsString()) return Verdict::Missing;
+    if (present(string_of(ref))) return Verdict::Resolved;
     const std::string target(string_of(ref));
-    if (target == self || present(target)) return Verdict::Resolved;
     std::optional<std::string> id;
-    if (auto local = local_aliases_.find(std::string(target)); local != local_aliases_.end()) id = local->second;
+    if (const std::size_t* local = local_aliases_.find(target)) id = std::string(id_of(objects_[*local]));
     if (!id) {
       if (auto global = aliases_.find(target)) id = std::string(*global);
     }
@@ -206,20 +208,18 @@ class BatchResolution {
     return Verdict::Resolved;
   }
 
-  bool present(const std::string& id) const {
-    auto it = in_batch_.find(id);
-    return (it != in_batch_.end() && it->second > 0) || delivered_.contains(id);
+  bool present(std::string_view id) const {
+    const std::size_t* count = in_batch_.find(id);
+    return (count != nullptr && *count > 0) || delivered_.contains(id);
   }
 
   // Repairs the object at `position`; false when it had to be dropped.
   bool repair(rapidjson::SizeType position) {
     rapidjson::Value& object = objects_[position];
-    // A copy: erasing a member moves the others, and a short id lives inside its value.
-    const std::string self(id_of(object));
     for (const char* field : {"created_by_ref", "x_opencti_created_by_ref"}) {
       auto member = object.FindMember(field);
       if (member == object.MemberEnd() || member->value.IsNull()) continue;
-      if (resolve(member->value, self, position) == Verdict::Resolved) continue;
+      if (resolve(member->value, position) == Verdict::Resolved) continue;
       note(position, std::string("dropped ") + field + " " + describe(member->value));
       object.EraseMember(member);
       ++repairs_.dropped_created_by;
@@ -227,19 +227,19 @@ class BatchResolution {
     for (const char* field : {"source_ref", "target_ref"}) {
       auto member = object.FindMember(field);
       if (member == object.MemberEnd() || member->value.IsNull()) continue;
-      if (resolve(member->value, self, position) == Verdict::Resolved) continue;
+      if (resolve(member->value, position) == Verdict::Resolved) continue;
       drop(position, std::string("its ") + field + " " + describe(member->value) + " was not delivered in this run");
       ++repairs_.dropped_relationships;
       return false;
     }
-    return repair_object_refs(object, self, position);
+    return repair_object_refs(object, position);
   }
 
-  bool repair_object_refs(rapidjson::Value& object, const std::string& self, rapidjson::SizeType position) {
+  bool repair_object_refs(rapidjson::Value& object, rapidjson::SizeType position) {
     auto refs = object.FindMember("object_refs");
     if (refs == object.MemberEnd() || refs->value.IsNull()) return true;
     if (!refs->value.IsArray()) {
-      if (resolve(refs->value, self, position) == Verdict::Resolved) return true;
+      if (resolve(refs->value, position) == Verdict::Resolved) return true;
       drop(position, "its object_refs is " + describe(refs->value) + ", which names no delivered object");
       ++repairs_.dropped_without_refs;
       return false;
@@ -248,7 +248,7 @@ class BatchResolution {
     if (list.Empty()) return true;  // sent that way (the reference connector does too): left as it is
     std::vector<std::string> missing;
     for (auto element = list.Begin(); element != list.End();) {
-      if (resolve(*element, self, position) == Verdict::Resolved) {
+      if (resolve(*element, position) == Verdict::Resolved) {
         ++element;
         continue;
       }
@@ -265,7 +265,7 @@ class BatchResolution {
 
   void drop(rapidjson::SizeType position, const std::string& why) {
     alive_[position] = false;
-    if (auto it = in_batch_.find(std::string(id_of(objects_[position]))); it != in_batch_.end()) --it->second;
+    if (std::size_t* count = in_batch_.find(id_of(objects_[position]))) --*count;
     note(position, "dropped: " + why);
   }
 
@@ -292,7 +292,7 @@ class BatchResolution {
       if (!alive_[i]) continue;
       const std::string_view self = id_of(objects_[i]);
       detail::for_each_reference(objects_[i], [&](const char* field, const rapidjson::Value& ref) {
-        if (!ref.IsString() || string_of(ref) == self || present(std::string(string_of(ref)))) return;
+        if (!ref.IsString() || string_of(ref) == self || present(string_of(ref))) return;
         ++repairs_.kept_external;
         spdlog::debug("Reference kept for the platform to resolve, object {}: {} {}", self, field, string_of(ref));
       });
@@ -324,8 +324,8 @@ class BatchResolution {
   const AliasGenerations& aliases_;
   const UnresolvedReferences unresolved_;
   std::vector<bool> alive_;
-  std::unordered_map<std::string, int> in_batch_;
-  std::unordered_map<std::string, std::string> local_aliases_;
+  IdIndex in_batch_;       // id → how many of the batch's objects still alive carry it
+  IdIndex local_aliases_;  // alias (x_opencti_stix_ids) → position of the object it names
   struct Notes {
     std::string name;  // the object's id when the first note was taken
     std::vector<std::string> parts;
