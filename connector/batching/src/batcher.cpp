@@ -187,7 +187,7 @@ void Batcher::push_cluster(rapidjson::Document& cluster) {
   if (!open_.objects.Empty() &&
       open_.objects.Size() + distinct_new_objects(cluster) > options_.max_bundle_objects) {
     Pending closed = std::move(open_);
-    auto closed_index = std::move(index_);
+    stix::IdIndex closed_index = std::exchange(index_, {});
     closed.number = next_number_++;
     closed.transformed = true;
     open_new_batch();
@@ -208,7 +208,7 @@ std::size_t Batcher::distinct_new_objects(const rapidjson::Document& cluster) co
     const std::string_view id = id_of(object);
     if (id.empty()) {
       ++count;
-    } else if (!index_.contains(std::string(id)) && seen.insert(id).second) {
+    } else if (!index_.contains(id) && seen.insert(id).second) {
       ++count;
     }
   }
@@ -223,18 +223,18 @@ void Batcher::add_object(rapidjson::Value& object, bool movable) {
     open_.objects.PushBack(value, allocator);
     return;
   }
-  const auto [it, inserted] = index_.try_emplace(std::string(id), open_.objects.Size());
+  const auto [position, inserted] = index_.try_emplace(id, open_.objects.Size());
   if (inserted) {
     open_.objects.PushBack(value, allocator);
     return;
   }
-  rapidjson::Value& stored = open_.objects[static_cast<rapidjson::SizeType>(it->second)];
+  rapidjson::Value& stored = open_.objects[static_cast<rapidjson::SizeType>(position)];
   if (is_report(stored) && is_report(value)) accumulate_report(stored, value, allocator);
   stored = value;  // first position, last content
 }
 
 void Batcher::carry_over_references(const rapidjson::Document& cluster, Pending& closed,
-                                    const std::unordered_map<std::string, std::size_t>& closed_index) {
+                                    const stix::IdIndex& closed_index) {
   std::unordered_set<std::string_view> in_cluster;
   for (const auto& object : cluster.GetArray())
     if (const auto id = id_of(object); !id.empty()) in_cluster.insert(id);
@@ -246,11 +246,11 @@ void Batcher::carry_over_references(const rapidjson::Document& cluster, Pending&
     to_visit.pop_back();
     detail::for_each_reference(*object, [&](const char*, const rapidjson::Value& ref) {
       if (!ref.IsString()) return;
-      const std::string ref_id(string_of(ref));
+      const std::string_view ref_id = string_of(ref);
       if (in_cluster.contains(ref_id) || index_.contains(ref_id)) return;
-      const auto found = closed_index.find(ref_id);
-      if (found == closed_index.end()) return;  // not ours to resolve: staging reports it
-      rapidjson::Value& referenced = closed.objects[static_cast<rapidjson::SizeType>(found->second)];
+      const std::size_t* found = closed_index.find(ref_id);
+      if (found == nullptr) return;  // not ours to resolve: staging reports it
+      rapidjson::Value& referenced = closed.objects[static_cast<rapidjson::SizeType>(*found)];
       add_object(referenced, false);
       to_visit.push_back(&referenced);  // its own references come along too
     });

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-#include "id_index.h"
+#include "kfc/stix/id_index.h"
 #include "references.h"
 
 namespace kfc::batching::detail {
@@ -234,7 +234,7 @@ class ReferenceGraph {
   }
 
   std::vector<Node> nodes_;
-  IdIndex index_;
+  stix::IdIndex index_;
   std::vector<Edge> edges_;
   std::vector<std::size_t> first_edge_;
   // The search: the edges kept so far (as target nodes), relationships dropped, visit marks.

@@ -6,7 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "id_index.h"
+#include "kfc/stix/id_index.h"
 #include "reference_cycles.h"
 #include "references.h"
 
@@ -324,8 +324,8 @@ class BatchResolution {
   const AliasGenerations& aliases_;
   const UnresolvedReferences unresolved_;
   std::vector<bool> alive_;
-  IdIndex in_batch_;       // id → how many of the batch's objects still alive carry it
-  IdIndex local_aliases_;  // alias (x_opencti_stix_ids) → position of the object it names
+  stix::IdIndex in_batch_;      // id → how many of the batch's objects still alive carry it
+  stix::IdIndex local_aliases_;  // alias (x_opencti_stix_ids) → position of the object it names
   struct Notes {
     std::string name;  // the object's id when the first note was taken
     std::vector<std::string> parts;

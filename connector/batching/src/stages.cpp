@@ -8,7 +8,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "id_index.h"
+#include "kfc/stix/id_index.h"
 #include "json_copy.h"
 #include "references.h"
 
@@ -159,7 +159,7 @@ class Stager {
   const rapidjson::Value& objects_;
   const DeliveredFn& delivered_;
   std::vector<Node> nodes_;
-  detail::IdIndex index_;
+  stix::IdIndex index_;
   std::vector<std::size_t> dependencies_;  // of every node, node after node
   std::vector<bool> visiting_;
 };

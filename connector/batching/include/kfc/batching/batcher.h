@@ -44,6 +44,7 @@
 #include <rapidjson/document.h>
 
 #include "kfc/stix/bundle.h"
+#include "kfc/stix/id_index.h"
 
 namespace kfc::batching {
 
@@ -153,7 +154,7 @@ class Batcher {
   void push_to_source_batch(const rapidjson::Value& feed_object);
   void push_cluster(rapidjson::Document& cluster);
   void carry_over_references(const rapidjson::Document& cluster, Pending& closed,
-                             const std::unordered_map<std::string, std::size_t>& closed_index);
+                             const stix::IdIndex& closed_index);
   void add_object(rapidjson::Value& object, bool movable);
   void close_open_batch();
   void open_new_batch();
@@ -170,7 +171,7 @@ class Batcher {
   std::shared_ptr<ArenaPool> pool_;
   std::vector<std::unique_ptr<Arena>> busy_arenas_;
   Pending open_;                                         // the batch being filled
-  std::unordered_map<std::string, std::size_t> index_;   // id → position in open_.objects
+  stix::IdIndex index_;                                  // id → position in open_.objects
   std::deque<Pending> ready_;
   std::unique_ptr<detail::ReferenceResolver> resolver_;  // what batches taken so far delivered
 };

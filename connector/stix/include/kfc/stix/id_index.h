@@ -1,6 +1,6 @@
 #pragma once
-// The ids of one batch, each with a number (a position, a node, a count). Every step between the
-// mapping and the stages looks ids up per object and per reference, about ten objects per feed
+// The ids of one batch, each with a number (a position, a node, a count). The mapping and every
+// step of batching look ids up per object and per reference, about ten objects per feed
 // indicator: a node-based std::unordered_map with std::string keys spent more time in malloc than
 // in lookups. This one is a single open-addressing table over the ids' hashes, and the ids are
 // copied into one buffer, so it holds no view into a document whose values may move (RapidJSON
@@ -13,11 +13,12 @@
 #include <utility>
 #include <vector>
 
-namespace kfc::batching::detail {
+namespace kfc::stix {
 
 class IdIndex {
  public:
-  explicit IdIndex(std::size_t expected_ids = 0) { reserve(expected_ids); }
+  IdIndex() = default;
+  explicit IdIndex(std::size_t expected_ids) { reserve(expected_ids); }
 
   // Room for `ids` ids without growing.
   void reserve(std::size_t ids) {
@@ -96,4 +97,4 @@ class IdIndex {
   std::size_t size_ = 0;
 };
 
-}  // namespace kfc::batching::detail
+}  // namespace kfc::stix
