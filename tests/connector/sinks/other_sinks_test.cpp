@@ -10,8 +10,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "kfc/fixtures/amqp_consumer.h"
 #include "kfc/fixtures/manual_clock.h"
@@ -134,6 +136,57 @@ TEST(DirectorySinkTest, AWriteTheDiskRefusesIsAnErrorAndLeavesNoFile) {
   EXPECT_EQ(sink->confirmed(), 1u);
   auto files = dir.files();
   ASSERT_EQ(files.size(), 1u);  // no partial or temporary file left
+  EXPECT_NE(files[0].string().find("fits"), std::string::npos);
+}
+
+// The stages of one batch go as a group: one file per non-empty stage, in order, confirmed together.
+TEST(DirectorySinkTest, AGroupIsOneFilePerNonEmptyStageInOrderConfirmedTogether) {
+  TempDir dir;
+  ManualClock clock{SystemTime(std::chrono::seconds(1700000000))};
+  auto sink = make_directory_sink(dir.path(), clock);
+  sink->begin_run({});
+  EXPECT_EQ(sink->send(bundle_of("before", 1)), 1u);
+  std::vector<stix::Bundle> stages;
+  stages.push_back(bundle_of("z-stage0", 2));
+  stages.push_back(bundle_of("empty", 0));
+  stages.push_back(bundle_of("a-stage1", 3));
+  EXPECT_EQ(sink->send_all(stages), std::optional<Ticket>(3));
+  EXPECT_EQ(sink->confirmed(), 3u);
+  EXPECT_EQ(sink->stats().messages, 3u);
+  const auto files = dir.files();
+  ASSERT_EQ(files.size(), 3u);  // no file for the empty stage, no temporary file left
+  EXPECT_NE(files[0].string().find("-before.json"), std::string::npos) << files[0];
+  EXPECT_NE(files[1].string().find("-z-stage0.json"), std::string::npos) << files[1];
+  EXPECT_NE(files[2].string().find("-a-stage1.json"), std::string::npos) << files[2];
+}
+
+TEST(DirectorySinkTest, AGroupTheDiskRefusesMidwayConfirmsNoneOfItAndLeavesNoTemporaryFile) {
+  TempDir dir;
+  ManualClock clock{SystemTime{}};
+  auto sink = make_directory_sink(dir.path(), clock);
+  sink->begin_run({});
+  sink->send(bundle_of("fits", 1));
+  std::vector<stix::Bundle> stages;
+  stages.push_back(bundle_of("small", 1));
+  stages.push_back(bundle_of("too-big", 100));
+  struct rlimit old_limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small{4096, old_limit.rlim_max};
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  bool threw = false;
+  try {
+    sink->send_all(stages);
+  } catch (const DeliveryError& error) {
+    threw = true;
+    EXPECT_NE(std::string(error.what()).find("not counted as delivered"), std::string::npos) << error.what();
+  }
+  setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_TRUE(threw);
+  EXPECT_EQ(sink->confirmed(), 1u);
+  const auto files = dir.files();
+  ASSERT_EQ(files.size(), 1u);  // the group's first file was written, but is neither renamed nor left behind
   EXPECT_NE(files[0].string().find("fits"), std::string::npos);
 }
 
