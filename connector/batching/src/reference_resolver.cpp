@@ -62,8 +62,26 @@ bool IdGenerations::Table::contains(std::uint64_t key) const {
   return false;
 }
 
-void IdGenerations::add(std::string_view id) {
-  const std::uint64_t key = hash_of(id);
+void IdGenerations::Table::prefetch(std::uint64_t key) const {
+  if (!slots.empty()) __builtin_prefetch(&slots[key & (slots.size() - 1)]);
+}
+
+void IdGenerations::add(std::string_view id) { add_key(hash_of(id)); }
+
+void IdGenerations::add_all(const std::vector<std::string_view>& ids) {
+  constexpr std::size_t kAhead = 8;
+  std::vector<std::uint64_t> keys(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) keys[i] = hash_of(ids[i]);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (i + kAhead < keys.size()) {
+      old_.prefetch(keys[i + kAhead]);
+      young_.prefetch(keys[i + kAhead]);
+    }
+    add_key(keys[i]);
+  }
+}
+
+void IdGenerations::add_key(std::uint64_t key) {
   if (old_.contains(key)) return;
   if (young_.size >= capacity_) {
     old_ = std::move(young_);
@@ -343,16 +361,19 @@ ReferenceRepairs ReferenceResolver::resolve(rapidjson::Document& objects) {
 
 void ReferenceResolver::delivered(const rapidjson::Value& objects) {
   if (!objects.IsArray()) return;
+  std::vector<std::string_view> ids;
+  ids.reserve(objects.Size());
   for (const auto& object : objects.GetArray()) {
     const std::string_view id = id_of(object);
     if (id.empty()) continue;
-    delivered_.add(id);
+    ids.push_back(id);
     const auto stix_ids = object.FindMember("x_opencti_stix_ids");
     if (stix_ids == object.MemberEnd() || !stix_ids->value.IsArray()) continue;
     for (const auto& alias : stix_ids->value.GetArray()) {
       if (alias.IsString() && string_of(alias) != id) aliases_.add(string_of(alias), id);
     }
   }
+  delivered_.add_all(ids);
 }
 
 }  // namespace kfc::batching::detail

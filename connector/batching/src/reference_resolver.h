@@ -26,6 +26,9 @@ class IdGenerations {
  public:
   explicit IdGenerations(std::size_t capacity) : capacity_(capacity) {}
   void add(std::string_view id);
+  // The same as add() for each id, faster for many: the tables outgrow the cache and nearly every id
+  // of a batch is new, so each slot is fetched from memory a few ids ahead of its insert.
+  void add_all(const std::vector<std::string_view>& ids);
   bool contains(std::string_view id) const;
 
  private:
@@ -35,7 +38,9 @@ class IdGenerations {
     std::size_t size = 0;
     bool insert(std::uint64_t key);  // false when it was there already
     bool contains(std::uint64_t key) const;
+    void prefetch(std::uint64_t key) const;
   };
+  void add_key(std::uint64_t key);
   std::size_t capacity_;
   Table young_, old_;
 };
