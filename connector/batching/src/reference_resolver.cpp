@@ -128,7 +128,13 @@ class BatchResolution {
         ++repairs_.dropped_without_id;
         continue;
       }
-      ++in_batch_.try_emplace(id, 0).first;
+      const auto [record, inserted] = in_batch_.try_emplace(id, ids_.size());
+      if (inserted) {
+        ids_.push_back(BatchId{i, 1});
+      } else {
+        ++ids_[record].alive_copies;
+        repeated_id_ = true;
+      }
       const auto stix_ids = objects[i].FindMember("x_opencti_stix_ids");
       if (stix_ids == objects[i].MemberEnd() || !stix_ids->value.IsArray()) continue;
       for (const auto& alias : stix_ids->value.GetArray()) {
@@ -163,6 +169,9 @@ class BatchResolution {
 
   // Removes what closes a reference cycle (README.md, "Reference cycles"); false when there is none.
   bool break_cycles() {
+    // Every object its own id, every reference to an earlier object (or itself): no ring can close,
+    // and the search, a graph of the whole batch, is spared. That is nearly every batch.
+    if (!repeated_id_ && !forward_reference_) return false;
     auto breaks = find_cycle_breaks(objects_, alive_);
     // Later elements of one object_refs first, so the positions of the earlier ones stay valid.
     std::stable_sort(breaks.begin(), breaks.end(), [](const CycleBreak& a, const CycleBreak& b) {
@@ -212,14 +221,14 @@ class BatchResolution {
   // test of its own: the object is alive, so its id is present.
   Verdict resolve(rapidjson::Value& ref, rapidjson::SizeType position) {
     if (!ref.IsString()) return Verdict::Missing;
-    if (present(string_of(ref))) return Verdict::Resolved;
+    if (present(string_of(ref), position)) return Verdict::Resolved;
     const std::string target(string_of(ref));
     std::optional<std::string> id;
     if (const std::size_t* local = local_aliases_.find(target)) id = std::string(id_of(objects_[*local]));
     if (!id) {
       if (auto global = aliases_.find(target)) id = std::string(*global);
     }
-    if (!id || !present(*id)) return unresolved_ == UnresolvedReferences::Keep ? Verdict::Resolved : Verdict::Missing;
+    if (!id || !present(*id, position)) return unresolved_ == UnresolvedReferences::Keep ? Verdict::Resolved : Verdict::Missing;
     note(position, "reference " + std::string(target) + " rewritten to " + *id);
     ref.SetString(id->data(), static_cast<rapidjson::SizeType>(id->size()), objects_.GetAllocator());
     ++repairs_.rewritten;
@@ -227,8 +236,17 @@ class BatchResolution {
   }
 
   bool present(std::string_view id) const {
-    const std::size_t* count = in_batch_.find(id);
-    return (count != nullptr && *count > 0) || delivered_.contains(id);
+    const std::size_t* record = in_batch_.find(id);
+    return (record != nullptr && ids_[*record].alive_copies > 0) || delivered_.contains(id);
+  }
+
+  // present(), for a reference of the object at `from`, noting one to an object later in the batch.
+  bool present(std::string_view id, rapidjson::SizeType from) {
+    if (const std::size_t* record = in_batch_.find(id); record != nullptr && ids_[*record].alive_copies > 0) {
+      if (ids_[*record].position > from) forward_reference_ = true;
+      return true;
+    }
+    return delivered_.contains(id);
   }
 
   // Repairs the object at `position`; false when it had to be dropped.
@@ -283,7 +301,7 @@ class BatchResolution {
 
   void drop(rapidjson::SizeType position, const std::string& why) {
     alive_[position] = false;
-    if (std::size_t* count = in_batch_.find(id_of(objects_[position]))) --*count;
+    if (const std::size_t* record = in_batch_.find(id_of(objects_[position]))) --ids_[*record].alive_copies;
     note(position, "dropped: " + why);
   }
 
@@ -342,7 +360,15 @@ class BatchResolution {
   const AliasGenerations& aliases_;
   const UnresolvedReferences unresolved_;
   std::vector<bool> alive_;
-  stix::IdIndex in_batch_;      // id → how many of the batch's objects still alive carry it
+  // The batch's ids: where each was first seen, how many of the objects still alive carry it.
+  struct BatchId {
+    rapidjson::SizeType position;
+    std::size_t alive_copies;
+  };
+  stix::IdIndex in_batch_;          // id → its BatchId in ids_
+  std::vector<BatchId> ids_;
+  bool repeated_id_ = false;        // some id is carried by several objects
+  bool forward_reference_ = false;  // some reference resolved to an object later in the batch
   stix::IdIndex local_aliases_;  // alias (x_opencti_stix_ids) → position of the object it names
   struct Notes {
     std::string name;  // the object's id when the first note was taken
