@@ -201,14 +201,14 @@ void Batcher::push_cluster(rapidjson::Document& cluster) {
   if (open_.objects.Size() > options_.max_bundle_objects) close_open_batch();
 }
 
-std::size_t Batcher::distinct_new_objects(const rapidjson::Document& cluster) const {
+std::size_t Batcher::distinct_new_objects(const rapidjson::Document& cluster) {
   std::size_t count = 0;
-  std::unordered_set<std::string_view> seen;
+  cluster_ids_.clear();
   for (const auto& object : cluster.GetArray()) {
     const std::string_view id = id_of(object);
     if (id.empty()) {
       ++count;
-    } else if (!index_.contains(id) && seen.insert(id).second) {
+    } else if (!index_.contains(id) && cluster_ids_.try_emplace(id, 0).second) {
       ++count;
     }
   }

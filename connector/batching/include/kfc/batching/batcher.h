@@ -161,7 +161,7 @@ class Batcher {
   void release_arena(Arena* arena);
   std::unique_ptr<Arena> unbusy(Arena* arena);
   std::shared_ptr<void> share_arena(Arena* arena);
-  std::size_t distinct_new_objects(const rapidjson::Document& cluster) const;
+  std::size_t distinct_new_objects(const rapidjson::Document& cluster);
 
   TransformFn transform_;
   BatcherOptions options_;
@@ -172,6 +172,7 @@ class Batcher {
   std::vector<std::unique_ptr<Arena>> busy_arenas_;
   Pending open_;                                         // the batch being filled
   stix::IdIndex index_;                                  // id → position in open_.objects
+  stix::IdIndex cluster_ids_;                            // distinct_new_objects(): ids seen in the cluster
   std::deque<Pending> ready_;
   std::unique_ptr<detail::ReferenceResolver> resolver_;  // what batches taken so far delivered
 };

@@ -57,8 +57,13 @@ class IdIndex {
 
   std::size_t size() const { return size_; }
 
-  // Forgets every id, keeps the memory.
+  // Forgets every id; keeps the memory unless it grew large (an index cleared for every small
+  // group of ids should not sweep a big table each time).
   void clear() {
+    if (slots_.size() > kKeptSlots) {
+      slots_ = {};
+      keys_ = {};
+    }
     for (auto& slot : slots_) slot.used = false;
     keys_.clear();
     size_ = 0;
@@ -66,6 +71,7 @@ class IdIndex {
 
  private:
   static constexpr std::size_t kFirstSlots = 64;
+  static constexpr std::size_t kKeptSlots = 4096;
 
   struct Slot {
     std::uint64_t hash = 0;
