@@ -12,6 +12,7 @@
 #include "kfc/config/counters.h"
 #include "reference_resolver.h"
 #include "references.h"
+#include "stage_levels.h"
 
 namespace kfc::batching {
 namespace {
@@ -294,13 +295,16 @@ Batch Batcher::take() {
   batch.number = pending.number;
   batch.feed_objects = pending.feed_objects;
   if (before_staging_) before_staging_(objects);
-  batch.references = resolver_->resolve(objects);
+  std::vector<int> levels;  // found by the resolution for nearly every batch (reference_resolver.h)
+  batch.references = resolver_->resolve(objects, &levels);
   const DeliveredFn delivered = [this](std::string_view id) { return resolver_->satisfied_outside_batch(id); };
   if (&objects.GetAllocator() == &pending.arena->allocator) {
     // The stages take the objects out of the batch's memory, which they then keep alive.
     std::shared_ptr<void> memory = share_arena(pending.arena);
     arena_return.arena = nullptr;
-    batch.stages = build_stages(objects, std::move(memory), delivered);
+    batch.stages = levels.size() == objects.Size() && !levels.empty()
+                       ? detail::build_stages_from_levels(objects, std::move(memory), levels)
+                       : build_stages(objects, std::move(memory), delivered);
   } else {  // a transform that built its output elsewhere: copied out, the arena is free again
     batch.stages = build_stages(objects, delivered);
   }

@@ -120,7 +120,7 @@ class BatchResolution {
   BatchResolution(rapidjson::Document& objects, const IdGenerations& delivered, const AliasGenerations& aliases,
                   UnresolvedReferences unresolved)
       : objects_(objects), delivered_(delivered), aliases_(aliases), unresolved_(unresolved),
-        alive_(objects.Size(), true), in_batch_(objects.Size()) {
+        alive_(objects.Size(), true), in_batch_(objects.Size()), level_(objects.Size(), 0) {
     for (rapidjson::SizeType i = 0; i < objects.Size(); ++i) {
       const std::string_view id = id_of(objects[i]);
       if (id.empty()) {
@@ -143,6 +143,11 @@ class BatchResolution {
     }
   }
 
+  // Without a repeated id and with every reference pointing back, the levels found while resolving
+  // are the stages' (and compact() kept them in step with the objects).
+  bool levels_known() const { return !repeated_id_ && !forward_reference_; }
+  std::vector<int> take_levels() { return std::move(level_); }
+
   // Breaking a cycle can drop a relationship, which can leave other references pointing nowhere:
   // both steps are repeated until neither changes anything.
   ReferenceRepairs run() {
@@ -161,6 +166,7 @@ class BatchResolution {
   void repair_until_stable() {
     for (bool changed = true; changed;) {
       changed = false;
+      std::fill(level_.begin(), level_.end(), 0);
       for (rapidjson::SizeType i = 0; i < objects_.Size(); ++i) {
         if (alive_[i] && !repair(i)) changed = true;
       }
@@ -243,7 +249,9 @@ class BatchResolution {
   // present(), for a reference of the object at `from`, noting one to an object later in the batch.
   bool present(std::string_view id, rapidjson::SizeType from) {
     if (const std::size_t* record = in_batch_.find(id); record != nullptr && ids_[*record].alive_copies > 0) {
-      if (ids_[*record].position > from) forward_reference_ = true;
+      const rapidjson::SizeType to = ids_[*record].position;
+      if (to > from) forward_reference_ = true;
+      if (to < from) level_[from] = std::max(level_[from], level_[to] + 1);  // `to` was repaired before
       return true;
     }
     return delivered_.contains(id);
@@ -340,10 +348,14 @@ class BatchResolution {
     rapidjson::SizeType kept = 0;
     for (rapidjson::SizeType i = 0; i < objects_.Size(); ++i) {
       if (!alive_[i]) continue;
-      if (kept != i) objects_[kept] = objects_[i].Move();
+      if (kept != i) {
+        objects_[kept] = objects_[i].Move();
+        level_[kept] = level_[i];
+      }
       ++kept;
     }
     while (objects_.Size() > kept) objects_.PopBack();
+    level_.resize(kept);
   }
 
   // One line per object that was changed or dropped (ids only: descriptions may be long).
@@ -369,6 +381,9 @@ class BatchResolution {
   std::vector<BatchId> ids_;
   bool repeated_id_ = false;        // some id is carried by several objects
   bool forward_reference_ = false;  // some reference resolved to an object later in the batch
+  // The dependency level (stages.h) of each object, found while its references are resolved; right
+  // only when every reference points back (levels_known()).
+  std::vector<int> level_;
   stix::IdIndex local_aliases_;  // alias (x_opencti_stix_ids) → position of the object it names
   struct Notes {
     std::string name;  // the object's id when the first note was taken
@@ -380,9 +395,13 @@ class BatchResolution {
 
 }  // namespace
 
-ReferenceRepairs ReferenceResolver::resolve(rapidjson::Document& objects) {
+ReferenceRepairs ReferenceResolver::resolve(rapidjson::Document& objects, std::vector<int>* levels) {
+  if (levels != nullptr) levels->clear();
   if (!objects.IsArray()) return {};
-  return BatchResolution(objects, delivered_, aliases_, unresolved_).run();
+  BatchResolution resolution(objects, delivered_, aliases_, unresolved_);
+  ReferenceRepairs repairs = resolution.run();
+  if (levels != nullptr && resolution.levels_known()) *levels = resolution.take_levels();
+  return repairs;
 }
 
 void ReferenceResolver::delivered(const rapidjson::Value& objects) {

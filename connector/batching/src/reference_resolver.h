@@ -64,8 +64,10 @@ class ReferenceResolver {
                     UnresolvedReferences unresolved = UnresolvedReferences::Drop)
       : delivered_(max_ids), aliases_(max_aliases), unresolved_(unresolved) {}
 
-  // Repairs the batch `objects` (an array) in place and says what it did.
-  ReferenceRepairs resolve(rapidjson::Document& objects);
+  // Repairs the batch `objects` (an array) in place and says what it did. With `levels`: when the
+  // batch's ids are distinct and its references all point back (what the mapping produces), sets it
+  // to each object's dependency level, as build_stages would find it; else leaves it empty.
+  ReferenceRepairs resolve(rapidjson::Document& objects, std::vector<int>* levels = nullptr);
   // Remembers the objects of a batch that is about to be sent (their ids and aliases).
   void delivered(const rapidjson::Value& objects);
   // For the stages, after resolve(): a reference to `id` outside the batch is no dependency — the

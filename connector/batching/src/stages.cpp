@@ -11,6 +11,7 @@
 #include "kfc/stix/id_index.h"
 #include "json_copy.h"
 #include "references.h"
+#include "stage_levels.h"
 
 namespace kfc::batching {
 namespace {
@@ -41,6 +42,16 @@ class Stager {
     for (auto& node : nodes_) resolve_dependencies(node);
     visiting_.assign(nodes_.size(), false);
     for (std::size_t i = 0; i < nodes_.size(); ++i) resolve_level(i);
+  }
+
+  // The levels given: objects[i] (with a string id, each id once) has level levels[i].
+  Stager(const rapidjson::Value& objects, const std::vector<int>& levels) : objects_(objects), delivered_(kNoneDelivered) {
+    nodes_.reserve(objects.Size());
+    for (rapidjson::SizeType i = 0; i < objects.Size(); ++i) {
+      Node node{detail::id_of(objects[i]), i};
+      node.level = levels[i];
+      nodes_.push_back(node);
+    }
   }
 
   // Copies of the objects, in bundles of their own.
@@ -156,6 +167,7 @@ class Stager {
     return stages;
   }
 
+  static inline const DeliveredFn kNoneDelivered{};
   const rapidjson::Value& objects_;
   const DeliveredFn& delivered_;
   std::vector<Node> nodes_;
@@ -173,6 +185,11 @@ std::vector<stix::Bundle> build_stages(const rapidjson::Value& objects, const De
 std::vector<stix::Bundle> build_stages(rapidjson::Document& objects, std::shared_ptr<void> memory,
                                        const DeliveredFn& delivered) {
   return Stager(objects, delivered).moved_stages(objects, memory);
+}
+
+std::vector<stix::Bundle> detail::build_stages_from_levels(rapidjson::Document& objects, std::shared_ptr<void> memory,
+                                                           const std::vector<int>& levels) {
+  return Stager(objects, levels).moved_stages(objects, memory);
 }
 
 std::string random_bundle_id() {

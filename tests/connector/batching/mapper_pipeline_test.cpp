@@ -13,6 +13,7 @@
 
 #include "feed_generator.h"
 #include "kfc/batching/batcher.h"
+#include "kfc/batching/stages.h"
 #include "kfc/fixtures/manual_clock.h"
 #include "kfc/mapping/mapper.h"
 #include "kfc/stix/python_json.h"
@@ -147,6 +148,43 @@ TEST(MapperPipeline, ClusterCapProducesExactlyTheReferenceObjectsInBoundedSelfCo
   EXPECT_LE(capped.largest_batch, 150u);
   EXPECT_GT(reference.largest_batch, 150u);  // the reference's bundles are not bounded
   EXPECT_GT(reference.ids.size(), 5000u);
+}
+
+// The resolution finds the stages' levels itself for the batches the mapping produces; the stages
+// must be exactly the ones build_stages finds on the same objects.
+TEST_P(MapperPipeline, StagesFoundWhileResolvingAreTheStagersStages) {
+  kfc::ManualClock clock(fixed_time());
+  kfc::mapping::Mapper mapper(kfc::mapping::MappingOptions{}, clock);
+  BatcherOptions options;
+  options.sizing = GetParam();
+  options.max_bundle_objects = 300;
+  rapidjson::Document before;  // the batch as it goes into the resolution (a copy of its own)
+  Batcher batcher([&](rapidjson::Document& in, rapidjson::Document& out) { mapper.transform(in, out); }, options,
+                  [&](rapidjson::Document& objects) { before.Parse(kfc::stix::compact_json(objects).c_str()); });
+  std::size_t batches = 0;
+  const auto compare = [&](const Batch& batch) {
+    ++batches;
+    ASSERT_FALSE(batch.references.any());  // nothing repaired: `before` is what was staged
+    const std::vector<kfc::stix::Bundle> expected = build_stages(before);
+    ASSERT_EQ(batch.stages.size(), expected.size()) << "batch " << batch.number;
+    for (std::size_t i = 0; i < expected.size(); ++i)
+      EXPECT_TRUE(batch.stages[i].objects == expected[i].objects) << "batch " << batch.number << " stage " << i;
+  };
+  kfc::bench::FeedGenerator generator(11);
+  for (std::size_t done = 0; done < 600; done += 50) {
+    std::string collection;
+    const std::string text = generator.next_page(50, done + 50 < 600, collection);
+    rapidjson::Document page;
+    page.Parse(text.c_str(), text.size());
+    for (auto& object : page["objects"].GetArray()) {
+      mapper.collect(object, page.GetAllocator(), collection);
+      batcher.push(object);
+      while (batcher.has_ready()) compare(batcher.take());
+    }
+  }
+  batcher.finish();
+  while (batcher.has_ready()) compare(batcher.take());
+  EXPECT_GT(batches, 3u);
 }
 
 }  // namespace
