@@ -68,8 +68,7 @@ class GenericFeed final : public Feed {
   taxii::ReadStats read_stats() const override { return server_.stats(); }
 
   void export_mapping_stats(Metrics& metrics) const override {
-    export_problem_counts<generic::Skip>(metrics, pass_through_.stats().skips,
-                                         [](generic::Skip kind) { return generic::to_string(kind); });
+    export_problem_counts<generic::Skip>(metrics, pass_through_.stats().skips);
   }
 
  private:

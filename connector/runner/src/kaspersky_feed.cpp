@@ -61,8 +61,7 @@ class KasperskyFeed final : public Feed {
   taxii::ReadStats read_stats() const override { return client_.stats(); }
 
   void export_mapping_stats(Metrics& metrics) const override {
-    export_problem_counts<mapping::Problem>(metrics, mapper_.stats().problems,
-                                            [](mapping::Problem kind) { return mapping::to_string(kind); });
+    export_problem_counts<mapping::Problem>(metrics, mapper_.stats().problems);
   }
 
  private:

@@ -7,12 +7,12 @@
 namespace kfc::runner {
 
 // Sets kfc_mapping_problems_total{kind} for every kind counted; kinds never seen stay unset.
-// `counts[i]` is the count of kind `Kind(i)`, `name(kind)` its label.
-template <typename Kind, typename Counts, typename Name>
-void export_problem_counts(Metrics& metrics, const Counts& counts, Name name) {
+// `counts[i]` is the count of kind `Kind(i)`; its label is `to_string(kind)`, found beside the enum.
+template <typename Kind, typename Counts>
+void export_problem_counts(Metrics& metrics, const Counts& counts) {
   for (std::size_t kind = 0; kind < counts.size(); ++kind) {
     if (counts[kind] == 0) continue;
-    metrics.set(Metric::MappingProblems, static_cast<double>(counts[kind]), name(static_cast<Kind>(kind)));
+    metrics.set(Metric::MappingProblems, static_cast<double>(counts[kind]), to_string(static_cast<Kind>(kind)));
   }
 }
 
