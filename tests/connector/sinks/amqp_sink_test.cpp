@@ -15,13 +15,9 @@
 namespace kfc::sinks {
 namespace {
 
+using namespace test_bundles;
 using fixtures::AmqpTestBroker;
 using fixtures::WorkerExpectations;
-using test_bundles::ids_of;
-using test_bundles::independent;
-using test_bundles::kApplicant;
-using test_bundles::random_id;
-using test_bundles::stage;
 
 // Where each object first and last arrived, for dependency-order checks (republishing may add
 // duplicates).

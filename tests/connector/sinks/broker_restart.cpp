@@ -13,11 +13,8 @@
 namespace kfc::sinks {
 namespace {
 
+using namespace test_bundles;
 using fixtures::AmqpTestBroker;
-using fixtures::WorkerExpectations;
-using test_bundles::ids_of;
-using test_bundles::independent;
-using test_bundles::stage;
 
 // Starts the broker application again when a test ends, even when it fails while the broker is down.
 struct RestartGuard {

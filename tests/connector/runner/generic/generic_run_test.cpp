@@ -22,12 +22,7 @@ namespace kfc::runner {
 namespace {
 
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
-
-using test_run::indicator_id;
-using test_run::kNow;
-using test_run::stix_millis;
-using test_run::ts;
+using namespace test_run;
 
 constexpr const char* kSecret = "GENERIC-FEED-SECRET-5h2k9q";
 

@@ -28,12 +28,7 @@ namespace kfc::runner {
 namespace {
 
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
-
-using test_run::indicator_id;
-using test_run::kNow;
-using test_run::stix_millis;
-using test_run::ts;
+using namespace test_run;
 
 constexpr const char* kToken = "PIPELINE-TEST-TOKEN-93kd82";
 
