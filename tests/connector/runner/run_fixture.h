@@ -10,11 +10,17 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "kfc/config/clock.h"
+#include "kfc/config/settings.h"
+#include "kfc/fixtures/manual_clock.h"
+#include "kfc/runner/metrics.h"
+#include "kfc/runner/stop.h"
 #include "kfc/taxii/timestamp.h"
+#include "kfc/testing/taxii_test_server.h"
 
 namespace kfc::runner::test_run {
 
@@ -55,5 +61,16 @@ void for_each_written(const fs::path& bundles, Visit&& visit) {
     for (const auto& object : bundle["objects"].GetArray()) visit(object);
   }
 }
+
+// The parts a run-loop test drives a Runner with; each suite's SetUp fills them in.
+class RunFixture : public ::testing::Test {
+ protected:
+  fs::path directory;  // fresh_directory()
+  ManualClock clock{kNow};
+  StopSignal stop;
+  Metrics metrics;
+  Settings settings;
+  std::unique_ptr<testing::TaxiiTestServer> server;
+};
 
 }  // namespace kfc::runner::test_run

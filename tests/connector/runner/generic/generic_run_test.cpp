@@ -63,7 +63,7 @@ TokenPtr secret(const std::string& key, const std::string& value) {
   return std::make_shared<Token>(spec);
 }
 
-class GenericRun : public ::testing::Test {
+class GenericRun : public RunFixture {
  protected:
   void SetUp() override {
     directory = test_run::fresh_directory("generic");
@@ -134,13 +134,6 @@ class GenericRun : public ::testing::Test {
     state.Parse(text.c_str());
     return state;
   }
-
-  fs::path directory;
-  ManualClock clock{kNow};
-  StopSignal stop;
-  Metrics metrics;
-  Settings settings;
-  std::unique_ptr<testing::TaxiiTestServer> server;
 };
 
 // --- authentication: the right secret reads everything; a wrong one is one clear refusal -------------

@@ -50,7 +50,7 @@ testing::FixtureCollection collection(int number, const std::string& id, std::si
   return c;
 }
 
-class RunLoop : public ::testing::Test {
+class RunLoop : public RunFixture {
  protected:
   void SetUp() override {
     directory = test_run::fresh_directory("runloop");
@@ -114,13 +114,6 @@ class RunLoop : public ::testing::Test {
     }
     return values;
   }
-
-  fs::path directory;
-  ManualClock clock{kNow};
-  StopSignal stop;
-  Metrics metrics;
-  Settings settings;
-  std::unique_ptr<testing::TaxiiTestServer> server;
 };
 
 TEST_F(RunLoop, FirstRunStartsAtInitialHistoryThenEachCollectionAtItsCursor) {
