@@ -26,8 +26,9 @@ std::string_view trimmed(std::string_view text) {
   return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-// JSON text of `value`; "null" for a value JSON cannot hold (a number the reader took as infinite),
-// so another tool's key is still kept rather than written as half a document and lost on the next load.
+// JSON text of `value`. The JSON reader never yields a value the writer refuses (it turns numbers
+// beyond a double into null); should one ever reach here, the key is kept as "null" rather than
+// written as half a document and lost on the next load.
 std::string serialise(const rapidjson::Value& value) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
