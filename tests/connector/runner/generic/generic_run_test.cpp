@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 
+#include "kfc/fixtures/log_capture.h"
 #include "kfc/fixtures/manual_clock.h"
 #include "kfc/runner/feed.h"
 #include "kfc/runner/runner.h"
@@ -407,6 +408,7 @@ TEST_F(GenericRun, ReferencesToObjectsOutsideTheRunArePassedThroughAndCounted) {
   c.objects.push_back(rel("relationship--00000000-0000-4000-8000-0000000000a1", elsewhere));  // never delivered
   c.objects.push_back(rel("relationship--00000000-0000-4000-8000-0000000000a2", c.objects[1].id));  // earlier bundle
   serve({c});
+  const fixtures::LogCapture logs;
   const auto report = run();
   ASSERT_EQ(report.outcome, RunOutcome::Succeeded) << format_summary(report);
   const auto ids = written_ids();
@@ -417,7 +419,14 @@ TEST_F(GenericRun, ReferencesToObjectsOutsideTheRunArePassedThroughAndCounted) {
   EXPECT_EQ(std::string(kept["source_ref"].GetString()), c.objects.front().id);
   EXPECT_EQ(report.bad_input, (std::map<std::string, std::uint64_t>{{"external_reference_kept", 1}}));
   EXPECT_EQ(metrics.value(Metric::BadInput, "external_reference_kept"), 1);
-  EXPECT_NE(format_summary(report).find("external_reference_kept"), std::string::npos) << format_summary(report);
+  const std::string summary = format_summary(report);
+  EXPECT_NE(summary.find("Sent as they came, for OpenCTI to resolve:\n  external_reference_kept"), std::string::npos)
+      << summary;
+  EXPECT_EQ(summary.find("Repaired or dropped"), std::string::npos) << summary;  // nothing was repaired
+  EXPECT_TRUE(logs.contains("sent references to objects outside it as they came, for OpenCTI to resolve: "
+                            "1 external_reference_kept"))
+      << logs.text();
+  EXPECT_FALSE(logs.contains("repaired or dropped")) << logs.text();
   EXPECT_TRUE(state_file()["collections"].HasMember("api1.c1"));
 }
 
