@@ -38,34 +38,48 @@ struct StandIns {
     opencti_ = std::make_unique<fixtures::OpenCtiServer>();
   }
 
-  // (Re)starts the TAXII server with these collections (a new server, a new port), answering as
-  // Kaspersky's does: Basic authentication with `secret`, 404 for an empty window, API root v2.
-  testing::TaxiiTestServer& serve(const std::vector<testing::FixtureCollection>& collections,
-                                  testing::TestServerOptions options, const std::string& secret) {
-    options.auth = testing::AuthScheme::Basic;
-    if (options.secret.empty()) options.secret = secret;
-    options.empty_answer = testing::EmptyAnswer::NotFound;
-    options.api_root = "v2";
+  // (Re)starts the TAXII server with these collections and options (a new server, a new port).
+  testing::TaxiiTestServer& start_taxii(const std::vector<testing::FixtureCollection>& collections,
+                                        const testing::TestServerOptions& options) {
     taxii_ = std::make_unique<testing::TaxiiTestServer>(options);
     for (const auto& c : collections) taxii_->add_collection(c);
     taxii_->start();
     return *taxii_;
   }
 
-  // The connector's environment for these servers, reading the TAXII server with `taxii_token`.
-  std::map<std::string, std::string> environment(const std::string& taxii_token, int max_attempts) const {
+  // The TAXII server answering as Kaspersky's does: Basic authentication with `secret` (unless the
+  // options name another), 404 for an empty window, API root v2.
+  testing::TaxiiTestServer& serve(const std::vector<testing::FixtureCollection>& collections,
+                                  testing::TestServerOptions options, const std::string& secret) {
+    options.auth = testing::AuthScheme::Basic;
+    if (options.secret.empty()) options.secret = secret;
+    options.empty_answer = testing::EmptyAnswer::NotFound;
+    options.api_root = "v2";
+    return start_taxii(collections, options);
+  }
+
+  // The connector's environment for the platform: the stand-in OpenCTI and the connector id.
+  std::map<std::string, std::string> platform_environment() const {
     return {
         {"PATH", "/usr/bin:/bin"},
         {"OPENCTI_URL", opencti_->url()},
         {"OPENCTI_TOKEN", opencti_->options().token},
         {"CONNECTOR_ID", connector_id_},
         {"CONNECTOR_LOG_LEVEL", "info"},
+    };
+  }
+
+  // With the Kaspersky feed read from serve()'s server with `taxii_token`.
+  std::map<std::string, std::string> environment(const std::string& taxii_token, int max_attempts) const {
+    auto env = platform_environment();
+    env.insert({
         {"KASPERSKY_API_ROOT", taxii_->api_root_url()},
         {"KASPERSKY_API_TOKEN", taxii_token},
         {"KASPERSKY_ALLOW_INSECURE_HTTP", "true"},
         {"KASPERSKY_MAX_ATTEMPTS", std::to_string(max_attempts)},
         {"KASPERSKY_CONNECTION_TIMEOUT", "10"},
-    };
+    });
+    return env;
   }
 
   std::filesystem::path directory_;
