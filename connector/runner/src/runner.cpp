@@ -150,12 +150,12 @@ struct Runner::Impl {
   void export_stats() {
     if (!parts.metrics) return;
     Metrics& m = *parts.metrics;
-    const taxii::ReadStats read = feed.read_stats();
-    m.set(Metric::TaxiiRequests, static_cast<double>(read.requests));
-    m.set(Metric::TaxiiBytes, static_cast<double>(read.bytes));
-    m.set(Metric::TaxiiSkipped, static_cast<double>(read.skipped));
-    m.set(Metric::TaxiiDuplicates, static_cast<double>(read.duplicates));
-    feed.export_mapping_stats(m);
+    const FeedStats stats = feed.stats();
+    m.set(Metric::TaxiiRequests, static_cast<double>(stats.read.requests));
+    m.set(Metric::TaxiiBytes, static_cast<double>(stats.read.bytes));
+    m.set(Metric::TaxiiSkipped, static_cast<double>(stats.read.skipped));
+    m.set(Metric::TaxiiDuplicates, static_cast<double>(stats.read.duplicates));
+    for (const auto& [kind, count] : stats.problems) m.set(Metric::MappingProblems, static_cast<double>(count), kind);
     sinks::export_stats(sink.stats(), m);
   }
   // Something repaired or dropped instead of stopping the run (already logged where it happened).

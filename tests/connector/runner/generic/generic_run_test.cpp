@@ -17,17 +17,15 @@
 #include "kfc/runner/state_stores.h"
 #include "kfc/sinks/other_sinks.h"
 #include "kfc/testing/taxii_test_server.h"
+#include "../run_fixture.h"
 
 namespace kfc::runner {
 namespace {
 
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
+using namespace test_run;
 
 constexpr const char* kSecret = "GENERIC-FEED-SECRET-5h2k9q";
-const SystemTime kNow = SystemTime{std::chrono::seconds{1'800'000'000}};  // 2027-01-15T08:00:00Z
-
-taxii::Timestamp ts(SystemTime t) { return std::chrono::floor<std::chrono::microseconds>(t); }
 
 // A generic feed's objects: indicators and the malware they indicate, related, in one collection.
 testing::FixtureCollection feed(const std::string& root, const std::string& id, const std::string& title,
@@ -38,8 +36,8 @@ testing::FixtureCollection feed(const std::string& root, const std::string& id, 
   c.title = title;
   for (std::size_t i = 0; i < indicators; ++i) {
     const auto date_added = ts(start + std::chrono::seconds{static_cast<long long>(i / 2)});
-    const auto when = taxii::format_timestamp(date_added).substr(0, 23) + "Z";
-    const auto oid = fmt::format("indicator--{:08x}-0000-4000-8000-{:012x}", std::hash<std::string>{}(id) & 0xffffffff, i);
+    const auto when = stix_millis(date_added);
+    const auto oid = indicator_id(std::hash<std::string>{}(id) & 0xffffffff, i);
     c.objects.push_back({date_added, oid, "indicator", when, "2.1",
                          fmt::format(R"({{"type":"indicator","spec_version":"2.1","id":"{}","created":"{}",)"
                                      R"("modified":"{}","name":"C2 {}","pattern":"[ipv4-addr:value = '10.9.{}.{}']",)"
@@ -66,13 +64,10 @@ TokenPtr secret(const std::string& key, const std::string& value) {
   return std::make_shared<Token>(spec);
 }
 
-class GenericRun : public ::testing::Test {
+class GenericRun : public RunFixture {
  protected:
   void SetUp() override {
-    directory = fs::temp_directory_path() / fmt::format("kfc-generic-{}-{}", ::getpid(),
-                                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(directory);
-    fs::create_directories(directory / "bundles");
+    directory = test_run::fresh_directory("generic");
     settings.connector.id = "6f1c0a8e-2d4b-4c6e-9a1f-3b5d7e9f1a2c";
     settings.connector.name = "TAXII2";
     settings.connector.output = OutputKind::Directory;
@@ -109,14 +104,7 @@ class GenericRun : public ::testing::Test {
   // Calls visit(object) for every object written to a bundle so far, bundle by bundle.
   template <typename Visit>
   void for_each_written(Visit&& visit) {
-    for (const auto& file : fs::directory_iterator(directory / "bundles")) {
-      if (file.path().extension() != ".json") continue;
-      std::ifstream in(file.path());
-      rapidjson::Document bundle;
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      bundle.Parse(text.c_str());
-      for (const auto& object : bundle["objects"].GetArray()) visit(object);
-    }
+    test_run::for_each_written(directory / "bundles", visit);
   }
   // Every object written to a bundle so far: id → type.
   std::map<std::string, std::string> written() {
@@ -147,13 +135,6 @@ class GenericRun : public ::testing::Test {
     state.Parse(text.c_str());
     return state;
   }
-
-  fs::path directory;
-  ManualClock clock{kNow};
-  StopSignal stop;
-  Metrics metrics;
-  Settings settings;
-  std::unique_ptr<testing::TaxiiTestServer> server;
 };
 
 // --- authentication: the right secret reads everything; a wrong one is one clear refusal -------------
