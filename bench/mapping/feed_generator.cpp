@@ -95,40 +95,46 @@ std::string FeedGenerator::description(Kind kind) {
   return date_added;
 }
 
-void FeedGenerator::append_object(Kind kind, std::string& out) {
-  const std::uint64_t n = generated_++;
-  std::string name, pattern;
+// The indicator's name as the feed gives it: the kind of the collection, not of the pattern.
+const char* FeedGenerator::indicator_name(Kind kind) {
+  switch (kind) {
+    case Kind::Ip: return "IP";
+    case Kind::Url:
+    case Kind::Domain: return "URL";
+    case Kind::Hash:
+    case Kind::AptHash: return "Hash";
+    case Kind::Exploit: return "Exploit";
+  }
+  return "";
+}
+
+std::string FeedGenerator::indicator_pattern(Kind kind, std::uint64_t n) {
   switch (kind) {
     case Kind::Ip:
-      name = "IP";
-      pattern = "[ipv4-addr:value = '" + std::to_string(1 + random_() % 223) + "." + std::to_string(random_() % 256) +
-                "." + std::to_string(random_() % 256) + "." + std::to_string(random_() % 256) + "']";
-      break;
+      return "[ipv4-addr:value = '" + std::to_string(1 + random_() % 223) + "." + std::to_string(random_() % 256) +
+             "." + std::to_string(random_() % 256) + "." + std::to_string(random_() % 256) + "']";
     case Kind::Url:
-      name = "URL";
-      pattern = random_() % 10 == 0
-                    ? "[url:value LIKE 'http://%.evil_site" + std::to_string(n) + ".example/%']"
-                    : "[url:value = 'http://c2-" + std::to_string(n) + ".evil.example/gate.php?id=" + hex(8) + "']";
-      break;
+      return random_() % 10 == 0
+                 ? "[url:value LIKE 'http://%.evil_site" + std::to_string(n) + ".example/%']"
+                 : "[url:value = 'http://c2-" + std::to_string(n) + ".evil.example/gate.php?id=" + hex(8) + "']";
     case Kind::Domain:
-      name = "URL";
-      pattern = "[domain-name:value = 'evil-" + std::to_string(n) + ".example']";
-      break;
+      return "[domain-name:value = 'evil-" + std::to_string(n) + ".example']";
     case Kind::Hash:
-      name = "Hash";
-      pattern = "[file:hashes.'MD5' = '" + hex(32) + "' OR file:hashes.'SHA-1' = '" + hex(40) +
-                "' OR file:hashes.'SHA-256' = '" + hex(64) + "']";
-      break;
+      return "[file:hashes.'MD5' = '" + hex(32) + "' OR file:hashes.'SHA-1' = '" + hex(40) +
+             "' OR file:hashes.'SHA-256' = '" + hex(64) + "']";
     case Kind::AptHash:
-      name = "Hash";
-      pattern = "[file:hashes.MD5 = '" + hex(32) + "']";
-      break;
+      return "[file:hashes.MD5 = '" + hex(32) + "']";
     case Kind::Exploit:
-      name = "Exploit";
-      pattern = "[file:hashes.'MD5' = '" + hex(32) + "' OR file:hashes.'SHA-256' = '" + hex(64) +
-                "'] OR [file:hashes.'MD5' = '" + hex(32) + "']";
-      break;
+      return "[file:hashes.'MD5' = '" + hex(32) + "' OR file:hashes.'SHA-256' = '" + hex(64) +
+             "'] OR [file:hashes.'MD5' = '" + hex(32) + "']";
   }
+  return "";
+}
+
+void FeedGenerator::append_object(Kind kind, std::string& out) {
+  const std::uint64_t n = generated_++;
+  const std::string name = indicator_name(kind);
+  const std::string pattern = indicator_pattern(kind, n);
   const std::string created = timestamp(static_cast<int>(n % 28));
   const std::string uuid = hex(8) + "-" + hex(4) + "-4" + hex(3) + "-8" + hex(3) + "-" + hex(12);
   out += R"({"type": "indicator", "spec_version": "2.1", "id": "indicator--)" + uuid + R"(", "created": ")" + created +

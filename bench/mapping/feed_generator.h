@@ -25,6 +25,8 @@ class FeedGenerator {
   void append_object(Kind kind, std::string& out);
 
  private:
+  static const char* indicator_name(Kind kind);
+  std::string indicator_pattern(Kind kind, std::uint64_t n);
   std::string description(Kind kind);
   std::string hex(std::size_t digits);
   std::string timestamp(int day_offset);

@@ -22,6 +22,7 @@
 #include "kfc/fixtures/wait_until.h"
 #include "kfc/runner/state.h"
 #include "kfc/testing/taxii_test_server.h"
+#include "stand_ins.h"
 
 namespace kfc::e2e {
 
@@ -31,14 +32,6 @@ using fixtures::wait_until;
 
 // A secret that must never show up in any output.
 inline constexpr const char* kTaxiiToken = "E2E-TAXII-SECRET-7Hq9zK2m";
-
-inline std::string random_uuid4() {
-  std::random_device device;
-  std::mt19937_64 random(device());
-  const auto a = random(), b = random();
-  return fmt::format("{:08x}-{:04x}-4{:03x}-{:x}{:03x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff,
-                     8 + (b >> 62), (b >> 48) & 0xfff, b & 0xffffffffffffULL);
-}
 
 // A TCP port free on 127.0.0.1 right now.
 inline int free_port() { return fixtures::free_tcp_port(); }
@@ -89,18 +82,12 @@ inline std::set<std::string> ids_of(const std::vector<testing::FixtureCollection
   return ids;
 }
 
-class EndToEnd : public ::testing::Test {
+class EndToEnd : public ::testing::Test, protected StandIns {
  protected:
   void SetUp() override {
     KFC_REQUIRE_RABBITMQ();
-    directory_ = std::filesystem::temp_directory_path() /
-                 fmt::format("kfc-e2e-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(directory_);
-    std::filesystem::create_directories(directory_);
-    connector_id_ = random_uuid4();
-    broker_ = std::make_unique<fixtures::AmqpTestBroker>();
-    queue_ = broker_->prepare_push_queue(connector_id_);
-    opencti_ = std::make_unique<fixtures::OpenCtiServer>();
+    set_up(std::filesystem::temp_directory_path() /
+           fmt::format("kfc-e2e-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name()));
   }
 
   void TearDown() override {
@@ -110,30 +97,10 @@ class EndToEnd : public ::testing::Test {
   // (Re)starts the TAXII server with these collections (a new server, a new port).
   testing::TaxiiTestServer& serve(const std::vector<testing::FixtureCollection>& collections,
                                   testing::TestServerOptions options = {}) {
-    options.auth = testing::AuthScheme::Basic;
-    if (options.secret.empty()) options.secret = kTaxiiToken;
-    options.empty_answer = testing::EmptyAnswer::NotFound;  // as Kaspersky
-    options.api_root = "v2";
-    taxii_ = std::make_unique<testing::TaxiiTestServer>(options);
-    for (const auto& c : collections) taxii_->add_collection(c);
-    taxii_->start();
-    return *taxii_;
+    return StandIns::serve(collections, std::move(options), kTaxiiToken);
   }
 
-  std::map<std::string, std::string> environment() const {
-    return {
-        {"PATH", "/usr/bin:/bin"},
-        {"OPENCTI_URL", opencti_->url()},
-        {"OPENCTI_TOKEN", opencti_->options().token},
-        {"CONNECTOR_ID", connector_id_},
-        {"CONNECTOR_LOG_LEVEL", "info"},
-        {"KASPERSKY_API_ROOT", taxii_->api_root_url()},
-        {"KASPERSKY_API_TOKEN", kTaxiiToken},
-        {"KASPERSKY_ALLOW_INSECURE_HTTP", "true"},
-        {"KASPERSKY_MAX_ATTEMPTS", "2"},
-        {"KASPERSKY_CONNECTION_TIMEOUT", "10"},
-    };
-  }
+  std::map<std::string, std::string> environment() const { return StandIns::environment(kTaxiiToken, 2); }
 
   std::unique_ptr<ConnectorProcess> start(const std::vector<std::string>& args,
                                           const std::map<std::string, std::string>& extra = {},
@@ -230,12 +197,6 @@ class EndToEnd : public ::testing::Test {
     return values;
   }
 
-  std::filesystem::path directory_;
-  std::string connector_id_;
-  std::unique_ptr<fixtures::AmqpTestBroker> broker_;
-  fixtures::PushQueue queue_;
-  std::unique_ptr<fixtures::OpenCtiServer> opencti_;
-  std::unique_ptr<testing::TaxiiTestServer> taxii_;
   std::set<std::string> delivered_;
   std::set<std::string> objects_delivered_;  // ids of every object take_delivered() saw, any type
   std::size_t messages_ = 0;

@@ -21,10 +21,7 @@ class GenericEndToEnd : public EndToEnd {
     options.auth = testing::AuthScheme::Bearer;
     options.secret = kBearer;
     options.api_root = "feeds";
-    taxii_ = std::make_unique<testing::TaxiiTestServer>(options);
-    for (const auto& c : collections) taxii_->add_collection(c);
-    taxii_->start();
-    return *taxii_;
+    return start_taxii(collections, options);
   }
 
   static std::vector<testing::FixtureCollection> demo_feed() {
@@ -33,19 +30,15 @@ class GenericEndToEnd : public EndToEnd {
 
   // The generic mode's environment: TAXII2_* only (the Kaspersky keys are left out entirely).
   std::map<std::string, std::string> generic_environment(const std::map<std::string, std::string>& extra = {}) const {
-    std::map<std::string, std::string> env{
-        {"PATH", "/usr/bin:/bin"},
-        {"OPENCTI_URL", opencti_->url()},
-        {"OPENCTI_TOKEN", opencti_->options().token},
-        {"CONNECTOR_ID", connector_id_},
-        {"CONNECTOR_LOG_LEVEL", "info"},
+    auto env = platform_environment();
+    env.insert({
         {"TAXII2_DISCOVERY_URL", taxii_->discovery_url()},
         {"TAXII2_ALLOW_INSECURE_HTTP", "true"},
         {"TAXII2_USE_TOKEN", "true"},
         {"TAXII2_TOKEN", kBearer},
         {"TAXII2_INITIAL_HISTORY", "0"},
         {"TAXII2_MAX_ATTEMPTS", "2"},
-    };
+    });
     for (const auto& [k, v] : extra) env[k] = v;
     return env;
   }

@@ -228,47 +228,20 @@ std::optional<ProcessFigures> figures_of(pid_t pid) {
 
 // ---------------------------------------------------------------------------------------------
 
-std::string random_uuid4(std::mt19937_64& random) {
-  const auto a = random(), b = random();
-  return fmt::format("{:08x}-{:04x}-4{:03x}-{:x}{:03x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff,
-                     8 + (b >> 62), (b >> 48) & 0xfff, b & 0xffffffffffffULL);
-}
-
 Stage::Stage(std::filesystem::path directory, const std::vector<testing::FixtureCollection>& feed,
-             std::size_t page_size)
-    : directory_(std::move(directory)) {
-  std::filesystem::remove_all(directory_);
-  std::filesystem::create_directories(directory_);
-  std::mt19937_64 random{std::random_device{}()};
-  connector_id_ = random_uuid4(random);
-  broker_ = std::make_unique<fixtures::AmqpTestBroker>();
-  queue_ = broker_->prepare_push_queue(connector_id_);
-  opencti_ = std::make_unique<fixtures::OpenCtiServer>();
+             std::size_t page_size) {
+  set_up(std::move(directory));
   testing::TestServerOptions options;
-  options.auth = testing::AuthScheme::Basic;
-  options.secret = kTaxiiToken;
-  options.empty_answer = testing::EmptyAnswer::NotFound;  // as Kaspersky
-  options.api_root = "v2";
   options.default_page_size = options.max_page_size = page_size;
-  taxii_ = std::make_unique<testing::TaxiiTestServer>(options);
-  for (const auto& collection : feed) taxii_->add_collection(collection);
-  taxii_->start();
+  serve(feed, options, kTaxiiToken);
 }
 
 Stage::~Stage() = default;
 
 std::map<std::string, std::string> Stage::environment(const std::string& interval) const {
-  return {{"PATH", "/usr/bin:/bin"},
-          {"OPENCTI_URL", opencti_->url()},
-          {"OPENCTI_TOKEN", opencti_->options().token},
-          {"CONNECTOR_ID", connector_id_},
-          {"CONNECTOR_LOG_LEVEL", "info"},
-          {"CONNECTOR_DURATION_PERIOD", interval},
-          {"KASPERSKY_API_ROOT", taxii_->api_root_url()},
-          {"KASPERSKY_API_TOKEN", kTaxiiToken},
-          {"KASPERSKY_ALLOW_INSECURE_HTTP", "true"},
-          {"KASPERSKY_MAX_ATTEMPTS", "5"},
-          {"KASPERSKY_CONNECTION_TIMEOUT", "10"}};
+  auto env = StandIns::environment(kTaxiiToken, 5);
+  env["CONNECTOR_DURATION_PERIOD"] = interval;
+  return env;
 }
 
 std::map<std::string, SystemTime> Stage::stored_cursors() const {

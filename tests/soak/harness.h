@@ -22,6 +22,7 @@
 #include "kfc/fixtures/amqp_consumer.h"
 #include "kfc/fixtures/opencti_server.h"
 #include "kfc/testing/taxii_test_server.h"
+#include "stand_ins.h"
 
 namespace kfc::soak {
 
@@ -120,7 +121,7 @@ struct ProcessFigures {
 std::optional<ProcessFigures> figures_of(pid_t pid);
 
 // The pieces every scenario sets up: servers, queue, environment of the connector.
-class Stage {
+class Stage : private e2e::StandIns {
  public:
   Stage(std::filesystem::path directory, const std::vector<testing::FixtureCollection>& feed,
         std::size_t page_size);
@@ -136,20 +137,10 @@ class Stage {
   std::map<std::string, SystemTime> stored_cursors() const;
   // Every STIX object id the feed implies: the connector's own dry run over the same server.
   std::set<std::string> implied_object_ids();
-
- private:
-  std::filesystem::path directory_;
-  std::string connector_id_;
-  std::unique_ptr<fixtures::AmqpTestBroker> broker_;
-  fixtures::PushQueue queue_;
-  std::unique_ptr<fixtures::OpenCtiServer> opencti_;
-  std::unique_ptr<testing::TaxiiTestServer> taxii_;
 };
 
 // Broker outages for the scenarios: the RabbitMQ application of this network namespace's node.
 bool stop_broker();
 bool start_broker();
-
-std::string random_uuid4(std::mt19937_64& random);
 
 }  // namespace kfc::soak

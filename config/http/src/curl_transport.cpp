@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <initializer_list>
 #include <mutex>
 
 #include "kfc/config/text.h"
@@ -18,33 +19,26 @@ void global_init_once() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-// A switch rather than a table: the compiler sees every case, and the groups read as the kinds.
+// Which libcurl failures are which kind, one kind a line; any code not listed is Other.
+struct CodesOfKind {
+  FailureKind kind;
+  std::initializer_list<CURLcode> codes;
+};
+const CodesOfKind kFailureKinds[] = {
+    {FailureKind::Connect, {CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY}},
+    {FailureKind::Timeout, {CURLE_OPERATION_TIMEDOUT}},
+    {FailureKind::Tls, {CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM,
+                        CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE}},
+    {FailureKind::TooLarge, {CURLE_FILESIZE_EXCEEDED}},
+    {FailureKind::Cancelled, {CURLE_ABORTED_BY_CALLBACK}},
+    {FailureKind::Reset, {CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE}},
+};
+
 FailureKind classify(CURLcode code) {
-  switch (code) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-      return FailureKind::Connect;
-    case CURLE_OPERATION_TIMEDOUT:
-      return FailureKind::Timeout;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-      return FailureKind::Tls;
-    case CURLE_FILESIZE_EXCEEDED:
-      return FailureKind::TooLarge;
-    case CURLE_ABORTED_BY_CALLBACK:
-      return FailureKind::Cancelled;
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-      return FailureKind::Reset;
-    default:
-      return FailureKind::Other;
+  for (const auto& [kind, codes] : kFailureKinds) {
+    if (std::ranges::find(codes, code) != codes.end()) return kind;
   }
+  return FailureKind::Other;
 }
 
 // OpenSSL's wording of the alerts a server sends when it refuses (or misses) the client certificate.

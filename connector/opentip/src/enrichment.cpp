@@ -418,7 +418,7 @@ std::optional<Tlp> entity_tlp(const Value& objects, const Value& entity) {
     } else {
       Value bare(rapidjson::kObjectType);
       Document scratch;
-      bare.AddMember("id", Value(id.c_str(), scratch.GetAllocator()), scratch.GetAllocator());
+      bare.AddMember("id", Value(id.data(), static_cast<rapidjson::SizeType>(id.size()), scratch.GetAllocator()), scratch.GetAllocator());
       tlp = tlp_of_marking(bare);
     }
     if (tlp && (!highest || *tlp > *highest)) highest = tlp;

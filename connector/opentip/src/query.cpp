@@ -93,20 +93,32 @@ std::optional<Query> as_domain(std::string_view text) {
   return Query{ValueKind::Domain, name};
 }
 
+// Each kind of value: its name in messages and the OpenTIP endpoint that looks it up, side by side.
+struct KindFacts {
+  ValueKind kind;
+  std::string_view name;
+  Endpoint endpoint;
+};
+constexpr KindFacts kKinds[] = {
+    {ValueKind::Md5, "MD5", Endpoint::Hash},
+    {ValueKind::Sha1, "SHA1", Endpoint::Hash},
+    {ValueKind::Sha256, "SHA256", Endpoint::Hash},
+    {ValueKind::Ipv4, "IPv4", Endpoint::Ip},
+    {ValueKind::Ipv6, "IPv6", Endpoint::Ip},
+    {ValueKind::Domain, "domain", Endpoint::Domain},
+    {ValueKind::Url, "URL", Endpoint::Url},
+};
+
+const KindFacts* facts_of(ValueKind kind) {
+  const auto* found = std::ranges::find(kKinds, kind, &KindFacts::kind);
+  return found == std::ranges::end(kKinds) ? nullptr : found;
+}
+
 }  // namespace
 
-// Enum names as switches, like the token component's: the compiler warns when an enumerator is new.
 std::string_view to_string(ValueKind kind) {
-  switch (kind) {
-    case ValueKind::Md5: return "MD5";
-    case ValueKind::Sha1: return "SHA1";
-    case ValueKind::Sha256: return "SHA256";
-    case ValueKind::Ipv4: return "IPv4";
-    case ValueKind::Ipv6: return "IPv6";
-    case ValueKind::Domain: return "domain";
-    case ValueKind::Url: return "URL";
-  }
-  return "unknown";
+  const KindFacts* facts = facts_of(kind);
+  return facts ? facts->name : "unknown";
 }
 
 std::string_view to_string(Endpoint endpoint) {
@@ -120,16 +132,8 @@ std::string_view to_string(Endpoint endpoint) {
 }
 
 Endpoint Query::endpoint() const {
-  switch (kind) {
-    case ValueKind::Md5:
-    case ValueKind::Sha1:
-    case ValueKind::Sha256: return Endpoint::Hash;
-    case ValueKind::Ipv4:
-    case ValueKind::Ipv6: return Endpoint::Ip;
-    case ValueKind::Domain: return Endpoint::Domain;
-    case ValueKind::Url: return Endpoint::Url;
-  }
-  return Endpoint::Url;
+  const KindFacts* facts = facts_of(kind);
+  return facts ? facts->endpoint : Endpoint::Url;
 }
 
 std::string Query::cache_key() const { return std::string(to_string(endpoint())) + ":" + value; }

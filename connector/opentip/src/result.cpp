@@ -14,6 +14,15 @@ namespace {
 
 using rapidjson::Value;
 
+// The zones as OpenTIP spells them: to_string writes these names, parse_zone reads them in any case.
+struct ZoneName {
+  Zone zone;
+  std::string_view name;
+};
+constexpr ZoneName kZoneNames[] = {
+    {Zone::Red, "Red"}, {Zone::Orange, "Orange"}, {Zone::Yellow, "Yellow"}, {Zone::Grey, "Grey"}, {Zone::Green, "Green"},
+};
+
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::ranges::equal(a, b, [](unsigned char x, unsigned char y) {
            return std::tolower(x) == std::tolower(y);
@@ -181,22 +190,15 @@ Whois read_domain_whois(const Value& whois) {
 }  // namespace
 
 std::string_view to_string(Zone zone) {
-  switch (zone) {
-    case Zone::Red: return "Red";
-    case Zone::Orange: return "Orange";
-    case Zone::Yellow: return "Yellow";
-    case Zone::Grey: return "Grey";
-    case Zone::Green: return "Green";
-  }
-  return "Grey";
+  const auto* found = std::ranges::find(kZoneNames, zone, &ZoneName::zone);
+  return found == std::ranges::end(kZoneNames) ? "Grey" : found->name;
 }
 
 std::optional<Zone> parse_zone(std::string_view text) {
-  if (iequals(text, "red")) return Zone::Red;
-  if (iequals(text, "orange")) return Zone::Orange;
-  if (iequals(text, "yellow")) return Zone::Yellow;
-  if (iequals(text, "grey") || iequals(text, "gray")) return Zone::Grey;
-  if (iequals(text, "green")) return Zone::Green;
+  if (iequals(text, "gray")) return Zone::Grey;
+  for (const auto& [zone, name] : kZoneNames) {
+    if (iequals(text, name)) return zone;
+  }
   return std::nullopt;
 }
 

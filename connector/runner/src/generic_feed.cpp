@@ -65,11 +65,8 @@ class GenericFeed final : public Feed {
   // as it is, as the taxii2 connector does, for the platform to resolve.
   bool keeps_unresolved_references() const override { return true; }
 
-  taxii::ReadStats read_stats() const override { return server_.stats(); }
-
-  void export_mapping_stats(Metrics& metrics) const override {
-    export_problem_counts<generic::Skip>(metrics, pass_through_.stats().skips,
-                                         [](generic::Skip kind) { return generic::to_string(kind); });
+  FeedStats stats() const override {
+    return {server_.stats(), problem_counts<generic::Skip>(pass_through_.stats().skips)};
   }
 
  private:

@@ -58,11 +58,8 @@ class KasperskyFeed final : public Feed {
   // Kaspersky's bundles are self-contained: a reference outside the run is the feed's mistake.
   bool keeps_unresolved_references() const override { return false; }
 
-  taxii::ReadStats read_stats() const override { return client_.stats(); }
-
-  void export_mapping_stats(Metrics& metrics) const override {
-    export_problem_counts<mapping::Problem>(metrics, mapper_.stats().problems,
-                                            [](mapping::Problem kind) { return mapping::to_string(kind); });
+  FeedStats stats() const override {
+    return {client_.stats(), problem_counts<mapping::Problem>(mapper_.stats().problems)};
   }
 
  private:

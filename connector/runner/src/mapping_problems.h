@@ -1,19 +1,20 @@
 #pragma once
-// What both feeds report of the bad input their transform survived: one metric value per kind.
+// What both feeds report of the bad input their transform survived (FeedStats::problems).
 #include <cstddef>
 
-#include "kfc/runner/metrics.h"
+#include "kfc/runner/feed.h"
 
 namespace kfc::runner {
 
-// Sets kfc_mapping_problems_total{kind} for every kind counted; kinds never seen stay unset.
-// `counts[i]` is the count of kind `Kind(i)`, `name(kind)` its label.
-template <typename Kind, typename Counts, typename Name>
-void export_problem_counts(Metrics& metrics, const Counts& counts, Name name) {
+// The kinds counted, each with its count; kinds never seen are left out. `counts[i]` is the count
+// of kind `Kind(i)`; its label is `to_string(kind)`, found beside the enum.
+template <typename Kind, typename Counts>
+decltype(FeedStats::problems) problem_counts(const Counts& counts) {
+  decltype(FeedStats::problems) out;
   for (std::size_t kind = 0; kind < counts.size(); ++kind) {
-    if (counts[kind] == 0) continue;
-    metrics.set(Metric::MappingProblems, static_cast<double>(counts[kind]), name(static_cast<Kind>(kind)));
+    if (counts[kind] != 0) out.emplace_back(to_string(static_cast<Kind>(kind)), counts[kind]);
   }
+  return out;
 }
 
 }  // namespace kfc::runner

@@ -37,10 +37,16 @@ class WorkCancelled : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// "2 created_by_ref_dropped, 1 feed_object_repaired" ("" when nothing was).
-std::string bad_input_text(const RunReport& report) {
+// Generic mode sends a reference to an object outside the run as it came (README.md). It is counted
+// with the bad input (one report, one metric) but is no repair: it is said apart, and not as a warning.
+bool is_repair(const std::string& kind) { return kind != "external_reference_kept"; }
+
+// "2 created_by_ref_dropped, 1 feed_object_repaired": the repairs, or the other kinds ("" when none).
+std::string bad_input_text(const RunReport& report, bool repairs) {
   std::string text;
-  for (const auto& [kind, count] : report.bad_input) text += fmt::format("{}{} {}", text.empty() ? "" : ", ", count, kind);
+  for (const auto& [kind, count] : report.bad_input) {
+    if (is_repair(kind) == repairs) text += fmt::format("{}{} {}", text.empty() ? "" : ", ", count, kind);
+  }
   return text;
 }
 
@@ -52,7 +58,10 @@ std::string per_collection(const RunReport& report) {
     text += fmt::format("; {}: {} feed objects{}", c.id, c.feed_objects,
                         c.error ? " (stopped by an error)" : c.completed ? "" : " (not read to the end)");
   }
-  if (!report.bad_input.empty()) text += "; repaired or dropped (see the log): " + bad_input_text(report);
+  if (const auto repairs = bad_input_text(report, true); !repairs.empty()) {
+    text += "; repaired or dropped (see the log): " + repairs;
+  }
+  if (const auto kept = bad_input_text(report, false); !kept.empty()) text += "; sent as they came: " + kept;
   return text;
 }
 
@@ -141,12 +150,12 @@ struct Runner::Impl {
   void export_stats() {
     if (!parts.metrics) return;
     Metrics& m = *parts.metrics;
-    const taxii::ReadStats read = feed.read_stats();
-    m.set(Metric::TaxiiRequests, static_cast<double>(read.requests));
-    m.set(Metric::TaxiiBytes, static_cast<double>(read.bytes));
-    m.set(Metric::TaxiiSkipped, static_cast<double>(read.skipped));
-    m.set(Metric::TaxiiDuplicates, static_cast<double>(read.duplicates));
-    feed.export_mapping_stats(m);
+    const FeedStats stats = feed.stats();
+    m.set(Metric::TaxiiRequests, static_cast<double>(stats.read.requests));
+    m.set(Metric::TaxiiBytes, static_cast<double>(stats.read.bytes));
+    m.set(Metric::TaxiiSkipped, static_cast<double>(stats.read.skipped));
+    m.set(Metric::TaxiiDuplicates, static_cast<double>(stats.read.duplicates));
+    for (const auto& [kind, count] : stats.problems) m.set(Metric::MappingProblems, static_cast<double>(count), kind);
     sinks::export_stats(sink.stats(), m);
   }
   // Something repaired or dropped instead of stopping the run (already logged where it happened).
@@ -528,8 +537,11 @@ void Runner::Impl::finish_delivery() {
 
 void Runner::Impl::conclude() {
   report.ended = clock.now();
-  if (!report.bad_input.empty()) {
-    spdlog::warn("This run repaired or dropped instead of stopping: {}", bad_input_text(report));
+  if (const auto repairs = bad_input_text(report, true); !repairs.empty()) {
+    spdlog::warn("This run repaired or dropped instead of stopping: {}", repairs);
+  }
+  if (const auto kept = bad_input_text(report, false); !kept.empty()) {
+    spdlog::info("This run sent references to objects outside it as they came, for OpenCTI to resolve: {}", kept);
   }
   const bool interrupted = stop.requested();
   if (report.work_cancelled) {
@@ -614,9 +626,13 @@ std::string format_summary(const RunReport& report) {
   }
   text += "Objects sent, by type (each bundle carries its own copy of shared objects such as the author):\n";
   for (const auto& [type, count] : report.objects_by_type) text += fmt::format("  {:<16} {:>7}\n", type, count);
-  if (!report.bad_input.empty()) {
-    text += "Repaired or dropped instead of stopping the run (each logged once):\n";
-    for (const auto& [kind, count] : report.bad_input) text += fmt::format("  {:<38} {:>7}\n", kind, count);
+  for (const bool repairs : {true, false}) {
+    if (bad_input_text(report, repairs).empty()) continue;
+    text += repairs ? "Repaired or dropped instead of stopping the run (each logged once):\n"
+                    : "Sent as they came, for OpenCTI to resolve:\n";
+    for (const auto& [kind, count] : report.bad_input) {
+      if (is_repair(kind) == repairs) text += fmt::format("  {:<38} {:>7}\n", kind, count);
+    }
   }
   for (const auto& error : report.errors) text += "Error: " + error + "\n";
   return text;

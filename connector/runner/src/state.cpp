@@ -26,13 +26,19 @@ std::string_view trimmed(std::string_view text) {
   return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-// JSON text of `value`; "null" for a value JSON cannot hold (a number the reader took as infinite),
-// so another tool's key is still kept rather than written as half a document and lost on the next load.
+// JSON text of `value`. The JSON reader never yields a value the writer refuses (it turns numbers
+// beyond a double into null); should one ever reach here, the key is kept as "null" rather than
+// written as half a document and lost on the next load.
 std::string serialise(const rapidjson::Value& value) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   if (!value.Accept(writer)) return "null";
   return {buffer.GetString(), buffer.GetSize()};
+}
+
+// A key as read, whole: JSON lets a name hold U+0000, which a C string would cut short (and so rename).
+rapidjson::Value json_string(const std::string& text, rapidjson::Document::AllocatorType& allocator) {
+  return rapidjson::Value(text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator);
 }
 
 // The Python connector stores an int, reads it with float(); accept both, and numeric strings.
@@ -127,7 +133,7 @@ std::string to_json(const ConnectorState& state) {
     rapidjson::Document value(&allocator);
     value.Parse(raw.data(), raw.size());
     if (value.HasParseError()) continue;  // cannot happen: other_keys holds what parse_state read
-    document.AddMember(rapidjson::Value(key.c_str(), allocator), rapidjson::Value(value, allocator), allocator);
+    document.AddMember(json_string(key, allocator), rapidjson::Value(value, allocator), allocator);
   }
   if (state.last_added) document.AddMember(rapidjson::StringRef(kLastAdded.data()), *state.last_added, allocator);
   if (!state.cursors.empty()) {
@@ -136,7 +142,7 @@ std::string to_json(const ConnectorState& state) {
       rapidjson::Value cursor(rapidjson::kObjectType);
       cursor.AddMember(rapidjson::StringRef(kAddedAfter.data()),
                        rapidjson::Value(format_timestamp(when).c_str(), allocator), allocator);
-      collections.AddMember(rapidjson::Value(id.c_str(), allocator), cursor, allocator);
+      collections.AddMember(json_string(id, allocator), cursor, allocator);
     }
     document.AddMember(rapidjson::StringRef(kCollections.data()), collections, allocator);
   }

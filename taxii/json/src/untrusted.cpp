@@ -5,6 +5,7 @@
 // a copy, and that copy is parsed again.
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <optional>
 
@@ -44,7 +45,15 @@ class Builder {
   bool Uint(unsigned u) { return skipping() || (scalar_starts(), document_.Uint(u)); }
   bool Int64(std::int64_t i) { return skipping() || (scalar_starts(), document_.Int64(i)); }
   bool Uint64(std::uint64_t u) { return skipping() || (scalar_starts(), document_.Uint64(u)); }
-  bool Double(double d) { return skipping() || (scalar_starts(), document_.Double(d)); }
+  bool Double(double d) {
+    if (skipping()) return true;
+    scalar_starts();
+    if (std::isfinite(d)) return document_.Double(d);
+    // RapidJSON's fast number path can round a number just beyond a double to infinity without
+    // refusing it; a document must never hold a value JSON cannot write back, so it becomes null.
+    count(PatchKind::Number, 1);
+    return document_.Null();
+  }
   bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return String(s, n, copy); }
 
   bool String(const char* s, rapidjson::SizeType n, bool copy) {

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "kfc/batching/batcher.h"
+#include "kfc/stix/python_json.h"
 
 namespace kfc::batching::test {
 
@@ -33,6 +35,20 @@ inline std::vector<Batch> run(Batcher& batcher, const std::vector<std::string>& 
   batcher.finish();
   for (auto& batch : drain(batcher)) batches.push_back(std::move(batch));
   return batches;
+}
+
+// How many objects each stage of `batch` holds, in order.
+inline std::vector<std::size_t> stage_sizes(const Batch& batch) {
+  std::vector<std::size_t> sizes;
+  for (const auto& stage : batch.stages) sizes.push_back(stage.size());
+  return sizes;
+}
+
+// The dry-run output of `batch`: every stage's lines, stage after stage.
+inline std::string dry_run_text(const Batch& batch) {
+  std::ostringstream out;
+  for (const auto& stage : batch.stages) kfc::stix::write_dry_run_lines(stage, out);
+  return out.str();
 }
 
 }  // namespace kfc::batching::test

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "batcher_test_support.h"
 #include "feed_generator.h"
 #include "kfc/batching/batcher.h"
 #include "kfc/batching/stages.h"
@@ -68,13 +69,8 @@ TEST_P(MapperPipeline, ExampleADryRunIsTheReferenceOutput) {
   const Batch batch = batcher.take();
   EXPECT_FALSE(batcher.has_ready());
 
-  ASSERT_EQ(batch.stages.size(), 3u);
-  EXPECT_EQ(batch.stages[0].size(), 1u);
-  EXPECT_EQ(batch.stages[1].size(), 8u);
-  EXPECT_EQ(batch.stages[2].size(), 7u);
-  std::ostringstream dry_run;
-  for (const auto& stage : batch.stages) kfc::stix::write_dry_run_lines(stage, dry_run);
-  EXPECT_EQ(dry_run.str(), expected_example_a_dry_run());
+  EXPECT_EQ(test::stage_sizes(batch), (std::vector<std::size_t>{1, 8, 7}));
+  EXPECT_EQ(test::dry_run_text(batch), expected_example_a_dry_run());
 }
 
 INSTANTIATE_TEST_SUITE_P(BothSizings, MapperPipeline,

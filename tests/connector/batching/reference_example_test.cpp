@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "batcher_test_support.h"
 #include "kfc/batching/batcher.h"
 #include "kfc/batching/stages.h"
 #include "kfc/stix/python_json.h"
@@ -62,16 +63,10 @@ TEST(ReferenceExampleA, StagesAndDryRunOutputMatchTheReference) {
   ASSERT_TRUE(batcher.has_ready());
   const auto batch = batcher.take();
 
-  ASSERT_EQ(batch.stages.size(), 3u);
-  EXPECT_EQ(batch.stages[0].size(), 1u);
-  EXPECT_EQ(batch.stages[1].size(), 8u);
-  EXPECT_EQ(batch.stages[2].size(), 7u);
-
-  std::ostringstream dry_run;
-  for (const auto& stage : batch.stages) kfc::stix::write_dry_run_lines(stage, dry_run);
+  EXPECT_EQ(kfc::batching::test::stage_sizes(batch), (std::vector<std::size_t>{1, 8, 7}));
   std::string expected;
   for (const auto& line : lines) expected += line + "\n";  // the example is already in stage order
-  EXPECT_EQ(dry_run.str(), expected);
+  EXPECT_EQ(kfc::batching::test::dry_run_text(batch), expected);
 }
 
 }  // namespace

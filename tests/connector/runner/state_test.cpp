@@ -87,14 +87,29 @@ TEST(State, ACursorFinerThanAMicrosecondIsFlooredWhenRead) {
 
 // Found by the state_file fuzz target: a number the reader takes as infinite cannot be written as
 // JSON; another tool's key holding one was lost on the next save. It is kept, as null.
-TEST(State, AnotherKeyHoldingANumberJsonCannotWriteIsKeptAsNull) {
+// Found by the state_file fuzz target: the reader rounded this number to infinity, which no JSON
+// writer can write back; the reader now turns it into null, and the key is kept.
+TEST(State, AnotherKeyHoldingANumberBeyondADoubleIsKeptWithNullInItsPlace) {
   const auto state = parse_state(R"({"other": [1, 292222222222222666666666666666666666666666666666666666666666666666666666666666666666666666666666666220e222], "last_added": 1800000000})");
   ASSERT_TRUE(state.has_value()) << state.error();
   const auto again = parse_state(to_json(*state));
   ASSERT_TRUE(again.has_value());
   ASSERT_TRUE(again->other_keys.contains("other")) << to_json(*state);
-  EXPECT_EQ(again->other_keys.at("other"), "null");
+  EXPECT_EQ(again->other_keys.at("other"), "[1,null]");
   EXPECT_EQ(again->last_added, 1800000000);
+}
+
+// Found by the state_file fuzz target: a name holding U+0000 was written cut short at it, so another
+// tool's key or a collection's cursor came back under another name.
+TEST(State, NamesHoldingANulCharacterAreWrittenWhole) {
+  const auto state = parse_state(R"({"other\u0000tool": 1, "collections": {"c\u0000d": {"added_after": "2026-01-02T03:04:05.000000Z"}}})");
+  ASSERT_TRUE(state.has_value()) << state.error();
+  const auto again = parse_state(to_json(*state));
+  ASSERT_TRUE(again.has_value()) << again.error();
+  EXPECT_EQ(again->other_keys, state->other_keys);
+  EXPECT_TRUE(again->other_keys.contains(std::string("other\0tool", 10)));
+  EXPECT_EQ(again->cursors, state->cursors);
+  EXPECT_TRUE(again->cursors.contains(std::string("c\0d", 3)));
 }
 
 TEST(State, BadInputIsAnErrorThatSaysWhatIsWrong) {

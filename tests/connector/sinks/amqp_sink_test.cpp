@@ -7,39 +7,17 @@
 #include <set>
 #include <thread>
 
-#include "kfc/fixtures/amqp_consumer.h"
+#include "amqp_sink_fixture.h"
 #include "kfc/fixtures/log_capture.h"
-#include "kfc/fixtures/manual_clock.h"
 #include "kfc/fixtures/opencti_server.h"
-#include "kfc/fixtures/tcp_proxy.h"
 #include "kfc/fixtures/wait_until.h"
-#include "kfc/sinks/amqp_sink.h"
-#include "local_broker.h"
-#include "stage_bundles.h"
 
 namespace kfc::sinks {
 namespace {
 
+using namespace test_bundles;
 using fixtures::AmqpTestBroker;
 using fixtures::WorkerExpectations;
-using test_bundles::ids_of;
-using test_bundles::kApplicant;
-using test_bundles::random_id;
-using test_bundles::stage;
-
-// Objects with no references: one dependency rank, so every message is published before any confirm.
-stix::Bundle independent(int count, const std::string& tag) {
-  stix::Bundle bundle;
-  bundle.id = "bundle--" + tag;
-  auto& alloc = bundle.objects.GetAllocator();
-  for (int i = 0; i < count; ++i) {
-    rapidjson::Value value(rapidjson::kObjectType);
-    value.AddMember("type", "identity", alloc);
-    value.AddMember("id", rapidjson::Value(("identity--" + tag + "-" + std::to_string(i)).c_str(), alloc), alloc);
-    bundle.objects.PushBack(value, alloc);
-  }
-  return bundle;
-}
 
 // Where each object first and last arrived, for dependency-order checks (republishing may add
 // duplicates).
@@ -79,26 +57,7 @@ std::uint32_t wait_for_depth(AmqpTestBroker& broker, const std::string& queue, s
   return now;
 }
 
-class AmqpSinkTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    KFC_REQUIRE_RABBITMQ();
-    broker = std::make_unique<AmqpTestBroker>();
-    connector_id = random_id();
-    queue = broker->prepare_push_queue(connector_id);
-  }
-
-  AmqpSinkOptions options() const {
-    AmqpSinkOptions options = test_broker::options_for(queue, kApplicant);
-    options.window = 50;
-    return options;
-  }
-
-  std::unique_ptr<AmqpTestBroker> broker;
-  std::string connector_id;
-  fixtures::PushQueue queue;
-  ManualClock clock{std::chrono::system_clock::now()};
-};
+using AmqpSinkTest = AmqpSinkFixture;
 
 TEST_F(AmqpSinkTest, EveryMessageIsWhatTheWorkerExpects) {
   auto sink = make_amqp_sink(options(), {}, clock);
@@ -269,7 +228,7 @@ TEST_F(AmqpSinkTest, FullQueueNacksAreRepublishedUntilTaken) {
 }
 
 TEST_F(AmqpSinkTest, UnroutableMessagesAreRepublishedOnceTheQueueIsBound) {
-  fixtures::PushQueue unbound{queue.exchange, "push_routing_" + random_id(), ""};
+  const fixtures::PushQueue unbound = unbound_queue();
   auto opts = options();
   opts.routing_key = unbound.routing_key;
   opts.retry_delay = std::chrono::milliseconds(50);
@@ -297,15 +256,9 @@ TEST_F(AmqpSinkTest, WrongCredentialsAreAClearErrorWithoutThePassword) {
   opts.connection.pass = Secret("wrong-SECRET-mq-password-123");
   auto sink = make_amqp_sink(opts, {}, clock);
   sink->begin_run({});
-  try {
-    sink->send(stage(1));
-    sink->flush();
-    FAIL() << "expected DeliveryError";
-  } catch (const DeliveryError& error) {
-    std::string text = error.what();
-    EXPECT_NE(text.find("mq.pass"), std::string::npos) << text;
-    EXPECT_EQ(text.find("SECRET"), std::string::npos) << text;
-  }
+  const std::string text = delivery_error(*sink, stage(1));
+  EXPECT_NE(text.find("mq.pass"), std::string::npos) << text;
+  EXPECT_EQ(text.find("SECRET"), std::string::npos) << text;
   EXPECT_EQ(sink->confirmed(), 0u);
 }
 
@@ -315,13 +268,8 @@ TEST_F(AmqpSinkTest, UnreachableBrokerFailsAfterBackoffAndConfirmsNothing) {
   opts.max_reconnect_attempts = 4;
   auto sink = make_amqp_sink(opts, {}, clock);
   sink->begin_run({});
-  try {
-    sink->send(stage(1));
-    sink->flush();
-    FAIL();
-  } catch (const DeliveryError& error) {
-    EXPECT_NE(std::string(error.what()).find("mq.host"), std::string::npos) << error.what();
-  }
+  const std::string text = delivery_error(*sink, stage(1));
+  EXPECT_NE(text.find("mq.host"), std::string::npos) << text;
   EXPECT_EQ(sink->confirmed(), 0u);
   EXPECT_EQ(clock.slept(), std::chrono::milliseconds(1000 + 2000 + 4000));
 }
@@ -332,23 +280,15 @@ TEST_F(AmqpSinkTest, MissingExchangeIsReportedAfterRetries) {
   opts.max_reconnect_attempts = 3;
   auto sink = make_amqp_sink(opts, {}, clock);
   sink->begin_run({});
-  try {
-    sink->send(stage(1));
-    sink->flush();
-    FAIL();
-  } catch (const DeliveryError& error) {
-    EXPECT_NE(std::string(error.what()).find("NOT_FOUND"), std::string::npos) << error.what();
-  }
+  const std::string text = delivery_error(*sink, stage(1));
+  EXPECT_NE(text.find("NOT_FOUND"), std::string::npos) << text;
   EXPECT_EQ(sink->confirmed(), 0u);
 }
 
 TEST_F(AmqpSinkTest, DroppedConnectionMidRunRepublishesWhatWasUnconfirmed) {
-  SystemClock real_clock;
-  fixtures::TcpProxy network(5672);
-  auto opts = options();
-  opts.connection.port = network.port();
-  opts.reconnect_initial = std::chrono::milliseconds(100);
-  auto sink = make_amqp_sink(opts, {}, real_clock);
+  ProxiedSink proxied(options(), std::chrono::milliseconds(100));
+  auto& network = proxied.network;
+  auto& sink = proxied.sink;
   sink->begin_run({});
   auto first = stage(50, "first");
   sink->send(first);  // not flushed: messages still in flight
@@ -360,11 +300,7 @@ TEST_F(AmqpSinkTest, DroppedConnectionMidRunRepublishesWhatWasUnconfirmed) {
   EXPECT_GE(sink->stats().reconnects, 1u);
   EXPECT_GE(network.connections_accepted(), 2);
 
-  std::set<std::string> received;
-  for (const auto& message : broker->drain(queue.queue)) {
-    EXPECT_EQ(message.problems({.applicant_id = kApplicant, .work_id = std::nullopt, .one_object_per_message = true}), std::vector<std::string>{});
-    received.insert(message.object_ids().at(0));
-  }
+  const std::set<std::string> received = received_ids(broker->drain(queue.queue), std::nullopt);
   auto expected = ids_of(first);
   auto more = ids_of(second);
   expected.insert(more.begin(), more.end());
@@ -384,12 +320,9 @@ TEST_F(AmqpSinkTest, DescribeNamesNoCredentials) {
 // The connection dies after every message went out and before any confirm came back (the broker has
 // them, the connector cannot know): flush reconnects and publishes them all again; nothing is lost.
 TEST_F(AmqpSinkTest, ConnectionLostWhileFlushWaitsForConfirmsRepublishesEverything) {
-  SystemClock real_clock;
-  fixtures::TcpProxy network(5672);
-  auto opts = options();
-  opts.connection.port = network.port();
-  opts.reconnect_initial = std::chrono::milliseconds(100);
-  auto sink = make_amqp_sink(opts, {}, real_clock);
+  ProxiedSink proxied(options(), std::chrono::milliseconds(100));
+  auto& network = proxied.network;
+  auto& sink = proxied.sink;
   sink->begin_run({.work_id = std::string("work-cut"), .update = false});
   auto bundle = independent(30, "held");  // fits the window: all 30 published by send()
   sink->send(bundle);                      // connects through the proxy
@@ -424,12 +357,9 @@ TEST_F(AmqpSinkTest, ConnectionLostWhileFlushWaitsForConfirmsRepublishesEverythi
 TEST_F(AmqpSinkTest, EveryRankGoesOutBeforeAnyConfirmAndACutKeepsTheOrder) {
   // While confirms are held, the whole bundle is published anyway (ranks back to back on one
   // channel); the cut republishes everything unconfirmed in the original order.
-  SystemClock real_clock;
-  fixtures::TcpProxy network(5672);
-  auto opts = options();
-  opts.connection.port = network.port();
-  opts.reconnect_initial = std::chrono::milliseconds(100);
-  auto sink = make_amqp_sink(opts, {}, real_clock);
+  ProxiedSink proxied(options(), std::chrono::milliseconds(100));
+  auto& network = proxied.network;
+  auto& sink = proxied.sink;
   sink->begin_run({});
   sink->send(independent(1, "warm-up"));
   sink->flush();
@@ -515,40 +445,29 @@ TEST_F(AmqpSinkTest, HeartbeatsAreAnsweredWhileNothingIsSent) {
 }
 
 TEST_F(AmqpSinkTest, EndlessUnroutableRepublishingIsBounded) {
-  fixtures::PushQueue unbound{queue.exchange, "push_routing_" + random_id(), ""};
+  const fixtures::PushQueue unbound = unbound_queue();
   auto opts = options();
   opts.routing_key = unbound.routing_key;
   opts.max_republish_rounds = 3;
   auto sink = make_amqp_sink(opts, {}, clock);
   sink->begin_run({});
-  try {
-    sink->send(stage(2));
-    sink->flush();
-    FAIL() << "expected DeliveryError";
-  } catch (const DeliveryError& error) {
-    std::string text = error.what();
-    EXPECT_NE(text.find(unbound.routing_key), std::string::npos) << text;
-    EXPECT_NE(text.find("OpenCTI platform is running"), std::string::npos) << text;
-  }
+  const std::string text = delivery_error(*sink, stage(2));
+  EXPECT_NE(text.find(unbound.routing_key), std::string::npos) << text;
+  EXPECT_NE(text.find("OpenCTI platform is running"), std::string::npos) << text;
   EXPECT_EQ(sink->confirmed(), 0u);
   EXPECT_EQ(clock.slept(), 3 * opts.retry_delay);  // one pause per round, not one per returned message
   EXPECT_THROW(sink->flush(), DeliveryError);
 }
 
 TEST_F(AmqpSinkTest, AStopEndsUnroutableRepublishing) {
-  fixtures::PushQueue unbound{queue.exchange, "push_routing_" + random_id(), ""};
+  const fixtures::PushQueue unbound = unbound_queue();
   auto opts = options();
   opts.routing_key = unbound.routing_key;
   opts.should_stop = [&] { return clock.slept() >= std::chrono::milliseconds(4500); };  // SIGTERM meanwhile
   auto sink = make_amqp_sink(opts, {}, clock);
   sink->begin_run({});
-  try {
-    sink->send(stage(2));
-    sink->flush();
-    FAIL() << "expected DeliveryError";
-  } catch (const DeliveryError& error) {
-    EXPECT_NE(std::string(error.what()).find("not counted as delivered"), std::string::npos) << error.what();
-  }
+  const std::string text = delivery_error(*sink, stage(2));
+  EXPECT_NE(text.find("not counted as delivered"), std::string::npos) << text;
   EXPECT_EQ(sink->confirmed(), 0u);
   EXPECT_LT(clock.slept(), std::chrono::milliseconds(5000));  // noticed within the pause, not after it
 }
@@ -577,16 +496,10 @@ TEST_F(AmqpSinkTest, TlsToAPlainPortIsAClearError) {
   opts.max_reconnect_attempts = 2;
   auto sink = make_amqp_sink(opts, {}, clock);
   sink->begin_run({});
-  try {
-    sink->send(stage(1));
-    sink->flush();
-    FAIL() << "expected DeliveryError";
-  } catch (const DeliveryError& error) {
-    std::string text = error.what();
-    EXPECT_NE(text.find("amqps://127.0.0.1:5672/"), std::string::npos) << text;
-    EXPECT_NE(text.find("mq.use_ssl"), std::string::npos) << text;
-    EXPECT_EQ(text.find("guest"), std::string::npos) << text;
-  }
+  const std::string text = delivery_error(*sink, stage(1));
+  EXPECT_NE(text.find("amqps://127.0.0.1:5672/"), std::string::npos) << text;
+  EXPECT_NE(text.find("mq.use_ssl"), std::string::npos) << text;
+  EXPECT_EQ(text.find("guest"), std::string::npos) << text;
   EXPECT_EQ(sink->confirmed(), 0u);
 }
 

@@ -6,63 +6,43 @@
 #include <set>
 #include <thread>
 
-#include "kfc/fixtures/amqp_consumer.h"
+#include "amqp_sink_fixture.h"
 #include "kfc/fixtures/log_capture.h"
-#include "kfc/fixtures/manual_clock.h"
-#include "kfc/fixtures/opencti_server.h"
-#include "kfc/fixtures/tcp_proxy.h"
 #include "kfc/fixtures/wait_until.h"
-#include "kfc/sinks/amqp_sink.h"
-#include "local_broker.h"
-#include "stage_bundles.h"
 
 namespace kfc::sinks {
 namespace {
 
+using namespace test_bundles;
 using fixtures::AmqpTestBroker;
-using fixtures::WorkerExpectations;
-using test_bundles::ids_of;
-using test_bundles::kApplicant;
-using test_bundles::random_id;
-using test_bundles::stage;
 
-class BrokerRestartTest : public ::testing::Test {
+// Starts the broker application again when a test ends, even when it fails while the broker is down.
+struct RestartGuard {
+  ~RestartGuard() {
+    fixtures::rabbitmqctl("start_app");
+    fixtures::wait_for_rabbitmq(std::chrono::seconds(60));
+  }
+};
+
+class BrokerRestartTest : public AmqpSinkFixture {
  protected:
-  void SetUp() override {
-    KFC_REQUIRE_RABBITMQ();
-    broker = std::make_unique<AmqpTestBroker>();
-    connector_id = random_id();
-    queue = broker->prepare_push_queue(connector_id);
+  // Reconnects patient enough to outlast a broker restart.
+  AmqpSinkOptions restart_options() const {
+    AmqpSinkOptions opts = options();
+    opts.reconnect_initial = std::chrono::milliseconds(250);
+    opts.reconnect_max = std::chrono::milliseconds(2000);
+    opts.max_reconnect_attempts = 120;
+    return opts;
   }
-
-  AmqpSinkOptions options() const {
-    AmqpSinkOptions options = test_broker::options_for(queue, kApplicant);
-    options.window = 50;
-    return options;
-  }
-
-  std::unique_ptr<AmqpTestBroker> broker;
-  std::string connector_id;
-  fixtures::PushQueue queue;
-  ManualClock clock{std::chrono::system_clock::now()};
 };
 
 // The broker process restarts in the middle of a run: nothing is lost. Stops the shared broker
 // application for a few seconds; it is always started again, even when the test fails.
 TEST_F(BrokerRestartTest, BrokerRestartMidRunLosesNothing) {
-  struct RestartGuard {
-    ~RestartGuard() {
-      fixtures::rabbitmqctl("start_app");
-      fixtures::wait_for_rabbitmq(std::chrono::seconds(60));
-    }
-  } guard;
+  RestartGuard guard;
   SystemClock real_clock;
-  auto opts = options();
-  opts.reconnect_initial = std::chrono::milliseconds(250);
-  opts.reconnect_max = std::chrono::milliseconds(2000);
-  opts.max_reconnect_attempts = 120;
   fixtures::LogCapture logs;
-  auto sink = make_amqp_sink(opts, {}, real_clock);
+  auto sink = make_amqp_sink(restart_options(), {}, real_clock);
   sink->begin_run({.work_id = std::string("work-restart"), .update = false});
   auto first = stage(100, "before");
   sink->send(first);  // in flight, not flushed
@@ -81,12 +61,7 @@ TEST_F(BrokerRestartTest, BrokerRestartMidRunLosesNothing) {
 
   ASSERT_TRUE(fixtures::wait_for_rabbitmq(std::chrono::seconds(60)));
   AmqpTestBroker after;
-  std::set<std::string> received;
-  for (const auto& message : after.drain(queue.queue)) {
-    EXPECT_EQ(message.problems({.applicant_id = kApplicant, .work_id = std::string("work-restart"), .one_object_per_message = true}),
-              std::vector<std::string>{});
-    received.insert(message.object_ids().at(0));
-  }
+  const std::set<std::string> received = received_ids(after.drain(queue.queue), "work-restart");
   auto expected = ids_of(first);
   auto more = ids_of(second);
   expected.insert(more.begin(), more.end());
@@ -96,34 +71,16 @@ TEST_F(BrokerRestartTest, BrokerRestartMidRunLosesNothing) {
 // The broker goes down after every message went out and before any confirm came back (held by a
 // proxy so the order is certain): flush reconnects once the broker is back and publishes them again.
 TEST_F(BrokerRestartTest, BrokerDownWhileFlushWaitsForConfirmsLosesNothing) {
-  struct RestartGuard {
-    ~RestartGuard() {
-      fixtures::rabbitmqctl("start_app");
-      fixtures::wait_for_rabbitmq(std::chrono::seconds(60));
-    }
-  } guard;
-  SystemClock real_clock;
-  fixtures::TcpProxy network(5672);
-  auto opts = options();
-  opts.connection.port = network.port();
-  opts.reconnect_initial = std::chrono::milliseconds(250);
-  opts.reconnect_max = std::chrono::milliseconds(2000);
-  opts.max_reconnect_attempts = 120;
+  RestartGuard guard;
   fixtures::LogCapture logs;
-  auto sink = make_amqp_sink(opts, {}, real_clock);
+  ProxiedSink proxied(restart_options(), std::chrono::milliseconds(250));
+  auto& network = proxied.network;
+  auto& sink = proxied.sink;
   sink->begin_run({.work_id = std::string("work-restart-flush"), .update = false});
   sink->send(stage(0, "warm-up"));  // connected through the proxy
   sink->flush();
   network.hold_replies();  // the broker's confirms stop reaching the sink
-  stix::Bundle bundle;
-  bundle.id = "bundle--flat";
-  auto& alloc = bundle.objects.GetAllocator();
-  for (int i = 0; i < 40; ++i) {  // one dependency rank: all 40 go out before any confirm
-    rapidjson::Value object(rapidjson::kObjectType);
-    object.AddMember("type", "identity", alloc);
-    object.AddMember("id", rapidjson::Value(("identity--flat-" + std::to_string(i)).c_str(), alloc), alloc);
-    bundle.objects.PushBack(object, alloc);
-  }
+  const stix::Bundle bundle = independent(40, "flat");  // one dependency rank: all 40 go out before any confirm
   sink->send(bundle);
   EXPECT_EQ(sink->confirmed(), 1u);
   std::thread restart([&] {
@@ -143,13 +100,7 @@ TEST_F(BrokerRestartTest, BrokerDownWhileFlushWaitsForConfirmsLosesNothing) {
 
   ASSERT_TRUE(fixtures::wait_for_rabbitmq(std::chrono::seconds(60)));
   AmqpTestBroker after;
-  std::set<std::string> received;
-  for (const auto& message : after.drain(queue.queue)) {
-    EXPECT_EQ(message.problems({.applicant_id = kApplicant, .work_id = std::string("work-restart-flush"),
-                                .one_object_per_message = true}),
-              std::vector<std::string>{});
-    received.insert(message.object_ids().at(0));
-  }
+  const std::set<std::string> received = received_ids(after.drain(queue.queue), "work-restart-flush");
   auto expected = ids_of(bundle);
   expected.insert("identity--warm-up");
   for (const auto& id : expected) EXPECT_TRUE(received.contains(id)) << id;

@@ -44,6 +44,20 @@ inline stix::Bundle stage(int indicators, const std::string& tag = "a") {
   return bundle;
 }
 
+// Objects with no references: one dependency rank, so every message is published before any confirm.
+inline stix::Bundle independent(int count, const std::string& tag) {
+  stix::Bundle bundle;
+  bundle.id = "bundle--" + tag;
+  auto& alloc = bundle.objects.GetAllocator();
+  for (int i = 0; i < count; ++i) {
+    rapidjson::Value value(rapidjson::kObjectType);
+    value.AddMember("type", "identity", alloc);
+    value.AddMember("id", rapidjson::Value(("identity--" + tag + "-" + std::to_string(i)).c_str(), alloc), alloc);
+    bundle.objects.PushBack(value, alloc);
+  }
+  return bundle;
+}
+
 inline std::set<std::string> ids_of(const stix::Bundle& bundle) {
   std::set<std::string> ids;
   for (const auto& object : bundle.objects.GetArray()) ids.insert(object["id"].GetString());

@@ -147,6 +147,22 @@ TEST(UntrustedJson, ANumberBeyondADoubleBecomesNullInItsItem) {
   EXPECT_EQ(report->items[0].numbers_replaced, 2u);
 }
 
+// Found by the state_file fuzz target: RapidJSON's fast number path rounds this to infinity
+// without refusing it, so only the builder can see it.
+TEST(UntrustedJson, ANumberTheFastPathRoundsToInfinityBecomesNullInItsItem) {
+  const std::string huge =
+      "292222222222222666666666666666666666666666666666666666666666666666666666666666666666666666666666666220e222";
+  rapidjson::Document document;
+  auto report = parse(document, R"({"objects":[{"n":1},{"n":)" + huge + R"(},{"n":2}]})", envelope_items());
+  ASSERT_TRUE(report.has_value()) << report.error().message;
+  EXPECT_TRUE(document["objects"][1]["n"].IsNull());
+  EXPECT_EQ(document["objects"][2]["n"].GetInt(), 2);
+  EXPECT_EQ(report->numbers_replaced, 1u);
+  ASSERT_EQ(report->items.size(), 1u);
+  EXPECT_EQ(report->items[0].index, 1u);
+  EXPECT_EQ(report->items[0].numbers_replaced, 1u);
+}
+
 TEST(UntrustedJson, ABigNumberInsideAStringIsText) {
   rapidjson::Document document;
   auto report = parse(document, R"(["1e400", 1e400])");

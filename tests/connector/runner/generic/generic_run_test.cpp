@@ -10,23 +10,22 @@
 #include <fstream>
 #include <set>
 
+#include "kfc/fixtures/log_capture.h"
 #include "kfc/fixtures/manual_clock.h"
 #include "kfc/runner/feed.h"
 #include "kfc/runner/runner.h"
 #include "kfc/runner/state_stores.h"
 #include "kfc/sinks/other_sinks.h"
 #include "kfc/testing/taxii_test_server.h"
+#include "../run_fixture.h"
 
 namespace kfc::runner {
 namespace {
 
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
+using namespace test_run;
 
 constexpr const char* kSecret = "GENERIC-FEED-SECRET-5h2k9q";
-const SystemTime kNow = SystemTime{std::chrono::seconds{1'800'000'000}};  // 2027-01-15T08:00:00Z
-
-taxii::Timestamp ts(SystemTime t) { return std::chrono::floor<std::chrono::microseconds>(t); }
 
 // A generic feed's objects: indicators and the malware they indicate, related, in one collection.
 testing::FixtureCollection feed(const std::string& root, const std::string& id, const std::string& title,
@@ -37,8 +36,8 @@ testing::FixtureCollection feed(const std::string& root, const std::string& id, 
   c.title = title;
   for (std::size_t i = 0; i < indicators; ++i) {
     const auto date_added = ts(start + std::chrono::seconds{static_cast<long long>(i / 2)});
-    const auto when = taxii::format_timestamp(date_added).substr(0, 23) + "Z";
-    const auto oid = fmt::format("indicator--{:08x}-0000-4000-8000-{:012x}", std::hash<std::string>{}(id) & 0xffffffff, i);
+    const auto when = stix_millis(date_added);
+    const auto oid = indicator_id(std::hash<std::string>{}(id) & 0xffffffff, i);
     c.objects.push_back({date_added, oid, "indicator", when, "2.1",
                          fmt::format(R"({{"type":"indicator","spec_version":"2.1","id":"{}","created":"{}",)"
                                      R"("modified":"{}","name":"C2 {}","pattern":"[ipv4-addr:value = '10.9.{}.{}']",)"
@@ -65,13 +64,10 @@ TokenPtr secret(const std::string& key, const std::string& value) {
   return std::make_shared<Token>(spec);
 }
 
-class GenericRun : public ::testing::Test {
+class GenericRun : public RunFixture {
  protected:
   void SetUp() override {
-    directory = fs::temp_directory_path() / fmt::format("kfc-generic-{}-{}", ::getpid(),
-                                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(directory);
-    fs::create_directories(directory / "bundles");
+    directory = test_run::fresh_directory("generic");
     settings.connector.id = "6f1c0a8e-2d4b-4c6e-9a1f-3b5d7e9f1a2c";
     settings.connector.name = "TAXII2";
     settings.connector.output = OutputKind::Directory;
@@ -108,14 +104,7 @@ class GenericRun : public ::testing::Test {
   // Calls visit(object) for every object written to a bundle so far, bundle by bundle.
   template <typename Visit>
   void for_each_written(Visit&& visit) {
-    for (const auto& file : fs::directory_iterator(directory / "bundles")) {
-      if (file.path().extension() != ".json") continue;
-      std::ifstream in(file.path());
-      rapidjson::Document bundle;
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      bundle.Parse(text.c_str());
-      for (const auto& object : bundle["objects"].GetArray()) visit(object);
-    }
+    test_run::for_each_written(directory / "bundles", visit);
   }
   // Every object written to a bundle so far: id → type.
   std::map<std::string, std::string> written() {
@@ -146,13 +135,6 @@ class GenericRun : public ::testing::Test {
     state.Parse(text.c_str());
     return state;
   }
-
-  fs::path directory;
-  ManualClock clock{kNow};
-  StopSignal stop;
-  Metrics metrics;
-  Settings settings;
-  std::unique_ptr<testing::TaxiiTestServer> server;
 };
 
 // --- authentication: the right secret reads everything; a wrong one is one clear refusal -------------
@@ -426,6 +408,7 @@ TEST_F(GenericRun, ReferencesToObjectsOutsideTheRunArePassedThroughAndCounted) {
   c.objects.push_back(rel("relationship--00000000-0000-4000-8000-0000000000a1", elsewhere));  // never delivered
   c.objects.push_back(rel("relationship--00000000-0000-4000-8000-0000000000a2", c.objects[1].id));  // earlier bundle
   serve({c});
+  const fixtures::LogCapture logs;
   const auto report = run();
   ASSERT_EQ(report.outcome, RunOutcome::Succeeded) << format_summary(report);
   const auto ids = written_ids();
@@ -436,7 +419,14 @@ TEST_F(GenericRun, ReferencesToObjectsOutsideTheRunArePassedThroughAndCounted) {
   EXPECT_EQ(std::string(kept["source_ref"].GetString()), c.objects.front().id);
   EXPECT_EQ(report.bad_input, (std::map<std::string, std::uint64_t>{{"external_reference_kept", 1}}));
   EXPECT_EQ(metrics.value(Metric::BadInput, "external_reference_kept"), 1);
-  EXPECT_NE(format_summary(report).find("external_reference_kept"), std::string::npos) << format_summary(report);
+  const std::string summary = format_summary(report);
+  EXPECT_NE(summary.find("Sent as they came, for OpenCTI to resolve:\n  external_reference_kept"), std::string::npos)
+      << summary;
+  EXPECT_EQ(summary.find("Repaired or dropped"), std::string::npos) << summary;  // nothing was repaired
+  EXPECT_TRUE(logs.contains("sent references to objects outside it as they came, for OpenCTI to resolve: "
+                            "1 external_reference_kept"))
+      << logs.text();
+  EXPECT_FALSE(logs.contains("repaired or dropped")) << logs.text();
   EXPECT_TRUE(state_file()["collections"].HasMember("api1.c1"));
 }
 

@@ -22,17 +22,15 @@
 #include "kfc/taxii/settings_client.h"
 #include "kfc/testing/bad_feed_objects.h"
 #include "kfc/testing/taxii_test_server.h"
+#include "../run_fixture.h"
 
 namespace kfc::runner {
 namespace {
 
 using namespace std::chrono_literals;
-namespace fs = std::filesystem;
+using namespace test_run;
 
 constexpr const char* kToken = "PIPELINE-TEST-TOKEN-93kd82";
-const SystemTime kNow = SystemTime{std::chrono::seconds{1'800'000'000}};  // 2027-01-15T08:00:00Z
-
-taxii::Timestamp ts(SystemTime t) { return std::chrono::floor<std::chrono::microseconds>(t); }
 
 testing::FixtureCollection collection(int number, const std::string& id, std::size_t count, SystemTime start) {
   testing::FixtureCollection c;
@@ -40,8 +38,8 @@ testing::FixtureCollection collection(int number, const std::string& id, std::si
   c.title = id;
   for (std::size_t i = 0; i < count; ++i) {
     const auto date_added = ts(start + std::chrono::seconds{static_cast<long long>(i / 3)});
-    const auto when = taxii::format_timestamp(date_added).substr(0, 23) + "Z";
-    const auto oid = fmt::format("indicator--{:08x}-0000-4000-8000-{:012x}", 0xabc00000u + number, i);
+    const auto when = stix_millis(date_added);
+    const auto oid = indicator_id(0xabc00000u + number, i);
     c.objects.push_back({date_added, oid, "indicator", when, "2.1",
                          fmt::format(R"({{"type":"indicator","spec_version":"2.1","id":"{}","created":"{}",)"
                                      R"("modified":"{}","name":"IP","pattern":"[ipv4-addr:value = '10.{}.{}.{}']",)"
@@ -52,13 +50,10 @@ testing::FixtureCollection collection(int number, const std::string& id, std::si
   return c;
 }
 
-class RunLoop : public ::testing::Test {
+class RunLoop : public RunFixture {
  protected:
   void SetUp() override {
-    directory = fs::temp_directory_path() /
-                fmt::format("kfc-runloop-{}-{}", ::getpid(), ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(directory);
-    fs::create_directories(directory / "bundles");
+    directory = test_run::fresh_directory("runloop");
     server = std::make_unique<testing::TaxiiTestServer>(testing::TestServerOptions{
         .api_root = "v2", .auth = testing::AuthScheme::Basic, .secret = kToken, .default_page_size = 10,
         .max_page_size = 10, .empty_answer = testing::EmptyAnswer::NotFound});
@@ -104,18 +99,11 @@ class RunLoop : public ::testing::Test {
   // Feed ids of the indicators written so far (the mapping keeps them in x_opencti_stix_ids).
   std::set<std::string> delivered() {
     std::set<std::string> ids;
-    for (const auto& file : fs::directory_iterator(directory / "bundles")) {
-      if (file.path().extension() != ".json") continue;
-      std::ifstream in(file.path());
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      rapidjson::Document bundle;
-      bundle.Parse(text.c_str());
-      for (const auto& object : bundle["objects"].GetArray()) {
-        if (object.HasMember("x_opencti_stix_ids")) {
-          for (const auto& id : object["x_opencti_stix_ids"].GetArray()) ids.insert(id.GetString());
-        }
+    test_run::for_each_written(directory / "bundles", [&](const rapidjson::Value& object) {
+      if (object.HasMember("x_opencti_stix_ids")) {
+        for (const auto& id : object["x_opencti_stix_ids"].GetArray()) ids.insert(id.GetString());
       }
-    }
+    });
     return ids;
   }
 
@@ -126,13 +114,6 @@ class RunLoop : public ::testing::Test {
     }
     return values;
   }
-
-  fs::path directory;
-  ManualClock clock{kNow};
-  StopSignal stop;
-  Metrics metrics;
-  Settings settings;
-  std::unique_ptr<testing::TaxiiTestServer> server;
 };
 
 TEST_F(RunLoop, FirstRunStartsAtInitialHistoryThenEachCollectionAtItsCursor) {
@@ -443,19 +424,13 @@ TEST_F(RunLoop, DanglingReferencesAreRepairedAndTheRunSucceeds) {
 
   // The report by feed id now names the indicator's normalised id, which was delivered.
   std::string by_feed_id, normalised;
-  for (const auto& file : fs::directory_iterator(directory / "bundles")) {
-    std::ifstream in(file.path());
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    rapidjson::Document bundle;
-    bundle.Parse(text.c_str());
-    for (const auto& object : bundle["objects"].GetArray()) {
-      const std::string id = object["id"].GetString();
-      if (id == "report--00000000-0000-4000-8000-0000000000a4") by_feed_id = object["object_refs"][0].GetString();
-      if (object.HasMember("x_opencti_stix_ids") && object["x_opencti_stix_ids"][0].GetString() == indicator_feed_id) {
-        normalised = id;
-      }
+  test_run::for_each_written(directory / "bundles", [&](const rapidjson::Value& object) {
+    const std::string id = object["id"].GetString();
+    if (id == "report--00000000-0000-4000-8000-0000000000a4") by_feed_id = object["object_refs"][0].GetString();
+    if (object.HasMember("x_opencti_stix_ids") && object["x_opencti_stix_ids"][0].GetString() == indicator_feed_id) {
+      normalised = id;
     }
-  }
+  });
   EXPECT_FALSE(normalised.empty());
   EXPECT_EQ(by_feed_id, normalised);
 }

@@ -5,15 +5,17 @@
 //  - any TAXII 2.0/2.1 server, its objects passed through with the settings of OpenCTI's taxii2
 //    connector (taxii2.*, active when taxii2.discovery_url is set; see connector/generic).
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <rapidjson/document.h>
 
 #include "kfc/config/clock.h"
 #include "kfc/config/settings.h"
-#include "kfc/runner/metrics.h"
 #include "kfc/taxii/client.h"
 
 namespace kfc::mapping {
@@ -27,6 +29,13 @@ struct FeedCollection {
   taxii::Collection collection;
   std::string cursor_key;           // its cursor in the connector state
   std::string label;                // in logs, metrics, the summary and the work's message
+};
+
+// What a feed counted so far, for the run's metrics: its TAXII clients' totals, and the problems
+// its transform survived by kind (label, count; kinds never seen are left out).
+struct FeedStats {
+  taxii::ReadStats read;
+  std::vector<std::pair<std::string_view, std::uint64_t>> problems;
 };
 
 class Feed {
@@ -63,9 +72,7 @@ class Feed {
   // platform), false = dropped with what requires them (connector/batching/README.md).
   virtual bool keeps_unresolved_references() const = 0;
 
-  // For metrics: the TAXII clients' totals, and the mapping's own counts (problems by kind).
-  virtual taxii::ReadStats read_stats() const = 0;
-  virtual void export_mapping_stats(Metrics& metrics) const = 0;
+  virtual FeedStats stats() const = 0;
 };
 
 // Kaspersky's feeds read through `client` (the kaspersky.* settings).
