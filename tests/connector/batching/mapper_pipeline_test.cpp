@@ -85,6 +85,27 @@ struct FeedOutput {
   std::size_t unresolved_references = 0;
 };
 
+// Streams `feed_size` objects of a generated Kaspersky-shaped feed (all six kinds of collections,
+// pages of 50) through the Mapper and the Batcher as the run loop does; each batch goes to `on_batch`.
+template <typename OnBatch>
+void stream_generated_feed(std::uint64_t seed, std::size_t feed_size, kfc::mapping::Mapper& mapper, Batcher& batcher,
+                           const OnBatch& on_batch) {
+  kfc::bench::FeedGenerator generator(seed);
+  for (std::size_t done = 0; done < feed_size; done += 50) {
+    std::string collection;
+    const std::string text = generator.next_page(50, done + 50 < feed_size, collection);
+    rapidjson::Document page;
+    page.Parse(text.c_str(), text.size());
+    for (auto& object : page["objects"].GetArray()) {
+      mapper.collect(object, page.GetAllocator(), collection);
+      batcher.push(object);
+      while (batcher.has_ready()) on_batch(batcher.take());
+    }
+  }
+  batcher.finish();
+  while (batcher.has_ready()) on_batch(batcher.take());
+}
+
 // Streams a generated Kaspersky-shaped feed (all six kinds of collections) through Mapper and Batcher.
 FeedOutput run_feed(BundleSizing sizing, std::size_t feed_size, std::size_t cap) {
   kfc::ManualClock clock(fixed_time());
@@ -115,20 +136,7 @@ FeedOutput run_feed(BundleSizing sizing, std::size_t feed_size, std::size_t cap)
       for (const auto& object : stage.objects.GetArray()) earlier.insert(object["id"].GetString());
     }
   };
-  kfc::bench::FeedGenerator generator(7);
-  for (std::size_t done = 0; done < feed_size; done += 50) {
-    std::string collection;
-    const std::string text = generator.next_page(50, done + 50 < feed_size, collection);
-    rapidjson::Document page;
-    page.Parse(text.c_str(), text.size());
-    for (auto& object : page["objects"].GetArray()) {
-      mapper.collect(object, page.GetAllocator(), collection);
-      batcher.push(object);
-      while (batcher.has_ready()) collect_batch(batcher.take());
-    }
-  }
-  batcher.finish();
-  while (batcher.has_ready()) collect_batch(batcher.take());
+  stream_generated_feed(7, feed_size, mapper, batcher, collect_batch);
   return output;
 }
 
@@ -166,20 +174,7 @@ TEST_P(MapperPipeline, StagesFoundWhileResolvingAreTheStagersStages) {
     for (std::size_t i = 0; i < expected.size(); ++i)
       EXPECT_TRUE(batch.stages[i].objects == expected[i].objects) << "batch " << batch.number << " stage " << i;
   };
-  kfc::bench::FeedGenerator generator(11);
-  for (std::size_t done = 0; done < 600; done += 50) {
-    std::string collection;
-    const std::string text = generator.next_page(50, done + 50 < 600, collection);
-    rapidjson::Document page;
-    page.Parse(text.c_str(), text.size());
-    for (auto& object : page["objects"].GetArray()) {
-      mapper.collect(object, page.GetAllocator(), collection);
-      batcher.push(object);
-      while (batcher.has_ready()) compare(batcher.take());
-    }
-  }
-  batcher.finish();
-  while (batcher.has_ready()) compare(batcher.take());
+  stream_generated_feed(11, 600, mapper, batcher, compare);
   EXPECT_GT(batches, 3u);
 }
 
