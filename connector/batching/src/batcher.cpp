@@ -12,6 +12,7 @@
 #include "kfc/config/counters.h"
 #include "reference_resolver.h"
 #include "references.h"
+#include "stage_levels.h"
 
 namespace kfc::batching {
 namespace {
@@ -187,7 +188,7 @@ void Batcher::push_cluster(rapidjson::Document& cluster) {
   if (!open_.objects.Empty() &&
       open_.objects.Size() + distinct_new_objects(cluster) > options_.max_bundle_objects) {
     Pending closed = std::move(open_);
-    auto closed_index = std::move(index_);
+    stix::IdIndex closed_index = std::exchange(index_, {});
     closed.number = next_number_++;
     closed.transformed = true;
     open_new_batch();
@@ -201,14 +202,14 @@ void Batcher::push_cluster(rapidjson::Document& cluster) {
   if (open_.objects.Size() > options_.max_bundle_objects) close_open_batch();
 }
 
-std::size_t Batcher::distinct_new_objects(const rapidjson::Document& cluster) const {
+std::size_t Batcher::distinct_new_objects(const rapidjson::Document& cluster) {
   std::size_t count = 0;
-  std::unordered_set<std::string_view> seen;
+  cluster_ids_.clear();
   for (const auto& object : cluster.GetArray()) {
     const std::string_view id = id_of(object);
     if (id.empty()) {
       ++count;
-    } else if (!index_.contains(std::string(id)) && seen.insert(id).second) {
+    } else if (!index_.contains(id) && cluster_ids_.try_emplace(id, 0).second) {
       ++count;
     }
   }
@@ -223,18 +224,18 @@ void Batcher::add_object(rapidjson::Value& object, bool movable) {
     open_.objects.PushBack(value, allocator);
     return;
   }
-  const auto [it, inserted] = index_.try_emplace(std::string(id), open_.objects.Size());
+  const auto [position, inserted] = index_.try_emplace(id, open_.objects.Size());
   if (inserted) {
     open_.objects.PushBack(value, allocator);
     return;
   }
-  rapidjson::Value& stored = open_.objects[static_cast<rapidjson::SizeType>(it->second)];
+  rapidjson::Value& stored = open_.objects[static_cast<rapidjson::SizeType>(position)];
   if (is_report(stored) && is_report(value)) accumulate_report(stored, value, allocator);
   stored = value;  // first position, last content
 }
 
 void Batcher::carry_over_references(const rapidjson::Document& cluster, Pending& closed,
-                                    const std::unordered_map<std::string, std::size_t>& closed_index) {
+                                    const stix::IdIndex& closed_index) {
   std::unordered_set<std::string_view> in_cluster;
   for (const auto& object : cluster.GetArray())
     if (const auto id = id_of(object); !id.empty()) in_cluster.insert(id);
@@ -246,11 +247,11 @@ void Batcher::carry_over_references(const rapidjson::Document& cluster, Pending&
     to_visit.pop_back();
     detail::for_each_reference(*object, [&](const char*, const rapidjson::Value& ref) {
       if (!ref.IsString()) return;
-      const std::string ref_id(string_of(ref));
+      const std::string_view ref_id = string_of(ref);
       if (in_cluster.contains(ref_id) || index_.contains(ref_id)) return;
-      const auto found = closed_index.find(ref_id);
-      if (found == closed_index.end()) return;  // not ours to resolve: staging reports it
-      rapidjson::Value& referenced = closed.objects[static_cast<rapidjson::SizeType>(found->second)];
+      const std::size_t* found = closed_index.find(ref_id);
+      if (found == nullptr) return;  // not ours to resolve: staging reports it
+      rapidjson::Value& referenced = closed.objects[static_cast<rapidjson::SizeType>(*found)];
       add_object(referenced, false);
       to_visit.push_back(&referenced);  // its own references come along too
     });
@@ -294,13 +295,16 @@ Batch Batcher::take() {
   batch.number = pending.number;
   batch.feed_objects = pending.feed_objects;
   if (before_staging_) before_staging_(objects);
-  batch.references = resolver_->resolve(objects);
+  std::vector<int> levels;  // found by the resolution for nearly every batch (reference_resolver.h)
+  batch.references = resolver_->resolve(objects, &levels);
   const DeliveredFn delivered = [this](std::string_view id) { return resolver_->satisfied_outside_batch(id); };
   if (&objects.GetAllocator() == &pending.arena->allocator) {
     // The stages take the objects out of the batch's memory, which they then keep alive.
     std::shared_ptr<void> memory = share_arena(pending.arena);
     arena_return.arena = nullptr;
-    batch.stages = build_stages(objects, std::move(memory), delivered);
+    batch.stages = levels.size() == objects.Size() && !levels.empty()
+                       ? detail::build_stages_from_levels(objects, std::move(memory), levels)
+                       : build_stages(objects, std::move(memory), delivered);
   } else {  // a transform that built its output elsewhere: copied out, the arena is free again
     batch.stages = build_stages(objects, delivered);
   }

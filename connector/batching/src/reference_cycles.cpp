@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
-#include <unordered_map>
 
+#include "kfc/stix/id_index.h"
 #include "references.h"
 
 namespace kfc::batching::detail {
@@ -33,9 +33,9 @@ class ReferenceGraph {
     for (rapidjson::SizeType i = 0; i < objects.Size(); ++i) {
       const std::string_view id = alive[i] ? id_of(objects[i]) : std::string_view{};
       if (id.empty()) continue;
-      const auto [it, inserted] = index_.emplace(id, nodes_.size());
+      const auto [node, inserted] = index_.try_emplace(id, nodes_.size());
       if (inserted) nodes_.push_back(Node{id, i});
-      else nodes_[it->second].content = i;  // the stages keep the last copy of an id
+      else nodes_[node].content = i;  // the stages keep the last copy of an id
     }
     // Edges are numbered node by node: those of node n are [first_edge_[n], first_edge_[n + 1]).
     first_edge_.reserve(nodes_.size() + 1);
@@ -110,9 +110,9 @@ class ReferenceGraph {
 
   void add_edge(std::size_t from, const char* field, rapidjson::SizeType element, const rapidjson::Value& ref) {
     if (!ref.IsString()) return;
-    const auto target = index_.find(string_of(ref));
-    if (target == index_.end() || target->second == from) return;  // outside the batch, or itself
-    edges_.push_back(Edge{from, target->second, field, element, strength_of(field)});
+    const std::size_t* target = index_.find(string_of(ref));
+    if (target == nullptr || *target == from) return;  // outside the batch, or itself
+    edges_.push_back(Edge{from, *target, field, element, strength_of(field)});
   }
 
   // Depth first, without recursion: is an object met again while its own references are followed?
@@ -234,7 +234,7 @@ class ReferenceGraph {
   }
 
   std::vector<Node> nodes_;
-  std::unordered_map<std::string_view, std::size_t> index_;
+  stix::IdIndex index_;
   std::vector<Edge> edges_;
   std::vector<std::size_t> first_edge_;
   // The search: the edges kept so far (as target nodes), relationships dropped, visit marks.

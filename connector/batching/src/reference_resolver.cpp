@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kfc/stix/id_index.h"
 #include "reference_cycles.h"
 #include "references.h"
 
@@ -61,8 +62,26 @@ bool IdGenerations::Table::contains(std::uint64_t key) const {
   return false;
 }
 
-void IdGenerations::add(std::string_view id) {
-  const std::uint64_t key = hash_of(id);
+void IdGenerations::Table::prefetch(std::uint64_t key) const {
+  if (!slots.empty()) __builtin_prefetch(&slots[key & (slots.size() - 1)]);
+}
+
+void IdGenerations::add(std::string_view id) { add_key(hash_of(id)); }
+
+void IdGenerations::add_all(const std::vector<std::string_view>& ids) {
+  constexpr std::size_t kAhead = 8;
+  std::vector<std::uint64_t> keys(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) keys[i] = hash_of(ids[i]);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (i + kAhead < keys.size()) {
+      old_.prefetch(keys[i + kAhead]);
+      young_.prefetch(keys[i + kAhead]);
+    }
+    add_key(keys[i]);
+  }
+}
+
+void IdGenerations::add_key(std::uint64_t key) {
   if (old_.contains(key)) return;
   if (young_.size >= capacity_) {
     old_ = std::move(young_);
@@ -101,7 +120,7 @@ class BatchResolution {
   BatchResolution(rapidjson::Document& objects, const IdGenerations& delivered, const AliasGenerations& aliases,
                   UnresolvedReferences unresolved)
       : objects_(objects), delivered_(delivered), aliases_(aliases), unresolved_(unresolved),
-        alive_(objects.Size(), true) {
+        alive_(objects.Size(), true), in_batch_(objects.Size()), level_(objects.Size(), 0) {
     for (rapidjson::SizeType i = 0; i < objects.Size(); ++i) {
       const std::string_view id = id_of(objects[i]);
       if (id.empty()) {
@@ -109,14 +128,25 @@ class BatchResolution {
         ++repairs_.dropped_without_id;
         continue;
       }
-      ++in_batch_[std::string(id)];
+      const auto [record, inserted] = in_batch_.try_emplace(id, ids_.size());
+      if (inserted) {
+        ids_.push_back(BatchId{i, 1});
+      } else {
+        ++ids_[record].alive_copies;
+        repeated_id_ = true;
+      }
       const auto stix_ids = objects[i].FindMember("x_opencti_stix_ids");
       if (stix_ids == objects[i].MemberEnd() || !stix_ids->value.IsArray()) continue;
       for (const auto& alias : stix_ids->value.GetArray()) {
-        if (alias.IsString() && string_of(alias) != id) local_aliases_.emplace(string_of(alias), id);
+        if (alias.IsString() && string_of(alias) != id) local_aliases_.try_emplace(string_of(alias), i);
       }
     }
   }
+
+  // Without a repeated id and with every reference pointing back, the levels found while resolving
+  // are the stages' (and compact() kept them in step with the objects).
+  bool levels_known() const { return !repeated_id_ && !forward_reference_; }
+  std::vector<int> take_levels() { return std::move(level_); }
 
   // Breaking a cycle can drop a relationship, which can leave other references pointing nowhere:
   // both steps are repeated until neither changes anything.
@@ -136,6 +166,7 @@ class BatchResolution {
   void repair_until_stable() {
     for (bool changed = true; changed;) {
       changed = false;
+      std::fill(level_.begin(), level_.end(), 0);
       for (rapidjson::SizeType i = 0; i < objects_.Size(); ++i) {
         if (alive_[i] && !repair(i)) changed = true;
       }
@@ -144,6 +175,9 @@ class BatchResolution {
 
   // Removes what closes a reference cycle (README.md, "Reference cycles"); false when there is none.
   bool break_cycles() {
+    // Every object its own id, every reference to an earlier object (or itself): no ring can close,
+    // and the search, a graph of the whole batch, is spared. That is nearly every batch.
+    if (!repeated_id_ && !forward_reference_) return false;
     auto breaks = find_cycle_breaks(objects_, alive_);
     // Later elements of one object_refs first, so the positions of the earlier ones stay valid.
     std::stable_sort(breaks.begin(), breaks.end(), [](const CycleBreak& a, const CycleBreak& b) {
@@ -189,37 +223,47 @@ class BatchResolution {
   }
 
   // Resolves one reference in place (rewriting an alias); Missing when it points nowhere (Keep: only
-  // when it is not text, which no platform can resolve).
-  Verdict resolve(rapidjson::Value& ref, const std::string& self, rapidjson::SizeType position) {
+  // when it is not text, which no platform can resolve). A reference of an object to itself needs no
+  // test of its own: the object is alive, so its id is present.
+  Verdict resolve(rapidjson::Value& ref, rapidjson::SizeType position) {
     if (!ref.IsString()) return Verdict::Missing;
+    if (present(string_of(ref), position)) return Verdict::Resolved;
     const std::string target(string_of(ref));
-    if (target == self || present(target)) return Verdict::Resolved;
     std::optional<std::string> id;
-    if (auto local = local_aliases_.find(std::string(target)); local != local_aliases_.end()) id = local->second;
+    if (const std::size_t* local = local_aliases_.find(target)) id = std::string(id_of(objects_[*local]));
     if (!id) {
       if (auto global = aliases_.find(target)) id = std::string(*global);
     }
-    if (!id || !present(*id)) return unresolved_ == UnresolvedReferences::Keep ? Verdict::Resolved : Verdict::Missing;
+    if (!id || !present(*id, position)) return unresolved_ == UnresolvedReferences::Keep ? Verdict::Resolved : Verdict::Missing;
     note(position, "reference " + std::string(target) + " rewritten to " + *id);
     ref.SetString(id->data(), static_cast<rapidjson::SizeType>(id->size()), objects_.GetAllocator());
     ++repairs_.rewritten;
     return Verdict::Resolved;
   }
 
-  bool present(const std::string& id) const {
-    auto it = in_batch_.find(id);
-    return (it != in_batch_.end() && it->second > 0) || delivered_.contains(id);
+  bool present(std::string_view id) const {
+    const std::size_t* record = in_batch_.find(id);
+    return (record != nullptr && ids_[*record].alive_copies > 0) || delivered_.contains(id);
+  }
+
+  // present(), for a reference of the object at `from`, noting one to an object later in the batch.
+  bool present(std::string_view id, rapidjson::SizeType from) {
+    if (const std::size_t* record = in_batch_.find(id); record != nullptr && ids_[*record].alive_copies > 0) {
+      const rapidjson::SizeType to = ids_[*record].position;
+      if (to > from) forward_reference_ = true;
+      if (to < from) level_[from] = std::max(level_[from], level_[to] + 1);  // `to` was repaired before
+      return true;
+    }
+    return delivered_.contains(id);
   }
 
   // Repairs the object at `position`; false when it had to be dropped.
   bool repair(rapidjson::SizeType position) {
     rapidjson::Value& object = objects_[position];
-    // A copy: erasing a member moves the others, and a short id lives inside its value.
-    const std::string self(id_of(object));
     for (const char* field : {"created_by_ref", "x_opencti_created_by_ref"}) {
       auto member = object.FindMember(field);
       if (member == object.MemberEnd() || member->value.IsNull()) continue;
-      if (resolve(member->value, self, position) == Verdict::Resolved) continue;
+      if (resolve(member->value, position) == Verdict::Resolved) continue;
       note(position, std::string("dropped ") + field + " " + describe(member->value));
       object.EraseMember(member);
       ++repairs_.dropped_created_by;
@@ -227,19 +271,19 @@ class BatchResolution {
     for (const char* field : {"source_ref", "target_ref"}) {
       auto member = object.FindMember(field);
       if (member == object.MemberEnd() || member->value.IsNull()) continue;
-      if (resolve(member->value, self, position) == Verdict::Resolved) continue;
+      if (resolve(member->value, position) == Verdict::Resolved) continue;
       drop(position, std::string("its ") + field + " " + describe(member->value) + " was not delivered in this run");
       ++repairs_.dropped_relationships;
       return false;
     }
-    return repair_object_refs(object, self, position);
+    return repair_object_refs(object, position);
   }
 
-  bool repair_object_refs(rapidjson::Value& object, const std::string& self, rapidjson::SizeType position) {
+  bool repair_object_refs(rapidjson::Value& object, rapidjson::SizeType position) {
     auto refs = object.FindMember("object_refs");
     if (refs == object.MemberEnd() || refs->value.IsNull()) return true;
     if (!refs->value.IsArray()) {
-      if (resolve(refs->value, self, position) == Verdict::Resolved) return true;
+      if (resolve(refs->value, position) == Verdict::Resolved) return true;
       drop(position, "its object_refs is " + describe(refs->value) + ", which names no delivered object");
       ++repairs_.dropped_without_refs;
       return false;
@@ -248,7 +292,7 @@ class BatchResolution {
     if (list.Empty()) return true;  // sent that way (the reference connector does too): left as it is
     std::vector<std::string> missing;
     for (auto element = list.Begin(); element != list.End();) {
-      if (resolve(*element, self, position) == Verdict::Resolved) {
+      if (resolve(*element, position) == Verdict::Resolved) {
         ++element;
         continue;
       }
@@ -265,7 +309,7 @@ class BatchResolution {
 
   void drop(rapidjson::SizeType position, const std::string& why) {
     alive_[position] = false;
-    if (auto it = in_batch_.find(std::string(id_of(objects_[position]))); it != in_batch_.end()) --it->second;
+    if (const std::size_t* record = in_batch_.find(id_of(objects_[position]))) --ids_[*record].alive_copies;
     note(position, "dropped: " + why);
   }
 
@@ -292,7 +336,7 @@ class BatchResolution {
       if (!alive_[i]) continue;
       const std::string_view self = id_of(objects_[i]);
       detail::for_each_reference(objects_[i], [&](const char* field, const rapidjson::Value& ref) {
-        if (!ref.IsString() || string_of(ref) == self || present(std::string(string_of(ref)))) return;
+        if (!ref.IsString() || string_of(ref) == self || present(string_of(ref))) return;
         ++repairs_.kept_external;
         spdlog::debug("Reference kept for the platform to resolve, object {}: {} {}", self, field, string_of(ref));
       });
@@ -304,10 +348,14 @@ class BatchResolution {
     rapidjson::SizeType kept = 0;
     for (rapidjson::SizeType i = 0; i < objects_.Size(); ++i) {
       if (!alive_[i]) continue;
-      if (kept != i) objects_[kept] = objects_[i].Move();
+      if (kept != i) {
+        objects_[kept] = objects_[i].Move();
+        level_[kept] = level_[i];
+      }
       ++kept;
     }
     while (objects_.Size() > kept) objects_.PopBack();
+    level_.resize(kept);
   }
 
   // One line per object that was changed or dropped (ids only: descriptions may be long).
@@ -324,8 +372,19 @@ class BatchResolution {
   const AliasGenerations& aliases_;
   const UnresolvedReferences unresolved_;
   std::vector<bool> alive_;
-  std::unordered_map<std::string, int> in_batch_;
-  std::unordered_map<std::string, std::string> local_aliases_;
+  // The batch's ids: where each was first seen, how many of the objects still alive carry it.
+  struct BatchId {
+    rapidjson::SizeType position;
+    std::size_t alive_copies;
+  };
+  stix::IdIndex in_batch_;          // id → its BatchId in ids_
+  std::vector<BatchId> ids_;
+  bool repeated_id_ = false;        // some id is carried by several objects
+  bool forward_reference_ = false;  // some reference resolved to an object later in the batch
+  // The dependency level (stages.h) of each object, found while its references are resolved; right
+  // only when every reference points back (levels_known()).
+  std::vector<int> level_;
+  stix::IdIndex local_aliases_;  // alias (x_opencti_stix_ids) → position of the object it names
   struct Notes {
     std::string name;  // the object's id when the first note was taken
     std::vector<std::string> parts;
@@ -336,23 +395,30 @@ class BatchResolution {
 
 }  // namespace
 
-ReferenceRepairs ReferenceResolver::resolve(rapidjson::Document& objects) {
+ReferenceRepairs ReferenceResolver::resolve(rapidjson::Document& objects, std::vector<int>* levels) {
+  if (levels != nullptr) levels->clear();
   if (!objects.IsArray()) return {};
-  return BatchResolution(objects, delivered_, aliases_, unresolved_).run();
+  BatchResolution resolution(objects, delivered_, aliases_, unresolved_);
+  ReferenceRepairs repairs = resolution.run();
+  if (levels != nullptr && resolution.levels_known()) *levels = resolution.take_levels();
+  return repairs;
 }
 
 void ReferenceResolver::delivered(const rapidjson::Value& objects) {
   if (!objects.IsArray()) return;
+  std::vector<std::string_view> ids;
+  ids.reserve(objects.Size());
   for (const auto& object : objects.GetArray()) {
     const std::string_view id = id_of(object);
     if (id.empty()) continue;
-    delivered_.add(id);
+    ids.push_back(id);
     const auto stix_ids = object.FindMember("x_opencti_stix_ids");
     if (stix_ids == object.MemberEnd() || !stix_ids->value.IsArray()) continue;
     for (const auto& alias : stix_ids->value.GetArray()) {
       if (alias.IsString() && string_of(alias) != id) aliases_.add(string_of(alias), id);
     }
   }
+  delivered_.add_all(ids);
 }
 
 }  // namespace kfc::batching::detail

@@ -3,14 +3,15 @@
 #include <array>
 #include <cstdint>
 #include <string_view>
-#include <unordered_map>
 
 #include <openssl/rand.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "kfc/stix/id_index.h"
 #include "json_copy.h"
 #include "references.h"
+#include "stage_levels.h"
 
 namespace kfc::batching {
 namespace {
@@ -29,7 +30,8 @@ std::string describe(const rapidjson::Value& v) {
 struct Node {
   std::string_view id;
   rapidjson::SizeType content;       // position of the last object seen with this id
-  std::vector<std::size_t> dependencies;
+  std::size_t first_dependency = 0;  // its dependencies: [first_dependency, end_dependency) of Stager::dependencies_
+  std::size_t end_dependency = 0;
   int level = -1;                    // -1: not resolved yet
 };
 
@@ -40,6 +42,16 @@ class Stager {
     for (auto& node : nodes_) resolve_dependencies(node);
     visiting_.assign(nodes_.size(), false);
     for (std::size_t i = 0; i < nodes_.size(); ++i) resolve_level(i);
+  }
+
+  // The levels given: objects[i] (with a string id, each id once) has level levels[i].
+  Stager(const rapidjson::Value& objects, const std::vector<int>& levels) : objects_(objects), delivered_(kNoneDelivered) {
+    nodes_.reserve(objects.Size());
+    for (rapidjson::SizeType i = 0; i < objects.Size(); ++i) {
+      Node node{detail::id_of(objects[i]), i};
+      node.level = levels[i];
+      nodes_.push_back(node);
+    }
   }
 
   // Copies of the objects, in bundles of their own.
@@ -75,6 +87,7 @@ class Stager {
     if (!objects.IsArray()) throw StagingError("Unable to stage STIX object without id");
     nodes_.reserve(objects.Size());
     index_.reserve(objects.Size());
+    dependencies_.reserve(objects.Size() * 2);
     for (const auto& object : objects.GetArray()) {
       const rapidjson::Value* id = nullptr;
       if (object.IsObject()) {
@@ -83,28 +96,31 @@ class Stager {
       }
       if (id == nullptr) throw StagingError("Unable to stage STIX object without id");
       const auto position = static_cast<rapidjson::SizeType>(&object - objects.Begin());
-      const auto [it, inserted] = index_.emplace(string_of(*id), nodes_.size());
-      if (inserted) nodes_.push_back(Node{string_of(*id), position, {}, -1});
-      else nodes_[it->second].content = position;  // keeps the first position, takes the last content
+      const auto [node, inserted] = index_.try_emplace(string_of(*id), nodes_.size());
+      if (inserted) nodes_.push_back(Node{string_of(*id), position});
+      else nodes_[node].content = position;  // keeps the first position, takes the last content
     }
   }
 
   void add_dependency(Node& node, const char* field, const rapidjson::Value& ref) {
     if (ref.IsString() && string_of(ref) == node.id) return;
-    const auto found = ref.IsString() ? index_.find(string_of(ref)) : index_.end();
-    if (found == index_.end() && ref.IsString() && delivered_ && delivered_(string_of(ref))) return;
-    if (found == index_.end())
+    const std::size_t* found = ref.IsString() ? index_.find(string_of(ref)) : nullptr;
+    if (found == nullptr && ref.IsString() && delivered_ && delivered_(string_of(ref))) return;
+    if (found == nullptr)
       throw StagingError("Unresolved STIX reference field=" + std::string(field) + " object=" +
                          std::string(node.id) + " ref=" + describe(ref));
-    for (std::size_t existing : node.dependencies)
-      if (existing == found->second) return;
-    node.dependencies.push_back(found->second);
+    for (std::size_t d = node.first_dependency; d < dependencies_.size(); ++d)
+      if (dependencies_[d] == *found) return;
+    dependencies_.push_back(*found);
   }
 
+  // The dependencies of one node follow those of the node before it in dependencies_.
   void resolve_dependencies(Node& node) {
+    node.first_dependency = dependencies_.size();
     detail::for_each_reference(objects_[node.content], [&](const char* field, const rapidjson::Value& ref) {
       add_dependency(node, field, ref);
     });
+    node.end_dependency = dependencies_.size();
   }
 
   // Depth-first level resolution without recursion, so a long reference chain cannot overflow the
@@ -116,13 +132,13 @@ class Stager {
       std::size_t next_dependency;
       int level;
     };
-    std::vector<Frame> path{{start, 0, 0}};
+    std::vector<Frame> path{{start, nodes_[start].first_dependency, 0}};
     visiting_[start] = true;
     while (!path.empty()) {
       Frame& frame = path.back();
       Node& node = nodes_[frame.node];
-      if (frame.next_dependency < node.dependencies.size()) {
-        const std::size_t dependency = node.dependencies[frame.next_dependency++];
+      if (frame.next_dependency < node.end_dependency) {
+        const std::size_t dependency = dependencies_[frame.next_dependency++];
         Node& target = nodes_[dependency];
         if (target.level >= 0) {
           frame.level = std::max(frame.level, target.level + 1);
@@ -130,7 +146,7 @@ class Stager {
           throw StagingError("Cyclic STIX dependency detected for " + std::string(target.id));
         } else {
           visiting_[dependency] = true;
-          path.push_back({dependency, 0, 0});
+          path.push_back({dependency, target.first_dependency, 0});
         }
         continue;
       }
@@ -151,10 +167,12 @@ class Stager {
     return stages;
   }
 
+  static inline const DeliveredFn kNoneDelivered{};
   const rapidjson::Value& objects_;
   const DeliveredFn& delivered_;
   std::vector<Node> nodes_;
-  std::unordered_map<std::string_view, std::size_t> index_;
+  stix::IdIndex index_;
+  std::vector<std::size_t> dependencies_;  // of every node, node after node
   std::vector<bool> visiting_;
 };
 
@@ -167,6 +185,11 @@ std::vector<stix::Bundle> build_stages(const rapidjson::Value& objects, const De
 std::vector<stix::Bundle> build_stages(rapidjson::Document& objects, std::shared_ptr<void> memory,
                                        const DeliveredFn& delivered) {
   return Stager(objects, delivered).moved_stages(objects, memory);
+}
+
+std::vector<stix::Bundle> detail::build_stages_from_levels(rapidjson::Document& objects, std::shared_ptr<void> memory,
+                                                           const std::vector<int>& levels) {
+  return Stager(objects, levels).moved_stages(objects, memory);
 }
 
 std::string random_bundle_id() {

@@ -16,6 +16,7 @@
 
 #include "json_util.h"
 #include "kfc/mapping/mapper.h"
+#include "kfc/stix/id_index.h"
 #include "locations.h"
 
 namespace kfc::mapping {
@@ -105,18 +106,19 @@ struct Mapper::Impl {
     Value& out;
     Allocator& a;
     std::string now;
-    std::unordered_map<std::string, std::size_t> index;  // id -> position in out
+    stix::IdIndex index;  // id -> position in out
     std::vector<ReportState> reports;
     std::unordered_map<std::string, std::size_t> report_by_id;
 
     // add(): new ids are appended, known ids replaced in place. Returns the position.
     std::size_t add(Value&& v, std::string_view id) {
-      const auto [it, inserted] = index.try_emplace(std::string(id), out.Size());
+      const auto [stored, inserted] = index.try_emplace(id, out.Size());
+      const std::size_t position = stored;
       if (inserted)
         out.PushBack(v, a);
       else
-        out[static_cast<rapidjson::SizeType>(it->second)] = v;
-      return it->second;
+        out[static_cast<rapidjson::SizeType>(position)] = v;
+      return position;
     }
     void add_without_id(Value&& v) { out.PushBack(v, a); }
   };

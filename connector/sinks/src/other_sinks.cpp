@@ -11,6 +11,7 @@
 #include <ctime>
 #include <iomanip>
 #include <sstream>
+#include <vector>
 
 #include "json_text.h"
 #include "kfc/config/counters.h"
@@ -36,10 +37,7 @@ class SynchronousSink : public Sink {
   }
   Ticket send(const stix::Bundle& bundle) override {
     deliver(bundle);
-    ++stats_.bundles;
-    ++stats_.confirmed;
-    stats_.objects += bundle.size();
-    return ++confirmed_;
+    return confirm(bundle);
   }
   Ticket confirmed() const override { return confirmed_; }
   void flush() override {}
@@ -48,6 +46,13 @@ class SynchronousSink : public Sink {
 
  protected:
   virtual void deliver(const stix::Bundle& bundle) = 0;
+  // Counts a delivered bundle as confirmed; its ticket.
+  Ticket confirm(const stix::Bundle& bundle) {
+    ++stats_.bundles;
+    ++stats_.confirmed;
+    stats_.objects += bundle.size();
+    return ++confirmed_;
+  }
   RunContext context_;
   SinkStats stats_;
 
@@ -115,41 +120,89 @@ class DirectorySink final : public SynchronousSink {
     remove_expired();
   }
 
+  // The stages of one batch, empty ones skipped, written as one group (README.md: written and synced
+  // file by file, renamed, then one sync of the directory); confirmed together once all are durable.
+  std::optional<Ticket> send_all(std::span<const stix::Bundle> bundles) override {
+    std::vector<const stix::Bundle*> group;
+    for (const auto& bundle : bundles) {
+      if (bundle.size() > 0) group.push_back(&bundle);
+    }
+    if (group.empty()) return std::nullopt;
+    write_group(group);
+    Ticket last = 0;
+    for (const stix::Bundle* bundle : group) last = confirm(*bundle);
+    return last;
+  }
+
  private:
+  struct BundleFile {
+    std::filesystem::path temp_path;   // hidden, while it is written
+    std::filesystem::path final_path;  // once it is whole and synced
+  };
+
   void deliver(const stix::Bundle& bundle) override {
+    const stix::Bundle* one[] = {&bundle};
+    write_group(one);
+  }
+
+  // Every file is synced under its temporary name before any is renamed, and the renames are synced
+  // (one directory sync) before the group counts as delivered. On an error no temporary file stays.
+  void write_group(std::span<const stix::Bundle* const> bundles) {
     if (run_stamp_.empty()) begin_run(context_);
+    std::vector<BundleFile> files;
+    files.reserve(bundles.size());
+    try {
+      for (const stix::Bundle* bundle : bundles) {
+        files.push_back(next_file(*bundle));
+        write_synced(whole_bundle_json(*bundle), files.back());
+      }
+    } catch (...) {
+      for (const auto& file : files) ::unlink(file.temp_path.c_str());
+      throw;
+    }
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      if (::rename(files[i].temp_path.c_str(), files[i].final_path.c_str()) == 0) continue;
+      const int error = errno;
+      for (std::size_t k = i + 1; k < files.size(); ++k) ::unlink(files[k].temp_path.c_str());
+      fail("rename", files[i], error);
+    }
+    sync_directory();
+    stats_.messages += files.size();
+  }
+
+  BundleFile next_file(const stix::Bundle& bundle) {
     std::ostringstream name;
     name << run_stamp_ << '-' << std::setw(4) << std::setfill('0') << run_serial_ << '-' << std::setw(8)
          << std::setfill('0') << ++ticket_ << '-' << bundle.id << ".json";
-    const std::filesystem::path final_path = directory_ / name.str();
-    const std::filesystem::path temp_path = directory_ / ("." + name.str() + ".tmp");
-    write_atomically(whole_bundle_json(bundle), temp_path, final_path);
-    ++stats_.messages;
+    return {directory_ / ("." + name.str() + ".tmp"), directory_ / name.str()};
   }
 
-  void write_atomically(const std::string& text, const std::filesystem::path& temp_path,
-                        const std::filesystem::path& final_path) {
-    auto fail = [&](const char* step, int error) {
-      ::unlink(temp_path.c_str());
-      throw DeliveryError(std::string("cannot ") + step + " " + final_path.string() + ": " + std::strerror(error) +
-                          (error == ENOSPC ? " — the disk is full; free space in connector.output_dir" : "") +
-                          " (connector.output_dir); the bundle is not counted as delivered");
-    };
-    FileDescriptor file(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (file.get() < 0) fail("create", errno);
+  [[noreturn]] static void fail(const char* step, const BundleFile& file, int error) {
+    ::unlink(file.temp_path.c_str());
+    throw DeliveryError(std::string("cannot ") + step + " " + file.final_path.string() + ": " + std::strerror(error) +
+                        (error == ENOSPC ? " — the disk is full; free space in connector.output_dir" : "") +
+                        " (connector.output_dir); the bundle is not counted as delivered");
+  }
+
+  // `text` in the file's temporary name, on disk (fsync) when this returns.
+  static void write_synced(const std::string& text, const BundleFile& file_names) {
+    FileDescriptor file(::open(file_names.temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (file.get() < 0) fail("create", file_names, errno);
     std::size_t written = 0;
     while (written < text.size()) {
       ssize_t n = ::write(file.get(), text.data() + written, text.size() - written);
       if (n < 0) {
         if (errno == EINTR) continue;
-        fail("write", errno);
+        fail("write", file_names, errno);
       }
       written += static_cast<std::size_t>(n);
     }
-    if (::fsync(file.get()) != 0) fail("fsync", errno);
-    if (::close(file.release()) != 0) fail("close", errno);
-    if (::rename(temp_path.c_str(), final_path.c_str()) != 0) fail("rename", errno);
-    // The rename itself must survive a crash: sync the directory entry too.
+    if (::fsync(file.get()) != 0) fail("fsync", file_names, errno);
+    if (::close(file.release()) != 0) fail("close", file_names, errno);
+  }
+
+  // The renames themselves must survive a crash: sync the directory entries too.
+  void sync_directory() const {
     FileDescriptor dir(::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir.get() >= 0) ::fsync(dir.get());
   }

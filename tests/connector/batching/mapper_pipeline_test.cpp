@@ -14,6 +14,7 @@
 #include "batcher_test_support.h"
 #include "feed_generator.h"
 #include "kfc/batching/batcher.h"
+#include "kfc/batching/stages.h"
 #include "kfc/fixtures/manual_clock.h"
 #include "kfc/mapping/mapper.h"
 #include "kfc/stix/python_json.h"
@@ -84,6 +85,27 @@ struct FeedOutput {
   std::size_t unresolved_references = 0;
 };
 
+// Streams `feed_size` objects of a generated Kaspersky-shaped feed (all six kinds of collections,
+// pages of 50) through the Mapper and the Batcher as the run loop does; each batch goes to `on_batch`.
+template <typename OnBatch>
+void stream_generated_feed(std::uint64_t seed, std::size_t feed_size, kfc::mapping::Mapper& mapper, Batcher& batcher,
+                           const OnBatch& on_batch) {
+  kfc::bench::FeedGenerator generator(seed);
+  for (std::size_t done = 0; done < feed_size; done += 50) {
+    std::string collection;
+    const std::string text = generator.next_page(50, done + 50 < feed_size, collection);
+    rapidjson::Document page;
+    page.Parse(text.c_str(), text.size());
+    for (auto& object : page["objects"].GetArray()) {
+      mapper.collect(object, page.GetAllocator(), collection);
+      batcher.push(object);
+      while (batcher.has_ready()) on_batch(batcher.take());
+    }
+  }
+  batcher.finish();
+  while (batcher.has_ready()) on_batch(batcher.take());
+}
+
 // Streams a generated Kaspersky-shaped feed (all six kinds of collections) through Mapper and Batcher.
 FeedOutput run_feed(BundleSizing sizing, std::size_t feed_size, std::size_t cap) {
   kfc::ManualClock clock(fixed_time());
@@ -114,20 +136,7 @@ FeedOutput run_feed(BundleSizing sizing, std::size_t feed_size, std::size_t cap)
       for (const auto& object : stage.objects.GetArray()) earlier.insert(object["id"].GetString());
     }
   };
-  kfc::bench::FeedGenerator generator(7);
-  for (std::size_t done = 0; done < feed_size; done += 50) {
-    std::string collection;
-    const std::string text = generator.next_page(50, done + 50 < feed_size, collection);
-    rapidjson::Document page;
-    page.Parse(text.c_str(), text.size());
-    for (auto& object : page["objects"].GetArray()) {
-      mapper.collect(object, page.GetAllocator(), collection);
-      batcher.push(object);
-      while (batcher.has_ready()) collect_batch(batcher.take());
-    }
-  }
-  batcher.finish();
-  while (batcher.has_ready()) collect_batch(batcher.take());
+  stream_generated_feed(7, feed_size, mapper, batcher, collect_batch);
   return output;
 }
 
@@ -143,6 +152,34 @@ TEST(MapperPipeline, ClusterCapProducesExactlyTheReferenceObjectsInBoundedSelfCo
   EXPECT_LE(capped.largest_batch, 150u);
   EXPECT_GT(reference.largest_batch, 150u);  // the reference's bundles are not bounded
   EXPECT_GT(reference.ids.size(), 5000u);
+}
+
+// The resolution finds the stages' levels itself for the batches the mapping produces; the stages
+// must be exactly the ones build_stages finds on the same objects.
+TEST_P(MapperPipeline, StagesFoundWhileResolvingAreTheStagersStages) {
+  kfc::ManualClock clock(fixed_time());
+  kfc::mapping::Mapper mapper(kfc::mapping::MappingOptions{}, clock);
+  BatcherOptions options;
+  options.sizing = GetParam();
+  options.max_bundle_objects = 300;
+  rapidjson::Document before;  // the batch as it goes into the resolution (a copy of its own)
+  // Built in the batch's memory, as the run loop does, so the batch's stages are moved, not copied.
+  const TransformFn transform = [&](rapidjson::Document& in, rapidjson::Document& out) {
+    mapper.transform(in, out, out.GetAllocator());
+  };
+  Batcher batcher(transform, options,
+                  [&](rapidjson::Document& objects) { before.Parse(kfc::stix::compact_json(objects).c_str()); });
+  std::size_t batches = 0;
+  const auto compare = [&](const Batch& batch) {
+    ++batches;
+    ASSERT_FALSE(batch.references.any());  // nothing repaired: `before` is what was staged
+    const std::vector<kfc::stix::Bundle> expected = build_stages(before);
+    ASSERT_EQ(batch.stages.size(), expected.size()) << "batch " << batch.number;
+    for (std::size_t i = 0; i < expected.size(); ++i)
+      EXPECT_TRUE(batch.stages[i].objects == expected[i].objects) << "batch " << batch.number << " stage " << i;
+  };
+  stream_generated_feed(11, 600, mapper, batcher, compare);
+  EXPECT_GT(batches, 3u);
 }
 
 }  // namespace

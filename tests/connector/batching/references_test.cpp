@@ -216,6 +216,21 @@ TEST_F(References, RememberedIdsAreBounded) {
   EXPECT_EQ(total(batches).dropped_created_by, 1u);
 }
 
+// An alias delivered again with another id names the latest one (the remembered aliases keep their
+// ids in one buffer, rewritten as old ids pile up).
+TEST_F(References, AnAliasGivenAnotherIdLaterNamesTheLatest) {
+  BatcherOptions options = cap(1);
+  options.remembered_ids = 64;
+  Batcher batcher(normalising, options);
+  std::vector<std::string> feed;
+  for (int i = 1; i <= 5; ++i)
+    feed.push_back(R"({"type":"indicator","id":"indicator--feed-1","x_standard_id":"indicator--std-)" + std::to_string(i) + "\"}");
+  feed.push_back(R"({"type":"report","id":"report--r","object_refs":["indicator--feed-1"]})");
+  const auto batches = run(batcher, feed);
+  EXPECT_EQ(objects_of(batches).at("report--r"), R"({"type":"report","id":"report--r","object_refs":["indicator--std-5"]})");
+  EXPECT_EQ(total(batches).rewritten, 1u);
+}
+
 // A short id lives inside its JSON value: erasing a member before it must not invalidate it.
 TEST_F(References, ShortIdsSurviveTheRepairOfTheirObject) {
   Batcher batcher(normalising);

@@ -10,8 +10,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "kfc/fixtures/amqp_consumer.h"
 #include "kfc/fixtures/manual_clock.h"
@@ -55,6 +58,26 @@ class TempDir {
  private:
   fs::path path_;
 };
+
+// Runs `deliver` while the file system refuses writes past 4 KiB (as a full disk would: EFBIG
+// instead of ENOSPC); true when it failed with a DeliveryError that says nothing was delivered.
+bool refused_as_too_big(const std::function<void()>& deliver) {
+  struct rlimit old_limit{};
+  EXPECT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small{4096, old_limit.rlim_max};
+  EXPECT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  bool threw = false;
+  try {
+    deliver();
+  } catch (const DeliveryError& error) {
+    threw = true;
+    EXPECT_NE(std::string(error.what()).find("not counted as delivered"), std::string::npos) << error.what();
+  }
+  setrlimit(RLIMIT_FSIZE, &old_limit);
+  std::signal(SIGXFSZ, old_handler);
+  return threw;
+}
 
 TEST(DirectorySinkTest, OneFilePerBundleSortedInDeliveryOrderMode0600) {
   TempDir dir;
@@ -115,25 +138,47 @@ TEST(DirectorySinkTest, AWriteTheDiskRefusesIsAnErrorAndLeavesNoFile) {
   auto sink = make_directory_sink(dir.path(), clock);
   sink->begin_run({});
   sink->send(bundle_of("fits", 1));
-  // Let the file system refuse large writes (as a full disk would): EFBIG instead of ENOSPC.
-  struct rlimit old_limit{};
-  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
-  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
-  struct rlimit small{4096, old_limit.rlim_max};
-  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
-  bool threw = false;
-  try {
-    sink->send(bundle_of("too-big", 100));
-  } catch (const DeliveryError& error) {
-    threw = true;
-    EXPECT_NE(std::string(error.what()).find("not counted as delivered"), std::string::npos) << error.what();
-  }
-  setrlimit(RLIMIT_FSIZE, &old_limit);
-  std::signal(SIGXFSZ, old_handler);
-  EXPECT_TRUE(threw);
+  EXPECT_TRUE(refused_as_too_big([&] { sink->send(bundle_of("too-big", 100)); }));
   EXPECT_EQ(sink->confirmed(), 1u);
   auto files = dir.files();
   ASSERT_EQ(files.size(), 1u);  // no partial or temporary file left
+  EXPECT_NE(files[0].string().find("fits"), std::string::npos);
+}
+
+// The stages of one batch go as a group: one file per non-empty stage, in order, confirmed together.
+TEST(DirectorySinkTest, AGroupIsOneFilePerNonEmptyStageInOrderConfirmedTogether) {
+  TempDir dir;
+  ManualClock clock{SystemTime(std::chrono::seconds(1700000000))};
+  auto sink = make_directory_sink(dir.path(), clock);
+  sink->begin_run({});
+  EXPECT_EQ(sink->send(bundle_of("before", 1)), 1u);
+  std::vector<stix::Bundle> stages;
+  stages.push_back(bundle_of("z-stage0", 2));
+  stages.push_back(bundle_of("empty", 0));
+  stages.push_back(bundle_of("a-stage1", 3));
+  EXPECT_EQ(sink->send_all(stages), std::optional<Ticket>(3));
+  EXPECT_EQ(sink->confirmed(), 3u);
+  EXPECT_EQ(sink->stats().messages, 3u);
+  const auto files = dir.files();
+  ASSERT_EQ(files.size(), 3u);  // no file for the empty stage, no temporary file left
+  EXPECT_NE(files[0].string().find("-before.json"), std::string::npos) << files[0];
+  EXPECT_NE(files[1].string().find("-z-stage0.json"), std::string::npos) << files[1];
+  EXPECT_NE(files[2].string().find("-a-stage1.json"), std::string::npos) << files[2];
+}
+
+TEST(DirectorySinkTest, AGroupTheDiskRefusesMidwayConfirmsNoneOfItAndLeavesNoTemporaryFile) {
+  TempDir dir;
+  ManualClock clock{SystemTime{}};
+  auto sink = make_directory_sink(dir.path(), clock);
+  sink->begin_run({});
+  sink->send(bundle_of("fits", 1));
+  std::vector<stix::Bundle> stages;
+  stages.push_back(bundle_of("small", 1));
+  stages.push_back(bundle_of("too-big", 100));
+  EXPECT_TRUE(refused_as_too_big([&] { sink->send_all(stages); }));
+  EXPECT_EQ(sink->confirmed(), 1u);
+  const auto files = dir.files();
+  ASSERT_EQ(files.size(), 1u);  // the group's first file was written, but is neither renamed nor left behind
   EXPECT_NE(files[0].string().find("fits"), std::string::npos);
 }
 

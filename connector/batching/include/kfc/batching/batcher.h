@@ -44,6 +44,7 @@
 #include <rapidjson/document.h>
 
 #include "kfc/stix/bundle.h"
+#include "kfc/stix/id_index.h"
 
 namespace kfc::batching {
 
@@ -153,14 +154,14 @@ class Batcher {
   void push_to_source_batch(const rapidjson::Value& feed_object);
   void push_cluster(rapidjson::Document& cluster);
   void carry_over_references(const rapidjson::Document& cluster, Pending& closed,
-                             const std::unordered_map<std::string, std::size_t>& closed_index);
+                             const stix::IdIndex& closed_index);
   void add_object(rapidjson::Value& object, bool movable);
   void close_open_batch();
   void open_new_batch();
   void release_arena(Arena* arena);
   std::unique_ptr<Arena> unbusy(Arena* arena);
   std::shared_ptr<void> share_arena(Arena* arena);
-  std::size_t distinct_new_objects(const rapidjson::Document& cluster) const;
+  std::size_t distinct_new_objects(const rapidjson::Document& cluster);
 
   TransformFn transform_;
   BatcherOptions options_;
@@ -170,7 +171,8 @@ class Batcher {
   std::shared_ptr<ArenaPool> pool_;
   std::vector<std::unique_ptr<Arena>> busy_arenas_;
   Pending open_;                                         // the batch being filled
-  std::unordered_map<std::string, std::size_t> index_;   // id → position in open_.objects
+  stix::IdIndex index_;                                  // id → position in open_.objects
+  stix::IdIndex cluster_ids_;                            // distinct_new_objects(): ids seen in the cluster
   std::deque<Pending> ready_;
   std::unique_ptr<detail::ReferenceResolver> resolver_;  // what batches taken so far delivered
 };
