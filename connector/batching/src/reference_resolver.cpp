@@ -1,6 +1,7 @@
 #include "reference_resolver.h"
 
 #include <algorithm>
+#include <bit>
 #include <functional>
 #include <map>
 
@@ -13,7 +14,6 @@
 namespace kfc::batching::detail {
 namespace {
 
-constexpr std::size_t kFirstSlots = 1024;
 constexpr std::size_t kShownRefs = 3;  // references named in a log line; the rest are counted
 constexpr std::size_t kShownCycleIds = 6;  // ids of a cycle named in a log line
 
@@ -33,17 +33,10 @@ std::string describe(const rapidjson::Value& ref) {
 
 // ---- bounded memories ----------------------------------------------------------------------------
 
-bool IdGenerations::Table::insert(std::uint64_t key) {
-  if (slots.empty() || (size + 1) * 2 > slots.size()) {
-    std::vector<std::uint64_t> bigger(slots.empty() ? kFirstSlots : slots.size() * 2, 0);
-    for (std::uint64_t old : slots) {
-      if (old == 0) continue;
-      std::size_t i = old & (bigger.size() - 1);
-      while (bigger[i] != 0) i = (i + 1) & (bigger.size() - 1);
-      bigger[i] = old;
-    }
-    slots.swap(bigger);
-  }
+std::size_t slots_for(std::size_t capacity) { return std::bit_ceil(capacity + capacity / 3 + 1); }
+
+bool IdGenerations::Table::insert(std::uint64_t key, std::size_t capacity) {
+  if (slots.empty()) slots.assign(slots_for(capacity), 0);
   std::size_t i = key & (slots.size() - 1);
   while (slots[i] != 0) {
     if (slots[i] == key) return false;
@@ -87,7 +80,7 @@ void IdGenerations::add_key(std::uint64_t key) {
     old_ = std::move(young_);
     young_ = Table{};
   }
-  young_.insert(key);
+  young_.insert(key, capacity_);
 }
 
 bool IdGenerations::contains(std::string_view id) const {
@@ -95,18 +88,43 @@ bool IdGenerations::contains(std::string_view id) const {
   return young_.contains(key) || old_.contains(key);
 }
 
+void AliasGenerations::Table::insert_or_assign(std::uint64_t key, std::string_view id, std::size_t capacity) {
+  if (slots.empty()) slots.assign(slots_for(capacity), Slot{});
+  std::size_t i = key & (slots.size() - 1);
+  while (slots[i].key != 0 && slots[i].key != key) i = (i + 1) & (slots.size() - 1);
+  if (slots[i].key == 0) ++size;
+  // An alias given another id names the new one; the old text stays until the generation goes.
+  slots[i] = Slot{key, static_cast<std::uint32_t>(ids.size()), static_cast<std::uint32_t>(id.size())};
+  ids.append(id);
+}
+
+const AliasGenerations::Slot* AliasGenerations::Table::find(std::uint64_t key) const {
+  if (slots.empty()) return nullptr;
+  for (std::size_t i = key & (slots.size() - 1); slots[i].key != 0; i = (i + 1) & (slots.size() - 1)) {
+    if (slots[i].key == key) return &slots[i];
+  }
+  return nullptr;
+}
+
+// Full by count, or by text when aliases are given new ids again and again.
+bool AliasGenerations::young_is_full() const {
+  return young_.size >= capacity_ || young_.ids.size() >= capacity_ * kMaxAliasedIdBytes;
+}
+
 void AliasGenerations::add(std::string_view alias, std::string_view id) {
-  if (young_.size() >= capacity_) {
+  if (id.size() > kMaxAliasedIdBytes) return;
+  if (young_is_full()) {
     old_ = std::move(young_);
     young_ = Table{};
   }
-  young_.insert_or_assign(hash_of(alias), std::string(id));
+  young_.insert_or_assign(hash_of(alias), id, capacity_);
 }
 
 std::optional<std::string_view> AliasGenerations::find(std::string_view alias) const {
   const std::uint64_t key = hash_of(alias);
-  if (auto it = young_.find(key); it != young_.end()) return it->second;
-  if (auto it = old_.find(key); it != old_.end()) return it->second;
+  for (const Table* table : {&young_, &old_}) {
+    if (const Slot* slot = table->find(key)) return std::string_view(table->ids).substr(slot->offset, slot->length);
+  }
   return std::nullopt;
 }
 

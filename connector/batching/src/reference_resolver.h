@@ -10,7 +10,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include <rapidjson/document.h>
@@ -19,9 +18,14 @@
 
 namespace kfc::batching::detail {
 
+// Slots of a table holding at most `capacity` keys, no more than 3/4 full: a power of two, so the
+// slot is the hash's low bits. A generation's table has this size from its first key on: memory never
+// grows past it and nothing is rehashed.
+std::size_t slots_for(std::size_t capacity);
+
 // A set of ids kept as 64-bit hashes in two generations: when the young one holds `capacity` ids,
-// the old one is forgotten and the young one becomes old. Memory is therefore bounded (about
-// 2 × capacity × 16 bytes) whatever the run's size; an id forgotten that way is "not delivered".
+// the old one is forgotten and the young one becomes old. Memory is therefore bounded (2 tables of
+// slots_for(capacity) × 8 bytes) whatever the run's size; an id forgotten that way is "not delivered".
 class IdGenerations {
  public:
   explicit IdGenerations(std::size_t capacity) : capacity_(capacity) {}
@@ -34,9 +38,9 @@ class IdGenerations {
  private:
   // Open addressing, linear probing; 0 marks an empty slot (a hash of 0 is stored as 1).
   struct Table {
-    std::vector<std::uint64_t> slots;
+    std::vector<std::uint64_t> slots;  // none until the first key
     std::size_t size = 0;
-    bool insert(std::uint64_t key);  // false when it was there already
+    bool insert(std::uint64_t key, std::size_t capacity);  // false when it was there already
     bool contains(std::uint64_t key) const;
     void prefetch(std::uint64_t key) const;
   };
@@ -45,15 +49,29 @@ class IdGenerations {
   Table young_, old_;
 };
 
-// Alias → id, bounded the same way (aliases are rarer than ids, and carry a string).
+// Alias → id, bounded the same way (aliases are rarer than ids). The ids' text sits in one buffer
+// per generation; an id longer than any STIX id (kMaxAliasedIdBytes) is not remembered.
 class AliasGenerations {
  public:
+  static constexpr std::size_t kMaxAliasedIdBytes = 256;
   explicit AliasGenerations(std::size_t capacity) : capacity_(capacity) {}
   void add(std::string_view alias, std::string_view id);
   std::optional<std::string_view> find(std::string_view alias) const;
 
  private:
-  using Table = std::unordered_map<std::uint64_t, std::string>;
+  struct Slot {
+    std::uint64_t key = 0;  // the alias's hash; 0: empty
+    std::uint32_t offset = 0;
+    std::uint32_t length = 0;
+  };
+  struct Table {
+    std::vector<Slot> slots;  // none until the first alias
+    std::string ids;          // the text of every id the slots name, one after another
+    std::size_t size = 0;
+    void insert_or_assign(std::uint64_t key, std::string_view id, std::size_t capacity);
+    const Slot* find(std::uint64_t key) const;
+  };
+  bool young_is_full() const;
   std::size_t capacity_;
   Table young_, old_;
 };

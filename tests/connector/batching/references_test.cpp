@@ -231,6 +231,20 @@ TEST_F(References, AnAliasGivenAnotherIdLaterNamesTheLatest) {
   EXPECT_EQ(total(batches).rewritten, 1u);
 }
 
+// The remembered aliases hold their ids' text; an id longer than any STIX id is not kept for that
+// (a hostile feed cannot fill the memory with it): a later reference to its alias points nowhere.
+TEST_F(References, AnAliasOfAnIdLongerThanAnyStixIdIsNotRemembered) {
+  Batcher batcher(normalising, cap(1));
+  const std::string long_id = "indicator--" + std::string(300, 'x');
+  const auto batches = run(batcher, {R"({"type":"identity","id":"identity--a"})",
+                                     R"({"type":"indicator","id":"indicator--feed-1","x_standard_id":")" + long_id + "\"}",
+                                     R"({"type":"report","id":"report--r","object_refs":["indicator--feed-1","identity--a"]})"});
+  const auto objects = objects_of(batches);
+  EXPECT_TRUE(objects.contains(long_id));  // delivered all the same
+  EXPECT_EQ(total(batches).rewritten, 0u);
+  EXPECT_EQ(total(batches).dropped_object_refs, 1u);
+}
+
 // A short id lives inside its JSON value: erasing a member before it must not invalidate it.
 TEST_F(References, ShortIdsSurviveTheRepairOfTheirObject) {
   Batcher batcher(normalising);

@@ -70,8 +70,8 @@ struct BatcherOptions {
   std::size_t source_batch_size = 100;    // SourceBatches: feed objects per batch
   std::size_t max_bundle_objects = 1000;  // ClusterCap: distinct objects per batch
   // Ids of delivered objects remembered for resolving later references: between this many and twice
-  // as many of the most recent (8 bytes each, in two generations); aliases: an eighth of it.
-  std::size_t remembered_ids = 1u << 19;
+  // as many of the most recent, in two generations (README.md, "Bounded memory"); aliases: an eighth.
+  std::size_t remembered_ids = 96'000;
 };
 
 // The mapping of a group of feed objects: reads the array `feed_objects` (it may change it in place,
