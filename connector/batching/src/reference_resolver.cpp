@@ -35,8 +35,33 @@ std::string describe(const rapidjson::Value& ref) {
 
 std::size_t slots_for(std::size_t capacity) { return std::bit_ceil(capacity + capacity / 3 + 1); }
 
+namespace {
+
+// The slots a table needs for one more key: it starts small (a short run stays small) and doubles
+// while more than 3/4 full, up to slots_for(capacity); `place` puts an old slot into the new table.
+template <class Slot, class Place>
+void make_room(std::vector<Slot>& slots, std::size_t size, std::size_t capacity, Place place) {
+  constexpr std::size_t kFirstSlots = 1024;
+  const std::size_t most = slots_for(capacity);
+  if (slots.empty()) {
+    slots.assign(std::min(kFirstSlots, most), Slot{});
+    return;
+  }
+  if ((size + 1) * 4 <= slots.size() * 3 || slots.size() >= most) return;
+  std::vector<Slot> bigger(slots.size() * 2, Slot{});
+  for (const Slot& slot : slots) place(bigger, slot);
+  slots.swap(bigger);
+}
+
+}  // namespace
+
 bool IdGenerations::Table::insert(std::uint64_t key, std::size_t capacity) {
-  if (slots.empty()) slots.assign(slots_for(capacity), 0);
+  make_room(slots, size, capacity, [](std::vector<std::uint64_t>& bigger, std::uint64_t old) {
+    if (old == 0) return;
+    std::size_t i = old & (bigger.size() - 1);
+    while (bigger[i] != 0) i = (i + 1) & (bigger.size() - 1);
+    bigger[i] = old;
+  });
   std::size_t i = key & (slots.size() - 1);
   while (slots[i] != 0) {
     if (slots[i] == key) return false;
@@ -89,7 +114,12 @@ bool IdGenerations::contains(std::string_view id) const {
 }
 
 void AliasGenerations::Table::insert_or_assign(std::uint64_t key, std::string_view id, std::size_t capacity) {
-  if (slots.empty()) slots.assign(slots_for(capacity), Slot{});
+  make_room(slots, size, capacity, [](std::vector<Slot>& bigger, const Slot& old) {
+    if (old.key == 0) return;
+    std::size_t i = old.key & (bigger.size() - 1);
+    while (bigger[i].key != 0) i = (i + 1) & (bigger.size() - 1);
+    bigger[i] = old;
+  });
   std::size_t i = key & (slots.size() - 1);
   while (slots[i].key != 0 && slots[i].key != key) i = (i + 1) & (slots.size() - 1);
   if (slots[i].key == 0) ++size;

@@ -19,8 +19,8 @@
 namespace kfc::batching::detail {
 
 // Slots of a table holding at most `capacity` keys, no more than 3/4 full: a power of two, so the
-// slot is the hash's low bits. A generation's table has this size from its first key on: memory never
-// grows past it and nothing is rehashed.
+// slot is the hash's low bits. A generation's table starts small and doubles up to this size, never
+// past it: memory is bounded by it whatever the run's size.
 std::size_t slots_for(std::size_t capacity);
 
 // A set of ids kept as 64-bit hashes in two generations: when the young one holds `capacity` ids,
@@ -38,7 +38,7 @@ class IdGenerations {
  private:
   // Open addressing, linear probing; 0 marks an empty slot (a hash of 0 is stored as 1).
   struct Table {
-    std::vector<std::uint64_t> slots;  // none until the first key
+    std::vector<std::uint64_t> slots;  // none until the first key, then doubling to slots_for(capacity)
     std::size_t size = 0;
     bool insert(std::uint64_t key, std::size_t capacity);  // false when it was there already
     bool contains(std::uint64_t key) const;
