@@ -4,6 +4,7 @@
 #include <bit>
 #include <functional>
 #include <map>
+#include <type_traits>
 
 #include <spdlog/spdlog.h>
 
@@ -37,10 +38,25 @@ std::size_t slots_for(std::size_t capacity) { return std::bit_ceil(capacity + ca
 
 namespace {
 
+// A slot's key: the slot itself for an id table, its `key` for an alias table; 0 marks an empty slot.
+template <class Slot>
+std::uint64_t key_of(const Slot& slot) {
+  if constexpr (std::is_integral_v<Slot>) return slot;
+  else return slot.key;
+}
+
+// The slot holding `key`, or the empty slot where it goes (linear probing; a table is never full).
+template <class Slot>
+std::size_t probe(const std::vector<Slot>& slots, std::uint64_t key) {
+  std::size_t i = key & (slots.size() - 1);
+  while (key_of(slots[i]) != 0 && key_of(slots[i]) != key) i = (i + 1) & (slots.size() - 1);
+  return i;
+}
+
 // The slots a table needs for one more key: it starts small (a short run stays small) and doubles
-// while more than 3/4 full, up to slots_for(capacity); `place` puts an old slot into the new table.
-template <class Slot, class Place>
-void make_room(std::vector<Slot>& slots, std::size_t size, std::size_t capacity, Place place) {
+// while more than 3/4 full, up to slots_for(capacity).
+template <class Slot>
+void make_room(std::vector<Slot>& slots, std::size_t size, std::size_t capacity) {
   constexpr std::size_t kFirstSlots = 1024;
   const std::size_t most = slots_for(capacity);
   if (slots.empty()) {
@@ -49,35 +65,25 @@ void make_room(std::vector<Slot>& slots, std::size_t size, std::size_t capacity,
   }
   if ((size + 1) * 4 <= slots.size() * 3 || slots.size() >= most) return;
   std::vector<Slot> bigger(slots.size() * 2, Slot{});
-  for (const Slot& slot : slots) place(bigger, slot);
+  for (const Slot& slot : slots) {
+    if (key_of(slot) != 0) bigger[probe(bigger, key_of(slot))] = slot;
+  }
   slots.swap(bigger);
 }
 
 }  // namespace
 
 bool IdGenerations::Table::insert(std::uint64_t key, std::size_t capacity) {
-  make_room(slots, size, capacity, [](std::vector<std::uint64_t>& bigger, std::uint64_t old) {
-    if (old == 0) return;
-    std::size_t i = old & (bigger.size() - 1);
-    while (bigger[i] != 0) i = (i + 1) & (bigger.size() - 1);
-    bigger[i] = old;
-  });
-  std::size_t i = key & (slots.size() - 1);
-  while (slots[i] != 0) {
-    if (slots[i] == key) return false;
-    i = (i + 1) & (slots.size() - 1);
-  }
+  make_room(slots, size, capacity);
+  const std::size_t i = probe(slots, key);
+  if (slots[i] == key) return false;
   slots[i] = key;
   ++size;
   return true;
 }
 
 bool IdGenerations::Table::contains(std::uint64_t key) const {
-  if (slots.empty()) return false;
-  for (std::size_t i = key & (slots.size() - 1); slots[i] != 0; i = (i + 1) & (slots.size() - 1)) {
-    if (slots[i] == key) return true;
-  }
-  return false;
+  return !slots.empty() && slots[probe(slots, key)] == key;
 }
 
 void IdGenerations::Table::prefetch(std::uint64_t key) const {
@@ -114,14 +120,8 @@ bool IdGenerations::contains(std::string_view id) const {
 }
 
 void AliasGenerations::Table::insert_or_assign(std::uint64_t key, std::string_view id, std::size_t capacity) {
-  make_room(slots, size, capacity, [](std::vector<Slot>& bigger, const Slot& old) {
-    if (old.key == 0) return;
-    std::size_t i = old.key & (bigger.size() - 1);
-    while (bigger[i].key != 0) i = (i + 1) & (bigger.size() - 1);
-    bigger[i] = old;
-  });
-  std::size_t i = key & (slots.size() - 1);
-  while (slots[i].key != 0 && slots[i].key != key) i = (i + 1) & (slots.size() - 1);
+  make_room(slots, size, capacity);
+  const std::size_t i = probe(slots, key);
   if (slots[i].key == 0) ++size;
   // An alias given another id names the new one; the old text stays until the generation goes.
   slots[i] = Slot{key, static_cast<std::uint32_t>(ids.size()), static_cast<std::uint32_t>(id.size())};
@@ -130,10 +130,8 @@ void AliasGenerations::Table::insert_or_assign(std::uint64_t key, std::string_vi
 
 const AliasGenerations::Slot* AliasGenerations::Table::find(std::uint64_t key) const {
   if (slots.empty()) return nullptr;
-  for (std::size_t i = key & (slots.size() - 1); slots[i].key != 0; i = (i + 1) & (slots.size() - 1)) {
-    if (slots[i].key == key) return &slots[i];
-  }
-  return nullptr;
+  const Slot& slot = slots[probe(slots, key)];
+  return slot.key == key ? &slot : nullptr;
 }
 
 // Full by count, or by text when aliases are given new ids again and again.
