@@ -94,6 +94,8 @@ class AmqpSink final : public Sink {
     // Whatever an abandoned run left is dropped (it was never confirmed); tickets count from 1.
     stop_io_thread();
     context_ = context;
+    envelope_ = MessageFields{.applicant_id = options_.applicant_id, .action_sequence = 1, .update = context.update,
+                              .work_id = context.work_id, .draft_id = options_.draft_id};
     run_base_ = shared_.stats;  // stats add up over the sink's life
     run_base_.in_flight = 0;
     shared_ = SharedState{};
@@ -207,22 +209,31 @@ class AmqpSink final : public Sink {
     ++shared_.stats.announcements;
   }
 
+  // The ledger keeps each message's bundle JSON, not its queue envelope: base64 makes the envelope a
+  // third bigger, and up to max_retained messages wait in the ledger. The I/O thread wraps each one
+  // when it publishes it (wire_message()), byte for byte what queue_message() makes.
   std::vector<PublishLedger::NewMessage> queue_messages(const stix::Bundle& bundle) const {
     std::vector<PublishLedger::NewMessage> messages;
     if (bundle.size() == 0) return messages;
-    MessageFields fields{.applicant_id = options_.applicant_id, .action_sequence = 1, .update = context_.update,
-                         .work_id = context_.work_id, .draft_id = options_.draft_id};
     if (options_.mode == AmqpMessageMode::WholeBundle) {
-      messages.push_back({0, queue_message(fields, whole_bundle_json(bundle))});
+      messages.push_back({0, whole_bundle_json(bundle)});
+      messages.back().body.shrink_to_fit();
       return messages;
     }
     auto split = split_bundle(bundle);
     messages.reserve(split.size());
-    for (const auto& message : split) {
-      messages.push_back({message.nb_deps, queue_message(fields, message.bundle_json)});
-      ++fields.action_sequence;
+    for (auto& message : split) {
+      message.bundle_json.shrink_to_fit();  // it grew by appending: up to twice the bytes it holds
+      messages.push_back({message.nb_deps, std::move(message.bundle_json)});
     }
     return messages;
+  }
+
+  // The queue envelope of the bundle stored at `position` in its ticket (action_sequence 1, 2, …), in wire_.
+  const std::string& wire_message(const std::string& bundle_json, std::size_t position) {
+    envelope_.action_sequence = static_cast<int>(position) + 1;
+    write_queue_message(envelope_, bundle_json, wire_);
+    return wire_;
   }
 
   // The first caller to see a failure gets its reason; later calls say it failed earlier.
@@ -339,7 +350,7 @@ class AmqpSink final : public Sink {
       if (ledger_.in_flight() >= options_.window) return;
       const std::string* body = ledger_.next_body();
       if (body == nullptr) return;
-      if (!publish(*body)) return;  // connection lost: everything unconfirmed is queued again
+      if (!publish(wire_message(*body, ledger_.next_position()))) return;  // connection lost: everything unconfirmed is queued again
       ledger_.published(next_tag_++);
       last_activity_ = std::chrono::steady_clock::now();
       if (++since_read >= 64) {  // take acks now and then so the window rarely fills
@@ -477,7 +488,10 @@ class AmqpSink final : public Sink {
                        "platform up (it binds the push queue)? Publishing it again",
                        reason, options_.exchange, options_.routing_key);
         }
-        ledger_.returned(amqp_bytes_text(message.body));
+        const std::string_view returned_body(static_cast<const char*>(message.body.bytes), message.body.len);
+        ledger_.returned([&](const std::string& bundle_json, std::size_t position) {
+          return wire_message(bundle_json, position) == returned_body;
+        });
         amqp_destroy_message(&message);
         break;
       }
@@ -581,6 +595,8 @@ class AmqpSink final : public Sink {
   std::thread io_thread_;
 
   // I/O thread's side.
+  MessageFields envelope_;          // the run's queue envelope (set by begin_run, before the thread starts)
+  std::string wire_;                // the message being published, reused
   std::unique_ptr<Connection> connection_;
   PublishLedger ledger_;
   DeliveryTag next_tag_ = 1;

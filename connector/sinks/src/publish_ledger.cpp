@@ -4,8 +4,11 @@ namespace kfc::sinks {
 
 std::uint64_t PublishLedger::add_ticket(std::vector<NewMessage> messages) {
   const std::uint64_t ticket = last_ticket() + 1;
-  open_tickets_.push_back(messages.size());
-  for (auto& message : messages) entries_.push_back(Entry{ticket, message.nb_deps, State::Queued, 0, std::move(message.body)});
+  open_tickets_.push_back(OpenTicket{messages.size(), first_serial_ + entries_.size()});
+  for (auto& message : messages) {
+    retained_bytes_ += message.body.size();
+    entries_.push_back(Entry{ticket, message.nb_deps, State::Queued, 0, std::move(message.body)});
+  }
   advance_confirmed();  // an empty ticket right after confirmed ones
   return ticket;
 }
@@ -24,6 +27,13 @@ const std::string* PublishLedger::next_body() const {
   if (serial - first_serial_ >= entries_.size()) return nullptr;
   return &entries_[serial - first_serial_].body;
 }
+
+std::size_t PublishLedger::position(std::uint64_t serial) const {
+  const Entry& e = entries_[serial - first_serial_];
+  return serial - open_tickets_[e.ticket - first_open_ticket_].first_serial;
+}
+
+std::size_t PublishLedger::next_position() const { return position(again_.empty() ? fresh_ : *again_.begin()); }
 
 void PublishLedger::published(DeliveryTag tag) {
   std::uint64_t serial;
@@ -66,9 +76,10 @@ void PublishLedger::ack(DeliveryTag tag, bool multiple) {
     Entry& e = *entry(flight.serial);
     e.state = State::Confirmed;
     --in_flight_;
-    --open_tickets_[e.ticket - first_open_ticket_];
+    --open_tickets_[e.ticket - first_open_ticket_].unconfirmed;
     ++counts_.confirmed;
   }
+  release_confirmed_bodies();
   advance_confirmed();
 }
 
@@ -81,11 +92,15 @@ void PublishLedger::nack(DeliveryTag tag, bool multiple) {
 }
 
 void PublishLedger::returned(std::string_view body) {
+  returned([body](const std::string& stored, std::size_t) { return stored == body; });
+}
+
+void PublishLedger::returned(const ReturnedMatch& is_returned) {
   ++counts_.returned;
   for (auto& [tag, flight] : flights_) {
     if (flight.returned) continue;
     const Entry* e = entry(flight.serial);
-    if (e != nullptr && e->body == body) {
+    if (e != nullptr && is_returned(e->body, position(flight.serial))) {
       flight.returned = true;
       return;
     }
@@ -110,7 +125,7 @@ void PublishLedger::requeue(std::uint64_t serial) {
   Entry& e = *entry(serial);
   if (e.state == State::Queued) return;
   if (e.state == State::InFlight) --in_flight_;
-  if (e.state == State::Confirmed) ++open_tickets_[e.ticket - first_open_ticket_];
+  if (e.state == State::Confirmed) ++open_tickets_[e.ticket - first_open_ticket_].unconfirmed;
   e.state = State::Queued;
   again_.insert(serial);
   ++counts_.republished;
@@ -129,9 +144,22 @@ void PublishLedger::refuse(std::uint64_t serial) {
   for (; next < fresh_; ++next) requeue(next);
 }
 
+// Only a message after a refused one is queued again, and a refused one is in flight: a message
+// confirmed together with every message before it is never published again.
+void PublishLedger::release_confirmed_bodies() {
+  if (first_unconfirmed_ < first_serial_) first_unconfirmed_ = first_serial_;
+  while (Entry* e = entry(first_unconfirmed_)) {
+    if (e->state != State::Confirmed) break;
+    retained_bytes_ -= e->body.size();
+    std::string().swap(e->body);
+    ++first_unconfirmed_;
+  }
+}
+
 void PublishLedger::advance_confirmed() {
-  while (!open_tickets_.empty() && open_tickets_.front() == 0) {
+  while (!open_tickets_.empty() && open_tickets_.front().unconfirmed == 0) {
     while (!entries_.empty() && entries_.front().ticket == first_open_ticket_) {
+      retained_bytes_ -= entries_.front().body.size();
       entries_.pop_front();
       ++first_serial_;
     }
@@ -139,6 +167,7 @@ void PublishLedger::advance_confirmed() {
     ++first_open_ticket_;
   }
   if (fresh_ < first_serial_) fresh_ = first_serial_;
+  if (first_unconfirmed_ < first_serial_) first_unconfirmed_ = first_serial_;
 }
 
 }  // namespace kfc::sinks

@@ -110,6 +110,50 @@ TEST(PublishLedger, ALostConnectionRepublishesTheUnconfirmedAndWhatMayDependOnTh
   EXPECT_EQ(ledger.confirmed_ticket(), 2u);
 }
 
+TEST(PublishLedger, AMatcherFindsTheReturnedMessageByItsStoredBodyAndPosition) {
+  PublishLedger ledger;
+  ledger.add_ticket(bundle({{1, "x"}, {2, "y"}}));
+  ledger.add_ticket(bundle({{1, "z"}}));
+  std::vector<std::size_t> positions;
+  DeliveryTag tag = 1;
+  while (ledger.next_body() != nullptr) {
+    positions.push_back(ledger.next_position());
+    ledger.published(tag++);
+  }
+  EXPECT_EQ(positions, (std::vector<std::size_t>{0, 1, 0}));  // each ticket counts from 0
+  // The wire bytes are made from body and position: only "y" at position 1 matches.
+  ledger.returned([](const std::string& body, std::size_t position) { return body + std::to_string(position) == "y1"; });
+  ledger.ack(3, true);
+  EXPECT_EQ(ledger.counts().returned, 1u);
+  EXPECT_EQ(ledger.counts().confirmed, 1u);  // x only: y was returned and z may depend on it
+  std::vector<std::pair<std::string, std::size_t>> again;
+  while (const std::string* body = ledger.next_body()) {
+    again.emplace_back(*body, ledger.next_position());
+    ledger.published(tag++);
+  }
+  EXPECT_EQ(again, (std::vector<std::pair<std::string, std::size_t>>{{"y", 1}, {"z", 0}}));
+}
+
+TEST(PublishLedger, ABodyIsReleasedOnceItAndEverythingBeforeItIsConfirmed) {
+  PublishLedger ledger;
+  ledger.add_ticket(bundle({{1, "aa"}, {2, "bbb"}, {3, "cccc"}}));
+  EXPECT_EQ(ledger.retained_bytes(), 9u);
+  DeliveryTag tag = 1;
+  publish_all(ledger, tag);
+  ledger.ack(2, false);  // bbb: aa is not confirmed yet, a refusal of aa would need bbb again
+  EXPECT_EQ(ledger.retained_bytes(), 9u);
+  ledger.ack(1, false);  // aa and bbb can never go out again; the ticket is still open
+  EXPECT_EQ(ledger.retained_bytes(), 4u);
+  EXPECT_EQ(ledger.retained(), 3u);
+  EXPECT_EQ(ledger.confirmed_ticket(), 0u);
+  ledger.nack(3, false);  // cccc alone goes out again, with its body
+  EXPECT_EQ(publish_all(ledger, tag), (std::vector<std::string>{"cccc"}));
+  ledger.ack(4, false);
+  EXPECT_EQ(ledger.confirmed_ticket(), 1u);
+  EXPECT_EQ(ledger.retained_bytes(), 0u);
+  EXPECT_TRUE(ledger.idle());
+}
+
 TEST(PublishLedger, EmptyTicketsConfirmWithTheirPredecessors) {
   PublishLedger ledger;
   ledger.add_ticket({});

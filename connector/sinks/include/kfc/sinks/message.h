@@ -18,7 +18,10 @@ struct MessageFields {
 };
 
 std::string queue_message(const MessageFields& fields, std::string_view bundle_json);
+// The same into `out` (its old content replaced, its capacity reused).
+void write_queue_message(const MessageFields& fields, std::string_view bundle_json, std::string& out);
 
 std::string base64_encode(std::string_view data);
+void append_base64(std::string_view data, std::string& out);
 
 }  // namespace kfc::sinks

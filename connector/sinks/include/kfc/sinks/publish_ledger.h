@@ -11,8 +11,15 @@
 // reach OpenCTI before it. They go out again in their original order, before anything new.
 //
 // A ticket is confirmed once every message of it and of every earlier ticket is confirmed; only then
-// can no later refusal touch it, and its messages are dropped.
+// can no later refusal touch it, and its messages are dropped. A refusal only ever reaches messages
+// after the refused one, so a message confirmed with everything before it can never go out again:
+// its body is released at once (the entry stays until its ticket is confirmed, for the counts).
+//
+// Bodies are opaque here: the caller may store a compact form and make the bytes it sends from it
+// (the AMQP sink stores the bundle and wraps it in the queue envelope when it publishes); a message's
+// position in its ticket (0, 1, …) is there to help with that.
 #include <cstdint>
+#include <functional>
 #include <deque>
 #include <map>
 #include <set>
@@ -43,6 +50,8 @@ class PublishLedger {
 
   // The next message to publish (again-published ones first, oldest first); nullptr when none.
   const std::string* next_body() const;
+  // That message's position in its ticket (0 for the first). Precondition: next_body() != nullptr.
+  std::size_t next_position() const;
   // The message next_body() returned went out with this delivery tag.
   void published(DeliveryTag tag);
 
@@ -51,6 +60,10 @@ class PublishLedger {
   // basic.return: the message with this body, among those in flight (lowest tag first), was not
   // routed; its coming ack means "not delivered".
   void returned(std::string_view body);
+  // The same, for stored bodies that are not the bytes sent: `is_returned(body, position)` says
+  // whether the message stored as `body` at `position` in its ticket is the one that came back.
+  using ReturnedMatch = std::function<bool(const std::string& body, std::size_t position)>;
+  void returned(const ReturnedMatch& is_returned);
   // Everything in flight may be lost: publish it again. Delivery tags restart at 1.
   void connection_lost();
 
@@ -59,6 +72,7 @@ class PublishLedger {
   std::size_t in_flight() const { return in_flight_; }
   std::size_t waiting() const;            // queued for (re)publication
   std::size_t retained() const { return entries_.size(); }  // messages of unconfirmed tickets
+  std::size_t retained_bytes() const { return retained_bytes_; }  // their bodies still held
   const LedgerCounts& counts() const { return counts_; }
   bool idle() const { return entries_.empty(); }
 
@@ -76,7 +90,13 @@ class PublishLedger {
     bool returned = false;
   };
 
+  struct OpenTicket {
+    std::size_t unconfirmed;    // messages not confirmed
+    std::uint64_t first_serial; // its first message
+  };
+
   Entry* entry(std::uint64_t serial);
+  std::size_t position(std::uint64_t serial) const;
   bool same_rank(const Entry& a, const Entry& b) const { return a.ticket == b.ticket && a.nb_deps == b.nb_deps; }
   // `serial` is refused: it and every later message of a higher rank that went out are queued again.
   void refuse(std::uint64_t serial);
@@ -84,6 +104,7 @@ class PublishLedger {
   std::vector<std::pair<DeliveryTag, Flight>> take_flights(DeliveryTag tag, bool multiple);
   bool is_current(DeliveryTag tag, const Flight& flight);
   void advance_confirmed();
+  void release_confirmed_bodies();
 
   std::deque<Entry> entries_;                 // serials first_serial_, first_serial_ + 1, …
   std::uint64_t first_serial_ = 1;
@@ -91,8 +112,10 @@ class PublishLedger {
   std::set<std::uint64_t> again_;             // serials queued for another publication
   std::map<DeliveryTag, Flight> flights_;     // tags not yet acked/nacked (some may be stale)
   std::size_t in_flight_ = 0;
-  std::deque<std::size_t> open_tickets_;      // unconfirmed messages per open ticket
+  std::deque<OpenTicket> open_tickets_;
   std::uint64_t first_open_ticket_ = 1;
+  std::uint64_t first_unconfirmed_ = 1;       // every serial before it is confirmed (body released)
+  std::size_t retained_bytes_ = 0;
   LedgerCounts counts_;
 };
 
