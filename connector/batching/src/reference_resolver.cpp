@@ -71,6 +71,14 @@ void make_room(std::vector<Slot>& slots, std::size_t size, std::size_t capacity)
   slots.swap(bigger);
 }
 
+// Empties a table and keeps its slots: a table dropped and grown again would leave its memory as a
+// hole the next doubling cannot use, and the process would grow by a table at every generation.
+template <class Table>
+void clear_table(Table& table) {
+  std::fill(table.slots.begin(), table.slots.end(), typename decltype(table.slots)::value_type{});
+  table.size = 0;
+}
+
 }  // namespace
 
 bool IdGenerations::Table::insert(std::uint64_t key, std::size_t capacity) {
@@ -108,8 +116,8 @@ void IdGenerations::add_all(const std::vector<std::string_view>& ids) {
 void IdGenerations::add_key(std::uint64_t key) {
   if (old_.contains(key)) return;
   if (young_.size >= capacity_) {
-    old_ = std::move(young_);
-    young_ = Table{};
+    std::swap(old_, young_);  // the forgotten generation's memory is reused (see clear_table())
+    clear_table(young_);
   }
   young_.insert(key, capacity_);
 }
@@ -142,8 +150,9 @@ bool AliasGenerations::young_is_full() const {
 void AliasGenerations::add(std::string_view alias, std::string_view id) {
   if (id.size() > kMaxAliasedIdBytes) return;
   if (young_is_full()) {
-    old_ = std::move(young_);
-    young_ = Table{};
+    std::swap(old_, young_);
+    clear_table(young_);
+    young_.ids.clear();
   }
   young_.insert_or_assign(hash_of(alias), id, capacity_);
 }
