@@ -1,5 +1,6 @@
 #include "kfc/runner/runner.h"
 
+#include <malloc.h>
 #include <rapidjson/document.h>
 #include <spdlog/spdlog.h>
 
@@ -402,6 +403,10 @@ void Runner::Impl::read_collection(const FeedCollection& source) {
 }
 
 bool Runner::Impl::on_page(const FeedCollection& source, CollectionReport& progress, const taxii::Page& page) {
+  // The previous page's text, its parsed objects and the messages sent since left free blocks all over
+  // the heap; glibc only gives back the top of it. Returning the free pages here (about a page of
+  // feed objects' worth, once per page: negligible time) keeps the peak RSS down by the same.
+  malloc_trim(0);
   for (const rapidjson::Value* object : page.objects) {
     rapidjson::Document copy;
     copy.CopyFrom(*object, copy.GetAllocator());

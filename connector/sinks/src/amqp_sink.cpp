@@ -163,6 +163,7 @@ class AmqpSink final : public Sink {
       throw_if_failed(lock, "nothing more is sent");
     }
     if (!io_thread_.joinable()) begin_run(context_);  // send() without begin_run(), or after end_run()
+    wait_for_room(bundles);
     std::vector<std::vector<PublishLedger::NewMessage>> messages;
     std::size_t total = 0;
     std::size_t objects = 0;
@@ -194,6 +195,18 @@ class AmqpSink final : public Sink {
       throw_if_failed(lock, "nothing more is sent");
     }
     return last_ticket_;
+  }
+
+  // Waits, before the messages are made, until the held ones leave room for them: their number is
+  // not known yet, but a bundle gives at most one per object. Made earlier, they would wait in
+  // memory beside the max_retained held ones.
+  void wait_for_room(std::span<const stix::Bundle* const> bundles) {
+    std::size_t most = 0;
+    for (const stix::Bundle* bundle : bundles) most += bundle->size();
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] {
+      return shared_.failure || shared_.retained == 0 || shared_.retained + most <= options_.max_retained;
+    });
   }
 
   void announce(std::size_t expectations) {
