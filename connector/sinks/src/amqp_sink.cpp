@@ -207,6 +207,7 @@ class AmqpSink final : public Sink {
     changed_.wait(lock, [&] {
       return shared_.failure || shared_.retained == 0 || shared_.retained + most <= options_.max_retained;
     });
+    throw_if_failed(lock, "nothing more is sent");
   }
 
   void announce(std::size_t expectations) {
