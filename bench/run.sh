@@ -12,7 +12,7 @@
 #   - fetch limit: curl reading the same pages over one keep-alive connection;
 #   - fetch only: the connector's TAXII client reading and parsing them, objects discarded;
 #   - dry run: `run --once --dry-run` (objects printed as the reference prints them, to /dev/null);
-#   - directory: `run --once` with the directory output;
+#   - directory: `run --once` with the directory output (kept until the bench ends: about 7 GB at 1M);
 #   - RabbitMQ: `run --once` into the local RabbitMQ via the stand-in OpenCTI, a consumer draining the
 #     queue as OpenCTI's workers do;
 #   - broker limit: a minimal rabbitmq-c publisher (persistent, confirms, window 500) sending the
@@ -182,13 +182,15 @@ for size in "${sizes[@]}"; do
   fi
   if wanted directory; then
   log "$size: directory output"
-  rm -rf "$scratch/bundles" && mkdir -p "$scratch/bundles"
-  run_measured directory "$feed" env CONNECTOR_OUTPUT=directory CONNECTOR_OUTPUT_DIR="$scratch/bundles" \
+  # A new directory per size, removed only when the bench ends (with $scratch): on ext4 without a
+  # journal, creating files where many were just deleted costs kernel time that is not the connector's
+  # (bench/README.md, "The directory run and deleted files").
+  bundles=$(mktemp -d "$scratch/bundles-$size.XXXXXX")
+  run_measured directory "$feed" env CONNECTOR_OUTPUT=directory CONNECTOR_OUTPUT_DIR="$bundles" \
     "$connector" run --once
   wall=$(value wall_s "$scratch/directory.tsv")
   row "$size" "directory" "$wall" "$(value cpu_s "$scratch/directory.tsv")" "$size" \
     "$(objects_sent "$scratch/directory.err")" "$(value maxrss_kb "$scratch/directory.tsv")" "$(pct "$curl_wall" "$wall")" "–"
-  rm -rf "$scratch/bundles"
 
   fi
   if wanted rabbitmq; then

@@ -3,20 +3,20 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <iomanip>
-#include <sstream>
 #include <vector>
 
 #include "json_text.h"
 #include "kfc/config/counters.h"
 #include "kfc/config/time_format.h"
 #include "kfc/sinks/splitter.h"
+#include "kfc/stix/python_json.h"
 
 namespace kfc::sinks {
 
@@ -136,8 +136,8 @@ class DirectorySink final : public SynchronousSink {
 
  private:
   struct BundleFile {
-    std::filesystem::path temp_path;   // hidden, while it is written
-    std::filesystem::path final_path;  // once it is whole and synced
+    std::string temp_name;   // hidden, while it is written
+    std::string final_name;  // once it is whole and synced
   };
 
   void deliver(const stix::Bundle& bundle) override {
@@ -147,64 +147,70 @@ class DirectorySink final : public SynchronousSink {
 
   // Every file is synced under its temporary name before any is renamed, and the renames are synced
   // (one directory sync) before the group counts as delivered. On an error no temporary file stays.
+  // Files are opened and renamed relative to one descriptor of the directory: no path walk per file.
   void write_group(std::span<const stix::Bundle* const> bundles) {
     if (run_stamp_.empty()) begin_run(context_);
+    const FileDescriptor dir(::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0) fail_directory("open", errno);
     std::vector<BundleFile> files;
     files.reserve(bundles.size());
     try {
       for (const stix::Bundle* bundle : bundles) {
         files.push_back(next_file(*bundle));
-        write_synced(whole_bundle_json(*bundle), files.back());
+        write_synced(dir.get(), stix::compact_bundle_json_view(*bundle), files.back());
       }
     } catch (...) {
-      for (const auto& file : files) ::unlink(file.temp_path.c_str());
+      for (const auto& file : files) ::unlinkat(dir.get(), file.temp_name.c_str(), 0);
       throw;
     }
     for (std::size_t i = 0; i < files.size(); ++i) {
-      if (::rename(files[i].temp_path.c_str(), files[i].final_path.c_str()) == 0) continue;
+      if (::renameat(dir.get(), files[i].temp_name.c_str(), dir.get(), files[i].final_name.c_str()) == 0) continue;
       const int error = errno;
-      for (std::size_t k = i + 1; k < files.size(); ++k) ::unlink(files[k].temp_path.c_str());
-      fail("rename", files[i], error);
+      for (std::size_t k = i; k < files.size(); ++k) ::unlinkat(dir.get(), files[k].temp_name.c_str(), 0);
+      fail(step_error("rename", files[i], error));
     }
-    sync_directory();
+    // The renames themselves must survive a crash: sync the directory entries too.
+    ::fsync(dir.get());
     stats_.messages += files.size();
   }
 
   BundleFile next_file(const stix::Bundle& bundle) {
-    std::ostringstream name;
-    name << run_stamp_ << '-' << std::setw(4) << std::setfill('0') << run_serial_ << '-' << std::setw(8)
-         << std::setfill('0') << ++ticket_ << '-' << bundle.id << ".json";
-    return {directory_ / ("." + name.str() + ".tmp"), directory_ / name.str()};
+    std::string name = fmt::format("{}-{:04}-{:08}-{}.json", run_stamp_, run_serial_, ++ticket_, bundle.id);
+    return {"." + name + ".tmp", std::move(name)};
   }
 
-  [[noreturn]] static void fail(const char* step, const BundleFile& file, int error) {
-    ::unlink(file.temp_path.c_str());
-    throw DeliveryError(std::string("cannot ") + step + " " + file.final_path.string() + ": " + std::strerror(error) +
-                        (error == ENOSPC ? " — the disk is full; free space in connector.output_dir" : "") +
-                        " (connector.output_dir); the bundle is not counted as delivered");
+  std::string step_error(const char* step, const BundleFile& file, int error) const {
+    return std::string("cannot ") + step + " " + (directory_ / file.final_name).string() + ": " +
+           std::strerror(error) + (error == ENOSPC ? " — the disk is full; free space in connector.output_dir" : "");
+  }
+  [[noreturn]] static void fail(const std::string& what) {
+    throw DeliveryError(what + " (connector.output_dir); the bundle is not counted as delivered");
+  }
+  [[noreturn]] void fail_directory(const char* step, int error) const {
+    throw DeliveryError(std::string("cannot ") + step + " the output directory " + directory_.string() + ": " +
+                        std::strerror(error) + " (connector.output_dir); the bundles are not counted as delivered");
   }
 
-  // `text` in the file's temporary name, on disk (fsync) when this returns.
-  static void write_synced(const std::string& text, const BundleFile& file_names) {
-    FileDescriptor file(::open(file_names.temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-    if (file.get() < 0) fail("create", file_names, errno);
+  // `text` in the file's temporary name, on disk when this returns. fdatasync, not fsync: POSIX
+  // synchronized I/O data integrity (fdatasync) covers the data and the metadata needed to read it
+  // back (the size, the blocks), and leaves out only what is not needed for that (times). Neither
+  // makes the file's name durable: on Linux that takes a sync of the directory (fsync(2)), which
+  // write_group does after the renames. A crash before it leaves at most a whole file under its
+  // hidden temporary name, never a partial file under a final name.
+  void write_synced(int dir, std::string_view text, const BundleFile& names) {
+    FileDescriptor file(::openat(dir, names.temp_name.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (file.get() < 0) fail(step_error("create", names, errno));
     std::size_t written = 0;
     while (written < text.size()) {
       ssize_t n = ::write(file.get(), text.data() + written, text.size() - written);
       if (n < 0) {
         if (errno == EINTR) continue;
-        fail("write", file_names, errno);
+        fail(step_error("write", names, errno));
       }
       written += static_cast<std::size_t>(n);
     }
-    if (::fsync(file.get()) != 0) fail("fsync", file_names, errno);
-    if (::close(file.release()) != 0) fail("close", file_names, errno);
-  }
-
-  // The renames themselves must survive a crash: sync the directory entries too.
-  void sync_directory() const {
-    FileDescriptor dir(::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir.get() >= 0) ::fsync(dir.get());
+    if (::fdatasync(file.get()) != 0) fail(step_error("fdatasync", names, errno));
+    if (::close(file.release()) != 0) fail(step_error("close", names, errno));
   }
 
   // connector.send_to_directory_retention, as pycti: bundle files (*.json) last modified more than

@@ -123,7 +123,9 @@ class Splitter {
           if (std::find(kept.begin(), kept.end(), ref) == kept.end()) kept.push_back(ref);
         }
         Value kept_value(rapidjson::kArrayType);
-        for (const auto& ref : kept) kept_value.PushBack(Value(ref.c_str(), alloc), alloc);
+        for (const auto& ref : kept) {  // by length: a reference may hold U+0000
+          kept_value.PushBack(Value(ref.data(), static_cast<rapidjson::SizeType>(ref.size()), alloc), alloc);
+        }
         member_at()->value = kept_value;
       } else if (ends_with(key, "_ref")) {
         const Value& value = member_at()->value;

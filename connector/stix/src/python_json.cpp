@@ -347,7 +347,7 @@ std::string compact_json(const rapidjson::Value& value) {
   return out;
 }
 
-void append_compact_bundle_json(const Bundle& bundle, std::string& out) {
+std::string_view compact_bundle_json_view(const Bundle& bundle) {
   auto& buffer = reusable_buffer();
   CompactWriter writer(buffer);
   writer.StartObject();
@@ -360,8 +360,10 @@ void append_compact_bundle_json(const Bundle& bundle, std::string& out) {
   writer.Key("objects");
   bundle.objects.Accept(writer);
   writer.EndObject();
-  out.append(buffer.GetString(), buffer.GetSize());
+  return {buffer.GetString(), buffer.GetSize()};
 }
+
+void append_compact_bundle_json(const Bundle& bundle, std::string& out) { out += compact_bundle_json_view(bundle); }
 
 std::string compact_bundle_json(const Bundle& bundle) {
   std::string out;

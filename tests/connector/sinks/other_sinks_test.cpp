@@ -145,6 +145,34 @@ TEST(DirectorySinkTest, AWriteTheDiskRefusesIsAnErrorAndLeavesNoFile) {
   EXPECT_NE(files[0].string().find("fits"), std::string::npos);
 }
 
+// The directory is opened once per group; when it has gone (removed or moved away mid-run) nothing
+// is confirmed, the error names the directory and the setting, and once it is back delivery goes on.
+TEST(DirectorySinkTest, ADirectoryGoneMidRunConfirmsNothingAndNamesIt) {
+  TempDir dir;
+  ManualClock clock{SystemTime{}};
+  auto sink = make_directory_sink(dir.path(), clock);
+  sink->begin_run({});
+  sink->send(bundle_of("before", 1));
+  const fs::path moved = dir.path().string() + "-moved";
+  fs::rename(dir.path(), moved);
+  std::string error_text;
+  try {
+    sink->send(bundle_of("while-gone", 1));
+  } catch (const DeliveryError& error) {
+    error_text = error.what();
+  }
+  EXPECT_NE(error_text.find("cannot open the output directory " + dir.path().string()), std::string::npos)
+      << error_text;
+  EXPECT_NE(error_text.find("connector.output_dir"), std::string::npos) << error_text;
+  EXPECT_NE(error_text.find("not counted as delivered"), std::string::npos) << error_text;
+  EXPECT_EQ(sink->confirmed(), 1u);
+  fs::rename(moved, dir.path());
+  EXPECT_EQ(sink->send(bundle_of("after", 1)), 2u);
+  const auto files = dir.files();
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_NE(files[1].string().find("-after.json"), std::string::npos) << files[1];
+}
+
 // The stages of one batch go as a group: one file per non-empty stage, in order, confirmed together.
 TEST(DirectorySinkTest, AGroupIsOneFilePerNonEmptyStageInOrderConfirmedTogether) {
   TempDir dir;

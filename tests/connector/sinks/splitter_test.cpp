@@ -85,6 +85,16 @@ TEST(SplitterTest, ReferencesOutsideTheBundleAreKeptButNotCounted) {
   EXPECT_EQ(doc["objects"][0]["object_marking_refs"].Size(), 1u);
 }
 
+TEST(SplitterTest, AListedReferenceHoldingUPlus0000IsKeptWhole) {
+  auto messages = split_bundle(bundle_of(R"([{"type":"indicator","id":"indicator--1",
+    "object_marking_refs":["marking-definition--a\u0000b"]}])"));
+  ASSERT_EQ(messages.size(), 1u);
+  auto doc = parse(messages[0].bundle_json);
+  const auto& refs = doc["objects"][0]["object_marking_refs"];
+  ASSERT_EQ(refs.Size(), 1u);
+  EXPECT_EQ(std::string(refs[0].GetString(), refs[0].GetStringLength()), std::string("marking-definition--a\0b", 23));
+}
+
 TEST(SplitterTest, RelationshipWithoutTargetIsNotPublished) {
   auto messages = split_bundle(bundle_of(R"([
     {"type":"indicator","id":"indicator--1"},

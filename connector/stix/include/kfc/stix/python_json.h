@@ -9,6 +9,7 @@
 // order (the reference's property order), so writing members as stored reproduces it.
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include <rapidjson/document.h>
 
@@ -42,5 +43,8 @@ void append_compact_json(const rapidjson::Value& value, std::string& out);
 std::string compact_bundle_json(const Bundle& bundle);
 // Same, appended to `out` (reuse one string across bundles to avoid re-growing a buffer per bundle).
 void append_compact_bundle_json(const Bundle& bundle, std::string& out);
+// Same, as a view of this thread's serialisation buffer, without copying it out: valid until the
+// next compact_* call on this thread (the directory output writes it to its file straight away).
+std::string_view compact_bundle_json_view(const Bundle& bundle);
 
 }  // namespace kfc::stix
