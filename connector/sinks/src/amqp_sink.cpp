@@ -180,11 +180,6 @@ class AmqpSink final : public Sink {
     const std::size_t total = group.messages;
 
     std::unique_lock lock(mutex_);
-    // Back-pressure: keep at most max_retained messages of unconfirmed bundles, announced or not (one
-    // bigger group alone).
-    changed_.wait(lock, [&] {
-      return shared_.failure || shared_.retained == 0 || shared_.retained + total <= options_.max_retained;
-    });
     throw_if_failed(lock, "nothing more is sent");
     last_ticket_ += bundles.size();
     shared_.retained += total;
@@ -193,7 +188,7 @@ class AmqpSink final : public Sink {
     shared_.stats.messages += total;
     if (announcing_) {
       // pycti adds the expectations before publishing, so the work never looks finished early: the
-      // announcer thread makes the call, the I/O thread connects meanwhile.
+      // announcer thread makes the call (while this thread waits below), the I/O thread connects.
       shared_.unannounced_messages += total;
       shared_.unannounced.push_back(std::move(group));
       announce_wanted_.notify_one();
@@ -201,6 +196,10 @@ class AmqpSink final : public Sink {
       hand_to_io_thread(std::move(group));
     }
     wake_io_thread();
+    // Back-pressure: the caller goes on once at most max_retained messages of unconfirmed bundles,
+    // announced or not, are held with this group (a bigger group alone is still taken).
+    changed_.wait(lock, [&] { return shared_.failure || shared_.retained <= std::max(options_.max_retained, total); });
+    throw_if_failed(lock, "nothing more is sent");
     // The first send of a run waits for the first connection attempt, so that a configuration
     // error (TLS files, credentials) is reported by the call that needed the connection.
     if (total > 0) {
