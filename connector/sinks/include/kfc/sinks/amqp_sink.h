@@ -11,8 +11,8 @@
 // again after `retry_delay`, followed by every later message of a higher rank that had gone out
 // (which includes whatever depends on it), in their original order (kfc/sinks/publish_ledger.h); a
 // lost connection (broker restart, network cut, heartbeat timeout, channel error) reconnects with
-// backoff and does the same for what was unconfirmed. send() and send_all() do not wait for OpenCTI:
-// an announcer thread takes every group (send or send_all call) waiting and announces their messages
+// backoff and does the same for what was unconfirmed. send() and send_all() wait for room within
+// max_retained, never for OpenCTI: an announcer thread takes every group (send or send_all call) waiting and announces their messages
 // in one addExpectations call, and none of a group's messages is published before that call has
 // returned; a failed call fails the run. send/flush throw DeliveryError — and then
 // nothing unconfirmed counts as delivered — when reconnecting fails `max_reconnect_attempts` times in
