@@ -23,7 +23,8 @@
 # Options: --size N (repeatable), --out FILE, --work DIR (feeds and scratch, default /tmp/kfc-bench),
 # --build-dir DIR (default build/bench, a Release build), --no-build (use the binaries in --build-dir),
 # --update-readme, --only fetch,dry,directory,rabbitmq (a subset of the runs, for a quick look; the
-# README table is a full run). Needs RabbitMQ on 127.0.0.1:5672 (started here with tests/rabbitmq.sh when absent);
+# README table is a full run), --opencti-delay-ms N (the stand-in OpenCTI holds each addExpectations
+# answer N ms, as a real platform takes tens of ms per call; default 0, as for the README table). Needs RabbitMQ on 127.0.0.1:5672 (started here with tests/rabbitmq.sh when absent);
 # in a shared machine run it inside the caller's network namespace.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,6 +36,7 @@ build="$root/build/bench"
 do_build=1
 update_readme=0
 only=fetch,dry,directory,rabbitmq
+opencti_delay_ms=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) sizes+=("$2"); shift 2 ;;
@@ -44,6 +46,7 @@ while [ $# -gt 0 ]; do
     --no-build) do_build=0; shift ;;
     --update-readme) update_readme=1; shift ;;
     --only) only=$2; shift 2 ;;
+    --opencti-delay-ms) opencti_delay_ms=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
@@ -196,7 +199,7 @@ for size in "${sizes[@]}"; do
   if wanted rabbitmq; then
   log "$size: RabbitMQ via the stand-in OpenCTI"
   rm -f "$scratch/opencti"
-  "$tools/kfc-bench-opencti" --connector-id "$connector_id" >"$scratch/opencti" &
+  "$tools/kfc-bench-opencti" --connector-id "$connector_id" --answer-delay-ms "$opencti_delay_ms" >"$scratch/opencti" &
   opencti_pid=$!
   pids+=("$opencti_pid")
   for _ in $(seq 600); do [ "$(wc -l <"$scratch/opencti" 2>/dev/null || echo 0)" -ge 4 ] && break; sleep 0.05; done
@@ -223,7 +226,9 @@ for size in "${sizes[@]}"; do
   announcements=$(value addExpectations "$scratch/opencti")
   publisher_wall=$(value wall_s "$scratch/publisher.tsv")
   broker_rate=$(calc "$messages / $publisher_wall")
-  row "$size" "RabbitMQ ($messages messages, $announcements addExpectations)" "$wall" \
+  slow=""
+  [ "$opencti_delay_ms" = 0 ] || slow=", each answered after $opencti_delay_ms ms"
+  row "$size" "RabbitMQ ($messages messages, $announcements addExpectations$slow)" "$wall" \
     "$(value cpu_s "$scratch/rabbitmq.tsv")" "$size" "$(objects_sent "$scratch/rabbitmq.err")" \
     "$(value maxrss_kb "$scratch/rabbitmq.tsv")" "$(pct "$curl_wall" "$wall")" "$(pct "$ours_rate" "$broker_rate")"
   row "$size" "broker limit: minimal publisher" "$publisher_wall" "$(value cpu_s "$scratch/publisher.tsv")" "–" "–" \

@@ -107,9 +107,13 @@ SinkFactory sink_factory(const Settings& settings, opencti::OpenCtiSession& sess
     if (!applicant_id.empty()) options.applicant_id = applicant_id;
     if (!draft_id.empty()) options.draft_id = draft_id;
     options.mode = sinks::AmqpMessageMode::PerObject;
-    auto& api = session.api();
+    // The sink announces on its own thread: it gets its own client (session.api() is this thread's),
+    // in the request's draft as the worker's calls are.
+    std::shared_ptr<opencti::OpenCtiClient> announcer = session.new_client();
+    announcer->graphql().set_draft_id(draft_id);
     return sinks::make_amqp_sink(
-        std::move(options), [&api](const std::string& work_id, int n) { api.add_expectations(work_id, n); }, clock);
+        std::move(options),
+        [announcer](const std::string& work_id, int n) { announcer->add_expectations(work_id, n); }, clock);
   };
 }
 

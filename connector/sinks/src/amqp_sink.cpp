@@ -63,13 +63,21 @@ class Connection {
   std::unique_ptr<AmqpConnection> amqp_;
 };
 
-// What the caller's thread and the I/O thread share, under AmqpSink::mutex_.
+// The messages of one send() or send_all(), bundle by bundle: what addExpectations is about.
+struct Group {
+  std::vector<std::vector<PublishLedger::NewMessage>> bundles;
+  std::size_t messages = 0;
+};
+
+// What the caller's thread, the announcer and the I/O thread share, under AmqpSink::mutex_.
 struct SharedState {
+  std::deque<Group> unannounced;       // groups waiting for addExpectations, oldest first
+  std::size_t unannounced_messages = 0;
   std::deque<std::vector<PublishLedger::NewMessage>> submitted;  // bundles not yet taken by the I/O thread
   std::optional<std::string> failure;  // why the run's delivery failed (the I/O thread stopped)
   bool abandon = false;                // end of the run: the I/O thread closes and exits
   bool connect_attempted = false;      // the run's first connection attempt is over
-  std::size_t retained = 0;            // messages submitted and not yet part of a confirmed ticket
+  std::size_t retained = 0;            // messages submitted (announced or not), not yet confirmed
   Ticket confirmed = 0;
   SinkStats stats;
 };
@@ -86,23 +94,24 @@ class AmqpSink final : public Sink {
   }
 
   ~AmqpSink() override {
-    stop_io_thread();
+    stop_threads();
     ::close(wakeup_fd_);
   }
 
   void begin_run(const RunContext& context) override {
     // Whatever an abandoned run left is dropped (it was never confirmed); tickets count from 1.
-    stop_io_thread();
+    stop_threads();
     context_ = context;
     envelope_ = MessageFields{.applicant_id = options_.applicant_id, .action_sequence = 1, .update = context.update,
                               .work_id = context.work_id, .draft_id = options_.draft_id};
+    announcing_ = context_.work_id && add_expectations_;
     run_base_ = shared_.stats;  // stats add up over the sink's life
     run_base_.in_flight = 0;
     shared_ = SharedState{};
     shared_.stats = run_base_;
     last_ticket_ = 0;
     failure_reported_ = false;
-    start_io_thread();
+    start_threads();
   }
 
   Ticket send(const stix::Bundle& bundle) override {
@@ -133,7 +142,7 @@ class AmqpSink final : public Sink {
   void end_run() override {
     struct Cleanup {
       AmqpSink& sink;
-      ~Cleanup() { sink.stop_io_thread(); }
+      ~Cleanup() { sink.stop_threads(); }
     } cleanup{*this};
     bool failed;
     {
@@ -155,7 +164,7 @@ class AmqpSink final : public Sink {
 
  private:
   // ---------------------------------------------------------------------------------------------
-  // The caller's side: split, announce, hand over.
+  // The caller's side: split and hand over, without waiting for OpenCTI.
 
   Ticket submit(std::span<const stix::Bundle* const> bundles) {
     {
@@ -163,31 +172,36 @@ class AmqpSink final : public Sink {
       throw_if_failed(lock, "nothing more is sent");
     }
     if (!io_thread_.joinable()) begin_run(context_);  // send() without begin_run(), or after end_run()
-    wait_for_room(bundles);
-    std::vector<std::vector<PublishLedger::NewMessage>> messages;
-    std::size_t total = 0;
+    Group group;
     std::size_t objects = 0;
     for (const stix::Bundle* bundle : bundles) {
-      messages.push_back(queue_messages(*bundle));
-      total += messages.back().size();
+      group.bundles.push_back(queue_messages(*bundle));
+      group.messages += group.bundles.back().size();
       objects += bundle->size();
     }
-    // pycti adds the expectations before publishing, so the work never looks finished early.
-    if (total > 0 && context_.work_id && add_expectations_) announce(total);
+    const std::size_t total = group.messages;
 
     std::unique_lock lock(mutex_);
-    // Back-pressure: keep at most max_retained messages of unconfirmed bundles (one bigger group alone).
-    changed_.wait(lock, [&] {
-      return shared_.failure || shared_.retained == 0 || shared_.retained + total <= options_.max_retained;
-    });
     throw_if_failed(lock, "nothing more is sent");
-    for (auto& bundle_messages : messages) shared_.submitted.push_back(std::move(bundle_messages));
     last_ticket_ += bundles.size();
     shared_.retained += total;
     shared_.stats.bundles += bundles.size();
     shared_.stats.objects += objects;
     shared_.stats.messages += total;
+    if (announcing_) {
+      // pycti adds the expectations before publishing, so the work never looks finished early: the
+      // announcer thread makes the call (while this thread waits below), the I/O thread connects.
+      shared_.unannounced_messages += total;
+      shared_.unannounced.push_back(std::move(group));
+      announce_wanted_.notify_one();
+    } else {
+      hand_to_io_thread(std::move(group));
+    }
     wake_io_thread();
+    // Back-pressure: the caller goes on once at most max_retained messages of unconfirmed bundles,
+    // announced or not, are held with this group (a bigger group alone is still taken).
+    changed_.wait(lock, [&] { return shared_.failure || shared_.retained <= std::max(options_.max_retained, total); });
+    throw_if_failed(lock, "nothing more is sent");
     // The first send of a run waits for the first connection attempt, so that a configuration
     // error (TLS files, credentials) is reported by the call that needed the connection.
     if (total > 0) {
@@ -197,30 +211,9 @@ class AmqpSink final : public Sink {
     return last_ticket_;
   }
 
-  // Waits, before the messages are made, until the held ones leave room for them: their number is
-  // not known yet, but a bundle gives at most one per object. Made earlier, they would wait in
-  // memory beside the max_retained held ones.
-  void wait_for_room(std::span<const stix::Bundle* const> bundles) {
-    std::size_t most = 0;
-    for (const stix::Bundle* bundle : bundles) most += bundle->size();
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] {
-      return shared_.failure || shared_.retained == 0 || shared_.retained + most <= options_.max_retained;
-    });
-    throw_if_failed(lock, "nothing more is sent");
-  }
-
-  void announce(std::size_t expectations) {
-    try {
-      add_expectations_(*context_.work_id, static_cast<int>(expectations));
-    } catch (const std::exception& error) {
-      std::unique_lock lock(mutex_);
-      shared_.failure = std::string("cannot add expectations to the OpenCTI work before publishing: ") + error.what();
-      wake_io_thread();
-      throw_if_failed(lock, "");
-    }
-    std::lock_guard lock(mutex_);
-    ++shared_.stats.announcements;
+  // Call with the lock held.
+  void hand_to_io_thread(Group group) {
+    for (auto& bundle_messages : group.bundles) shared_.submitted.push_back(std::move(bundle_messages));
   }
 
   // The ledger keeps each message's bundle JSON, not its queue envelope: base64 makes the envelope a
@@ -257,27 +250,83 @@ class AmqpSink final : public Sink {
     throw DeliveryError("RabbitMQ sink failed earlier in this run (" + *shared_.failure + "): " + consequence);
   }
 
-  void start_io_thread() {
+  void start_threads() {
     {
       std::lock_guard lock(mutex_);
       shared_.abandon = false;
     }
     io_thread_ = std::thread([this] { io_main(); });
+    if (announcing_) announcer_thread_ = std::thread([this] { announcer_main(); });
   }
 
-  void stop_io_thread() {
+  // The announcer may be inside an addExpectations call: joining it waits for that call's answer
+  // (or the OpenCTI client's timeout), as the caller's thread waited before the announcer existed.
+  void stop_threads() {
     if (!io_thread_.joinable()) return;
     {
       std::lock_guard lock(mutex_);
       shared_.abandon = true;
     }
+    announce_wanted_.notify_all();
     wake_io_thread();
     io_thread_.join();
+    if (announcer_thread_.joinable()) announcer_thread_.join();
   }
 
   void wake_io_thread() const {
     const std::uint64_t one = 1;
     [[maybe_unused]] auto written = ::write(wakeup_fd_, &one, sizeof one);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The announcer thread: the only one that calls addExpectations. While one call waits for OpenCTI,
+  // the groups submitted meanwhile gather; the next call announces all of them, so the slower the
+  // platform answers, the more groups share a call.
+
+  void announcer_main() {
+    while (announce_waiting_groups()) {
+    }
+  }
+
+  // Announces every group waiting in one call, then hands them to the I/O thread in order; false at
+  // the end of the run or after a failure (then nothing of the groups is published).
+  bool announce_waiting_groups() {
+    std::size_t groups = 0;
+    std::size_t messages = 0;
+    {
+      std::unique_lock lock(mutex_);
+      announce_wanted_.wait(lock, [&] { return shared_.abandon || shared_.failure || !shared_.unannounced.empty(); });
+      if (shared_.abandon || shared_.failure) return false;
+      groups = shared_.unannounced.size();  // only this thread removes groups: these stay the oldest
+      messages = shared_.unannounced_messages;
+    }
+    if (messages > 0 && !announce(messages)) return false;
+    std::lock_guard lock(mutex_);
+    if (messages > 0) ++shared_.stats.announcements;
+    if (shared_.abandon || shared_.failure) return false;
+    for (std::size_t i = 0; i < groups; ++i) {
+      shared_.unannounced_messages -= shared_.unannounced.front().messages;
+      hand_to_io_thread(std::move(shared_.unannounced.front()));
+      shared_.unannounced.pop_front();
+    }
+    wake_io_thread();
+    return true;
+  }
+
+  // One addExpectations call, without the lock; a failure fails the run's delivery.
+  bool announce(std::size_t expectations) {
+    try {
+      add_expectations_(*context_.work_id, static_cast<int>(expectations));
+      return true;
+    } catch (const std::exception& error) {
+      std::lock_guard lock(mutex_);
+      if (!shared_.failure) {
+        shared_.failure = std::string("cannot add expectations to the OpenCTI work before publishing: ") + error.what();
+      }
+      wake_io_thread();
+      changed_.notify_all();
+      return false;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -289,6 +338,8 @@ class AmqpSink final : public Sink {
     refusal_rounds_ = 0;
     republish_pending_ = false;
     refusal_logged_ = false;
+    awaiting_announcement_ = false;
+    announcement_awaited_since_.reset();
     last_error_.clear();
     try {
       io_loop();
@@ -307,7 +358,7 @@ class AmqpSink final : public Sink {
   void io_loop() {
     for (;;) {
       take_submissions();
-      if (!connection_ && !ledger_.idle()) connect();
+      if (!connection_ && (!ledger_.idle() || awaiting_announcement_)) connect();
       if (connection_) {
         read_available_frames();
         publish_ready();
@@ -326,7 +377,9 @@ class AmqpSink final : public Sink {
       std::lock_guard lock(mutex_);
       if (shared_.abandon || shared_.failure) throw Abandoned{};
       submitted.swap(shared_.submitted);
+      awaiting_announcement_ = !shared_.unannounced.empty();
     }
+    if (!submitted.empty()) announcement_awaited_since_.reset();  // the announcer made progress
     for (auto& messages : submitted) ledger_.add_ticket(std::move(messages));
   }
 
@@ -349,7 +402,7 @@ class AmqpSink final : public Sink {
 
   // Messages the caller submitted that the ledger has not taken yet (call with the lock held).
   std::size_t queued_messages() const {
-    std::size_t n = 0;
+    std::size_t n = shared_.unannounced_messages;
     for (const auto& messages : shared_.submitted) n += messages.size();
     return n;
   }
@@ -382,6 +435,7 @@ class AmqpSink final : public Sink {
     if (can_publish) return;
     if (connection_ && (amqp_data_in_buffer(connection_->state()) || amqp_frames_enqueued(connection_->state()))) return;
     if (connection_ && ledger_.in_flight() > 0) check_confirm_progress();
+    check_announcement_progress();
     pollfd fds[2] = {{wakeup_fd_, POLLIN, 0}, {-1, POLLIN, 0}};
     if (connection_) fds[1].fd = amqp_get_sockfd(connection_->state());
     ::poll(fds, fds[1].fd >= 0 ? 2 : 1, 100);
@@ -393,6 +447,14 @@ class AmqpSink final : public Sink {
     if (silent > options_.confirm_timeout) {
       connection_lost("no publisher confirm within " + std::to_string(options_.confirm_timeout.count()) + " ms");
     }
+  }
+
+  // A healthy OpenCTI answers addExpectations within a second; a stop request waits no longer.
+  void check_announcement_progress() {
+    if (!awaiting_announcement_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!announcement_awaited_since_) announcement_awaited_since_ = now;
+    if (now - *announcement_awaited_since_ > std::chrono::seconds(1)) throw_if_stopping();
   }
 
   // One pause for every message refused since the last one (not one per nack/return), and a bound:
@@ -428,7 +490,12 @@ class AmqpSink final : public Sink {
 
   void throw_if_stopping() const {
     if (!options_.should_stop || !options_.should_stop()) return;
-    throw DeliveryError("stopping while " + std::to_string(ledger_.waiting() + ledger_.in_flight()) +
+    std::size_t unannounced = 0;
+    {
+      std::lock_guard lock(mutex_);
+      unannounced = shared_.unannounced_messages;
+    }
+    throw DeliveryError("stopping while " + std::to_string(ledger_.waiting() + ledger_.in_flight() + unannounced) +
                         " messages were not confirmed by RabbitMQ " + amqp_endpoint_text(options_.connection) +
                         "; they are not counted as delivered and are read again next run");
   }
@@ -597,16 +664,19 @@ class AmqpSink final : public Sink {
   RunContext context_;
 
   // Caller's side.
+  bool announcing_ = false;       // this run announces (it has a work and an addExpectations call)
   Ticket last_ticket_ = 0;        // tickets handed out in this run
   bool failure_reported_ = false;
 
   // Shared.
   mutable std::mutex mutex_;
   std::condition_variable changed_;  // confirmed, retained, failure or connect_attempted changed
+  std::condition_variable announce_wanted_;  // a group waits for announcement, or the run ends
   SharedState shared_;
   SinkStats run_base_;               // totals of earlier runs (the ledger counts this run only)
   int wakeup_fd_ = -1;
   std::thread io_thread_;
+  std::thread announcer_thread_;
 
   // I/O thread's side.
   MessageFields envelope_;          // the run's queue envelope (set by begin_run, before the thread starts)
@@ -614,6 +684,8 @@ class AmqpSink final : public Sink {
   std::unique_ptr<Connection> connection_;
   PublishLedger ledger_;
   DeliveryTag next_tag_ = 1;
+  bool awaiting_announcement_ = false;  // groups wait for the announcer (connect meanwhile)
+  std::optional<std::chrono::steady_clock::time_point> announcement_awaited_since_;
   std::chrono::steady_clock::time_point last_activity_{};  // last frame received or message published
   bool republish_pending_ = false;  // refused messages wait retry_delay before going out again
   bool refusal_logged_ = false;     // this round's refusal was logged

@@ -1,6 +1,7 @@
 #include "kfc/sinks/factory.h"
 
 #include <iostream>
+#include <memory>
 #include <stdexcept>
 
 namespace kfc::sinks {
@@ -25,9 +26,11 @@ std::unique_ptr<Sink> make_opencti_sink(const Settings& settings, const SinkEnvi
   AmqpSinkOptions options = amqp_options_from(session->registration());
   options.mode = environment.amqp_mode;
   options.should_stop = environment.should_stop;
-  auto& api = session->api();
+  // The sink announces on its own thread: it gets its own client (session->api() is the run loop's).
+  std::shared_ptr<opencti::OpenCtiClient> announcer = session->new_client();
   return make_amqp_sink(
-      std::move(options), [&api](const std::string& work_id, int n) { api.add_expectations(work_id, n); }, clock);
+      std::move(options),
+      [announcer](const std::string& work_id, int n) { announcer->add_expectations(work_id, n); }, clock);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // worker; expectations go to the stand-in OpenCTI platform.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <map>
 #include <random>
 #include <set>
@@ -59,6 +60,43 @@ std::uint32_t wait_for_depth(AmqpTestBroker& broker, const std::string& queue, s
 
 using AmqpSinkTest = AmqpSinkFixture;
 
+// The stand-in OpenCTI with a work, and the sink's addExpectations going to it through a client of
+// the sink's own (the announcer calls from its thread).
+struct PlatformWork {
+  PlatformWork(const std::string& connector_id, Clock& clock) {
+    opencti::GraphqlOptions graphql;
+    graphql.url = platform.url();
+    TokenSpec spec;
+    spec.key = "opencti.token";
+    spec.value = Secret(platform.options().token);
+    graphql.token = std::make_shared<Token>(spec);
+    client = std::make_unique<opencti::OpenCtiClient>(graphql, opencti::curl_transport_factory(true, "t")(), clock);
+    work = client->add_work(connector_id, "run");
+  }
+  AddExpectations add_expectations() {
+    return [this](const std::string& work_id, int n) { client->add_expectations(work_id, n); };
+  }
+  std::int64_t expectations() const { return platform.work(work)->expectations; }
+
+  fixtures::OpenCtiServer platform;
+  std::unique_ptr<opencti::OpenCtiClient> client;
+  std::string work;
+};
+
+// Holds every addExpectations answer of `platform` until release() or the end of the scope. Declare
+// it after the sink: the sink's end waits for the call its announcer is in.
+class HeldAnnouncements {
+ public:
+  explicit HeldAnnouncements(fixtures::OpenCtiServer& platform) : platform_(platform) {
+    platform_.set_answer_delay("addExpectations", std::chrono::minutes(5));
+  }
+  ~HeldAnnouncements() { release(); }
+  void release() { platform_.set_answer_delay("addExpectations", std::chrono::milliseconds(0)); }
+
+ private:
+  fixtures::OpenCtiServer& platform_;
+};
+
 TEST_F(AmqpSinkTest, EveryMessageIsWhatTheWorkerExpects) {
   auto sink = make_amqp_sink(options(), {}, clock);
   sink->begin_run({.work_id = std::string("work-77"), .update = true});
@@ -112,41 +150,132 @@ TEST_F(AmqpSinkTest, NoWorkIdWhenTheRunHasNoWork) {
 }
 
 TEST_F(AmqpSinkTest, ExpectationsAreAddedBeforePublishingOneForEachMessage) {
-  fixtures::OpenCtiServer platform;
-  opencti::GraphqlOptions graphql;
-  graphql.url = platform.url();
-  TokenSpec spec;
-  spec.key = "opencti.token";
-  spec.value = Secret(platform.options().token);
-  graphql.token = std::make_shared<Token>(spec);
-  opencti::OpenCtiClient client(graphql, opencti::curl_transport_factory(true, "t")(), clock);
-  const std::string work = client.add_work(connector_id, "run");
-
+  PlatformWork opencti(connector_id, clock);
   std::vector<std::uint32_t> depth_when_added;
   auto sink = make_amqp_sink(
       options(),
       [&](const std::string& work_id, int n) {
         depth_when_added.push_back(broker->depth(queue.queue));
-        client.add_expectations(work_id, n);
+        opencti.client->add_expectations(work_id, n);
       },
       clock);
-  sink->begin_run({.work_id = work, .update = false});
+  sink->begin_run({.work_id = opencti.work, .update = false});
   sink->send(stage(2, "a"));
   sink->flush();
   sink->send(stage(4, "b"));
   sink->flush();
-  EXPECT_EQ(platform.work(work)->expectations, 5 + 9);
+  EXPECT_EQ(opencti.expectations(), 5 + 9);
   EXPECT_EQ(depth_when_added, (std::vector<std::uint32_t>{0, 5}));  // nothing of a bundle published before
   EXPECT_EQ(broker->take(queue.queue, 14).size(), 14u);
+}
+
+// send() hands over without waiting for OpenCTI; the I/O thread publishes a group only once the
+// addExpectations call covering it has been answered.
+TEST_F(AmqpSinkTest, NothingIsPublishedBeforeItsAnnouncementIsAnswered) {
+  PlatformWork opencti(connector_id, clock);
+  auto sink = make_amqp_sink(options(), opencti.add_expectations(), clock);
+  HeldAnnouncements held(opencti.platform);
+  sink->begin_run({.work_id = opencti.work, .update = false});
+  EXPECT_EQ(sink->send(stage(2, "a")), 1u);  // returns while OpenCTI holds the answer
+  EXPECT_TRUE(fixtures::stays_true([&] { return broker->depth(queue.queue) == 0; }, std::chrono::milliseconds(500)));
+  EXPECT_EQ(sink->confirmed(), 0u);
+  EXPECT_EQ(opencti.expectations(), 0);
+
+  held.release();
+  sink->flush();
+  EXPECT_EQ(sink->confirmed(), 1u);
+  EXPECT_EQ(opencti.expectations(), 5);
+  EXPECT_EQ(sink->stats().announcements, 1u);
+  EXPECT_EQ(received_ids(broker->take(queue.queue, 5), opencti.work).size(), 5u);
+}
+
+// While one call waits for OpenCTI, the groups submitted meanwhile gather and share the next call:
+// fewer calls than groups, and the calls announce exactly the messages published.
+TEST_F(AmqpSinkTest, GroupsSubmittedDuringASlowAnnouncementShareOneCall) {
+  PlatformWork opencti(connector_id, clock);
+  auto sink = make_amqp_sink(options(), opencti.add_expectations(), clock);
+  HeldAnnouncements held(opencti.platform);
+  sink->begin_run({.work_id = opencti.work, .update = false});
+  for (int group = 0; group < 4; ++group) sink->send(stage(group + 1, "g" + std::to_string(group)));
+  held.release();
+  sink->flush();
+
+  const auto stats = sink->stats();
+  EXPECT_EQ(sink->confirmed(), 4u);
+  EXPECT_EQ(stats.messages, 3u + 5u + 7u + 9u);
+  // The first call covers one group or more; every group sent while it was held shares the second.
+  EXPECT_GE(stats.announcements, 1u);
+  EXPECT_LE(stats.announcements, 2u);
+  EXPECT_EQ(opencti.platform.count("addExpectations"), stats.announcements);
+  EXPECT_EQ(opencti.expectations(), static_cast<std::int64_t>(stats.messages));
+  EXPECT_EQ(received_ids(broker->take(queue.queue, 24), opencti.work).size(), 24u);
+  EXPECT_EQ(broker->depth(queue.queue), 0u);
 }
 
 TEST_F(AmqpSinkTest, FailingExpectationsPublishNothing) {
   auto sink = make_amqp_sink(
       options(), [](const std::string&, int) { throw std::runtime_error("OpenCTI rejected the call: work gone"); }, clock);
   sink->begin_run({.work_id = std::string("w"), .update = false});
-  EXPECT_THROW(sink->send(stage(1)), DeliveryError);
+  const std::string text = delivery_error(*sink, stage(1));  // from send() or flush(), whichever comes first
+  EXPECT_EQ(text, "cannot add expectations to the OpenCTI work before publishing: OpenCTI rejected the call: work gone");
   EXPECT_EQ(sink->confirmed(), 0u);
   EXPECT_THROW(sink->flush(), DeliveryError);
+  sink->end_run();
+  EXPECT_EQ(broker->depth(queue.queue), 0u);
+}
+
+// A refused call fails the run: what it covered is not published and not confirmed (the cursor stays
+// before it), what was announced and confirmed earlier stays delivered.
+TEST_F(AmqpSinkTest, ARefusedAnnouncementPublishesNoneOfTheGroupsItCovered) {
+  PlatformWork opencti(connector_id, clock);
+  auto sink = make_amqp_sink(options(), opencti.add_expectations(), clock);
+  sink->begin_run({.work_id = opencti.work, .update = false});
+  sink->send(stage(1, "kept"));
+  sink->flush();
+  ASSERT_EQ(broker->depth(queue.queue), 3u);
+
+  opencti.platform.fail_next("addExpectations", 100, 200, "FUNCTIONAL_ERROR");
+  std::string text;
+  try {
+    std::vector<stix::Bundle> stages;
+    stages.push_back(stage(2, "lost-1"));
+    stages.push_back(stage(3, "lost-2"));
+    sink->send_all(stages);
+    sink->send(stage(1, "lost-3"));
+    sink->flush();
+  } catch (const DeliveryError& error) {
+    text = error.what();
+  }
+  EXPECT_TRUE(text.starts_with("cannot add expectations to the OpenCTI work before publishing: ")) << text;
+  EXPECT_EQ(sink->confirmed(), 1u);
+  sink->end_run();
+  EXPECT_EQ(opencti.expectations(), 3);
+  EXPECT_EQ(broker->depth(queue.queue), 3u);
+  EXPECT_EQ(received_ids(broker->take(queue.queue, 3), opencti.work),
+            (std::set<std::string>{"identity--kept", "indicator--kept-0", "relationship--kept-0"}));
+}
+
+// A stop request while OpenCTI holds an answer ends the waiting (after a second's grace for a
+// healthy platform); nothing of the held group is published or confirmed.
+TEST_F(AmqpSinkTest, AStopEndsWaitingForAnAnnouncement) {
+  PlatformWork opencti(connector_id, clock);
+  std::atomic<bool> stopping = false;
+  auto opts = options();
+  opts.should_stop = [&] { return stopping.load(); };
+  auto sink = make_amqp_sink(opts, opencti.add_expectations(), clock);
+  HeldAnnouncements held(opencti.platform);
+  sink->begin_run({.work_id = opencti.work, .update = false});
+  sink->send(stage(2));
+  stopping = true;
+  std::string text;
+  try {
+    sink->flush();
+  } catch (const DeliveryError& error) {
+    text = error.what();
+  }
+  EXPECT_NE(text.find("stopping while 5 messages were not confirmed"), std::string::npos) << text;
+  EXPECT_EQ(sink->confirmed(), 0u);
+  held.release();
   sink->end_run();
   EXPECT_EQ(broker->depth(queue.queue), 0u);
 }

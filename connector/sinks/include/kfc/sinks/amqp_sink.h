@@ -11,8 +11,10 @@
 // again after `retry_delay`, followed by every later message of a higher rank that had gone out
 // (which includes whatever depends on it), in their original order (kfc/sinks/publish_ledger.h); a
 // lost connection (broker restart, network cut, heartbeat timeout, channel error) reconnects with
-// backoff and does the same for what was unconfirmed. Expectations are announced once per send() or
-// send_all() call, before any of its messages is published. send/flush throw DeliveryError — and then
+// backoff and does the same for what was unconfirmed. send() and send_all() wait for room within
+// max_retained, never for OpenCTI: an announcer thread takes every group (send or send_all call) waiting and announces their messages
+// in one addExpectations call, and none of a group's messages is published before that call has
+// returned; a failed call fails the run. send/flush throw DeliveryError — and then
 // nothing unconfirmed counts as delivered — when reconnecting fails `max_reconnect_attempts` times in
 // a row, when the broker keeps refusing/returning for `max_republish_rounds` rounds without
 // confirming anything, or when `should_stop` says the process is stopping while the sink waits or
@@ -55,7 +57,8 @@ struct AmqpSinkOptions {
   std::function<bool()> should_stop;                 // a stop request ends waiting and retrying (DeliveryError)
 };
 
-// Called with (work id, number of messages) before a bundle's messages are published.
+// Called with (work id, number of messages) before those messages are published, from the sink's
+// announcer thread (give it an OpenCTI client of its own).
 using AddExpectations = std::function<void(const std::string& work_id, int expectations)>;
 
 std::unique_ptr<Sink> make_amqp_sink(AmqpSinkOptions options, AddExpectations add_expectations, Clock& clock);
