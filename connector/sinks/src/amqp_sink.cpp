@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -24,6 +25,9 @@ namespace kfc::sinks {
 namespace {
 
 constexpr amqp_channel_t kChannel = 1;
+// An addExpectations answer slower than this marks OpenCTI as slow (sinks README, "Room"): about the
+// time the held messages take to go out, so a faster answer never leaves the publisher idle.
+constexpr auto kSlowAnnouncement = std::chrono::milliseconds(20);
 
 // A failure after which reconnecting may help (broker down, connection cut, channel closed).
 class TransientAmqpError : public std::runtime_error {
@@ -78,6 +82,7 @@ struct SharedState {
   bool abandon = false;                // end of the run: the I/O thread closes and exits
   bool connect_attempted = false;      // the run's first connection attempt is over
   std::size_t retained = 0;            // messages submitted (announced or not), not yet confirmed
+  bool platform_slow = false;          // the last addExpectations answer took kSlowAnnouncement or more
   Ticket confirmed = 0;
   SinkStats stats;
 };
@@ -198,9 +203,9 @@ class AmqpSink final : public Sink {
       hand_to_io_thread(std::move(group));
     }
     wake_io_thread();
-    // Back-pressure: the caller goes on once at most max_retained messages of unconfirmed bundles,
-    // announced or not, are held with this group (a bigger group alone is still taken).
-    changed_.wait(lock, [&] { return shared_.failure || shared_.retained <= std::max(options_.max_retained, total); });
+    // Back-pressure: the caller goes on once the held messages (unconfirmed bundles, announced or not,
+    // this group's included) leave room for the next group (sinks README, "Room").
+    changed_.wait(lock, [&] { return shared_.failure || shared_.retained <= room_left_after(total); });
     throw_if_failed(lock, "nothing more is sent");
     // The first send of a run waits for the first connection attempt, so that a configuration
     // error (TLS files, credentials) is reported by the call that needed the connection.
@@ -209,6 +214,18 @@ class AmqpSink final : public Sink {
       throw_if_failed(lock, "nothing more is sent");
     }
     return last_ticket_;
+  }
+
+  // How many held messages send() lets stand once a group of `total` is handed over; call with the
+  // lock held. The next group is made (mapped, split) while the held ones go out. Normally room for
+  // one as big as this one is left within max_retained (a group of more than half of it waits only
+  // for the earlier groups), so the peak stays about max_retained. While OpenCTI answers slowly, up
+  // to max_retained are held with this group: the groups made meanwhile wait for their announcement
+  // together and share one call, instead of one slow call per group.
+  std::size_t room_left_after(std::size_t total) const {
+    if (shared_.platform_slow) return std::max(options_.max_retained, total);
+    const std::size_t rest = options_.max_retained - std::min(total, options_.max_retained);
+    return std::max(rest, total);
   }
 
   // Call with the lock held.
@@ -300,9 +317,15 @@ class AmqpSink final : public Sink {
       groups = shared_.unannounced.size();  // only this thread removes groups: these stay the oldest
       messages = shared_.unannounced_messages;
     }
+    const auto asked = std::chrono::steady_clock::now();
     if (messages > 0 && !announce(messages)) return false;
+    const bool slow = std::chrono::steady_clock::now() - asked >= kSlowAnnouncement;
     std::lock_guard lock(mutex_);
-    if (messages > 0) ++shared_.stats.announcements;
+    if (messages > 0) {
+      ++shared_.stats.announcements;
+      shared_.platform_slow = slow;
+      changed_.notify_all();  // the room send() waits for depends on it
+    }
     if (shared_.abandon || shared_.failure) return false;
     for (std::size_t i = 0; i < groups; ++i) {
       shared_.unannounced_messages -= shared_.unannounced.front().messages;

@@ -212,6 +212,63 @@ TEST_F(AmqpSinkTest, GroupsSubmittedDuringASlowAnnouncementShareOneCall) {
   EXPECT_EQ(broker->depth(queue.queue), 0u);
 }
 
+// send() returns once the held messages leave room for another group as big as its own: with room
+// for 10, a first group of 5 is taken at once, a second waits until the first is out (here: until
+// OpenCTI answers the call announcing them). Both are then delivered whole.
+TEST_F(AmqpSinkTest, SendReturnsOnceRoomForAnotherGroupLikeItsOwnIsLeft) {
+  PlatformWork opencti(connector_id, clock);
+  auto limited = options();
+  limited.max_retained = 10;
+  auto sink = make_amqp_sink(limited, opencti.add_expectations(), clock);
+  HeldAnnouncements held(opencti.platform);
+  sink->begin_run({.work_id = opencti.work, .update = false});
+  EXPECT_EQ(sink->send(stage(2, "a")), 1u);  // 5 held, room for 5 more: returns
+
+  std::atomic<bool> second_returned = false;
+  std::thread second([&] {
+    sink->send(stage(2, "b"));  // 10 held: no room for another 5 until some are confirmed
+    second_returned = true;
+  });
+  EXPECT_TRUE(fixtures::stays_true([&] { return !second_returned.load(); }, std::chrono::milliseconds(500)));
+  held.release();
+  second.join();
+  EXPECT_TRUE(second_returned);
+  sink->flush();
+  EXPECT_EQ(sink->confirmed(), 2u);
+  EXPECT_EQ(opencti.expectations(), 10);
+  EXPECT_EQ(received_ids(broker->take(queue.queue, 10), opencti.work).size(), 10u);
+}
+
+// Once OpenCTI answers slowly, send() holds up to max_retained with its group, so the batches mapped
+// during a slow call wait for their announcement together (and share the next call): with room for
+// 10 and groups of 5, the third send returns while the call for the second is still out.
+TEST_F(AmqpSinkTest, AfterASlowAnswerSendLetsTheNextGroupWaitForItsAnnouncement) {
+  PlatformWork opencti(connector_id, clock);
+  auto limited = options();
+  limited.max_retained = 10;
+  auto sink = make_amqp_sink(limited, opencti.add_expectations(), clock);
+  sink->begin_run({.work_id = opencti.work, .update = false});
+  opencti.platform.set_answer_delay("addExpectations", std::chrono::milliseconds(60));
+  sink->send(stage(2, "a"));
+  sink->flush();  // the answer took 60 ms: OpenCTI is slow
+  HeldAnnouncements held(opencti.platform);
+
+  std::atomic<bool> returned = false;
+  std::thread sender([&] {
+    sink->send(stage(2, "b"));
+    sink->send(stage(2, "c"));  // 10 held with it: as many as max_retained, taken
+    returned = true;
+  });
+  EXPECT_TRUE(fixtures::wait_until([&] { return returned.load(); }, std::chrono::seconds(10)));
+  EXPECT_EQ(broker->depth(queue.queue), 5u);  // only the first group is out
+  held.release();
+  sender.join();
+  sink->flush();
+  EXPECT_EQ(sink->confirmed(), 3u);
+  EXPECT_EQ(opencti.expectations(), 15);
+  EXPECT_EQ(received_ids(broker->take(queue.queue, 15), opencti.work).size(), 15u);
+}
+
 TEST_F(AmqpSinkTest, FailingExpectationsPublishNothing) {
   auto sink = make_amqp_sink(
       options(), [](const std::string&, int) { throw std::runtime_error("OpenCTI rejected the call: work gone"); }, clock);

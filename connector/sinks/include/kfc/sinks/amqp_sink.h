@@ -46,7 +46,8 @@ struct AmqpSinkOptions {
   int heartbeat_seconds = 10;
   std::size_t window = 1000;            // unconfirmed messages in flight at most
   std::size_t max_retained = 2500;      // messages of unconfirmed bundles held for republishing: send()
-                                        // blocks beyond (a bigger bundle alone is still taken)
+                                        // returns once room for another group like its own is left
+                                        // (a bigger group alone is still taken)
   std::chrono::milliseconds connect_timeout{30000};
   std::chrono::milliseconds confirm_timeout{120000};  // broker silent that long with messages in flight: reconnect
   std::chrono::milliseconds retry_delay{1000};        // before republishing a nacked/returned message
