@@ -12,13 +12,13 @@
 // (which includes whatever depends on it), in their original order (kfc/sinks/publish_ledger.h); a
 // lost connection (broker restart, network cut, heartbeat timeout, channel error) reconnects with
 // backoff and does the same for what was unconfirmed. send() and send_all() wait for room within
-// max_retained, never for OpenCTI: an announcer thread takes every group (send or send_all call) waiting and announces their messages
-// in one addExpectations call, and none of a group's messages is published before that call has
-// returned; a failed call fails the run. send/flush throw DeliveryError — and then
-// nothing unconfirmed counts as delivered — when reconnecting fails `max_reconnect_attempts` times in
-// a row, when the broker keeps refusing/returning for `max_republish_rounds` rounds without
-// confirming anything, or when `should_stop` says the process is stopping while the sink waits or
-// retries.
+// max_retained, never for OpenCTI: an announcer thread takes every group (send or send_all call)
+// waiting and announces their messages in one addExpectations call, and none of a group's messages
+// is published before that call has returned; a failed call fails the run. send/flush throw
+// DeliveryError — and then nothing unconfirmed counts as delivered — when reconnecting fails
+// `max_reconnect_attempts` times in a row, when the broker keeps refusing/returning for
+// `max_republish_rounds` rounds without confirming anything, or when `should_stop` says the process
+// is stopping while the sink waits or retries.
 #include <chrono>
 #include <functional>
 #include <memory>
