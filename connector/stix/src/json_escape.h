@@ -58,6 +58,42 @@ inline std::size_t prefix_without_escapes(const char* s, std::size_t n) {
   return i;
 }
 
+// Copies the longest prefix of s[0, n) that Python's json.dumps writes as is (printable ASCII but '"'
+// and '\\') to `out` and returns its length. Bytes past that prefix may be written too, within
+// out[0, n): the caller has room for the whole string escaped and writes over them. Copying each
+// 16 (then 8) bytes as they are scanned spares a call to memcpy per run: most runs are short.
+inline std::size_t copy_printable_ascii(const char* s, std::size_t n, char* out) {
+  std::size_t i = 0;
+#ifdef __SSE2__
+  const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7F), quotes = _mm_set1_epi8('"'),
+                backslashes = _mm_set1_epi8('\\');
+  for (; i + 16 <= n; i += 16) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), x);
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quotes), _mm_cmpeq_epi8(x, backslashes)),
+                                     _mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)));
+    if (const int mask = _mm_movemask_epi8(hit)) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+  }
+#endif
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  auto has_byte = [](std::uint64_t x, unsigned char c) {
+    const std::uint64_t diff = x ^ (kOnes * c);
+    return (diff - kOnes) & ~diff;
+  };
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t x;
+    std::memcpy(&x, s + i, 8);
+    std::memcpy(out + i, &x, 8);
+    // Exact per byte below the first hit (a borrow only runs upwards from a hit), so the lowest
+    // flagged byte is the first one to escape (little-endian).
+    const std::uint64_t hit = (((x - kOnes * 0x20) & ~x) | has_byte(x, '"') | has_byte(x, '\\') | x |
+                               has_byte(x, 0x7F)) & kHigh;
+    if (hit) return i + static_cast<std::size_t>(__builtin_ctzll(hit) / 8);
+  }
+  for (; i < n && !needs_ascii_escape(static_cast<unsigned char>(s[i])); ++i) out[i] = s[i];
+  return i;
+}
+
 inline std::size_t plain_prefix(const char* s, std::size_t n) { return prefix_without_escapes<false>(s, n); }
 inline std::size_t printable_ascii_prefix(const char* s, std::size_t n) { return prefix_without_escapes<true>(s, n); }
 

@@ -15,23 +15,60 @@
 namespace kfc::stix {
 namespace {
 
+// Python's json.dumps written through a cursor into a growable buffer. Each string makes room once
+// for its worst case (6 output bytes per input byte: an invalid byte becomes \ufffd) and is then
+// written with plain stores, so the per-byte and per-token work is no more than a compare and a
+// store; std::string::append per run and per separator was most of the dry run's printing cost.
+class PythonWriter {
+ public:
+  explicit PythonWriter(std::string& out) : out_(out), used_(out.size()) {}
+  PythonWriter(const PythonWriter&) = delete;
+  PythonWriter& operator=(const PythonWriter&) = delete;
+  ~PythonWriter() { out_.resize(used_); }
+
+  void value(const rapidjson::Value& v);
+  void newline() { *room(1) = '\n'; ++used_; }
+  std::string_view text() const { return {out_.data(), used_}; }
+  void clear() { used_ = 0; }
+
+ private:
+  // At least n writable bytes at the cursor. The buffer grows geometrically and is never shrunk
+  // while writing, so the zero-fill of std::string::resize is paid once per growth, not per token.
+  char* room(std::size_t n) {
+    if (out_.size() - used_ < n) out_.resize(std::max(used_ + n, 2 * out_.size()));
+    return out_.data() + used_;
+  }
+  template <std::size_t N>
+  void literal(const char (&text)[N]) {
+    std::memcpy(room(N - 1), text, N - 1);
+    used_ += N - 1;
+  }
+  void string(std::string_view s);
+  void object(const rapidjson::Value& object);
+  void array(const rapidjson::Value& array);
+  void member(std::string_view key, const rapidjson::Value& value, bool first);
+  template <typename Integer>
+  void integer(Integer value);
+  void floating(double d);
+
+  std::string& out_;
+  std::size_t used_;
+};
+
 constexpr char kHex[] = "0123456789abcdef";
 constexpr char32_t kReplacement = 0xFFFD;
 
-void append_u_escape(std::uint32_t unit, std::string& out) {
-  char buffer[6] = {'\\', 'u', kHex[(unit >> 12) & 0xF], kHex[(unit >> 8) & 0xF],
-                    kHex[(unit >> 4) & 0xF], kHex[unit & 0xF]};
-  out.append(buffer, sizeof buffer);
+char* put_u_escape(std::uint32_t unit, char* o) {
+  const char escape[6] = {'\\', 'u', kHex[(unit >> 12) & 0xF], kHex[(unit >> 8) & 0xF],
+                          kHex[(unit >> 4) & 0xF], kHex[unit & 0xF]};
+  std::memcpy(o, escape, sizeof escape);
+  return o + sizeof escape;
 }
 
-void append_code_point_escaped(char32_t cp, std::string& out) {
-  if (cp >= 0x10000) {  // UTF-16 surrogate pair, as Python's ensure_ascii writes it
-    const std::uint32_t v = cp - 0x10000;
-    append_u_escape(0xD800 | (v >> 10), out);
-    append_u_escape(0xDC00 | (v & 0x3FF), out);
-  } else {
-    append_u_escape(cp, out);
-  }
+char* put_code_point_escaped(char32_t cp, char* o) {
+  if (cp < 0x10000) return put_u_escape(cp, o);
+  const std::uint32_t v = cp - 0x10000;  // UTF-16 surrogate pair, as Python's ensure_ascii writes it
+  return put_u_escape(0xDC00 | (v & 0x3FF), put_u_escape(0xD800 | (v >> 10), o));
 }
 
 // Decodes one UTF-8 sequence at `s[i]`, advancing `i`. Invalid input yields U+FFFD for each maximal
@@ -68,44 +105,56 @@ char32_t next_code_point(std::string_view s, std::size_t& i) {
   return cp;
 }
 
-void append_python_string(std::string_view s, std::string& out) {
-  out.push_back('"');
+// The short escapes of json.dumps; 0 for a byte written as \uXXXX.
+char short_escape(unsigned char c) {
+  switch (c) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '\b': return 'b';
+    case '\f': return 'f';
+    case '\n': return 'n';
+    case '\r': return 'r';
+    case '\t': return 't';
+    default: return 0;
+  }
+}
+
+void PythonWriter::string(std::string_view s) {
+  char* const start = room(2 + 6 * s.size());
+  char* o = start;
+  *o++ = '"';
   std::size_t i = 0;
   while (i < s.size()) {
-    const std::size_t run = detail::printable_ascii_prefix(s.data() + i, s.size() - i);
-    out.append(s.data() + i, run);
+    const std::size_t run = detail::copy_printable_ascii(s.data() + i, s.size() - i, o);
+    o += run;
     i += run;
-    if (i >= s.size()) break;
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\b': out += "\\b"; ++i; continue;
-      case '\f': out += "\\f"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      default: break;
+    if (i == s.size()) break;
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (const char e = short_escape(c)) {
+      o[0] = '\\', o[1] = e;
+      o += 2;
+      ++i;
+      continue;
     }
-    append_code_point_escaped(next_code_point(s, i), out);
+    o = put_code_point_escaped(next_code_point(s, i), o);
   }
-  out.push_back('"');
+  *o++ = '"';
+  used_ += static_cast<std::size_t>(o - start);
 }
 
 template <typename Integer>
-void append_integer(Integer value, std::string& out) {
-  char buffer[24];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out.append(buffer, result.ptr);
+void PythonWriter::integer(Integer value) {
+  char* const o = room(24);
+  used_ += static_cast<std::size_t>(std::to_chars(o, o + 24, value).ptr - o);
 }
 
 // Python repr(float): the shortest digits that round-trip (std::to_chars gives the same digits as
 // Python's dtoa mode 0), laid out as Python does: positional when the decimal exponent is in
 // [-4, 16), else d[.ddd]e±XX with at least two exponent digits; positional values always have a
-// fractional part (".0").
-void append_python_float(double d, std::string& out) {
-  if (std::isnan(d)) { out += "NaN"; return; }
-  if (std::isinf(d)) { out += d > 0 ? "Infinity" : "-Infinity"; return; }
+// fractional part (".0"). Floats are rare in STIX objects: this path favours clarity.
+void PythonWriter::floating(double d) {
+  if (std::isnan(d)) return literal("NaN");
+  if (std::isinf(d)) return d > 0 ? literal("Infinity") : literal("-Infinity");
   char buffer[64];
   const auto result = std::to_chars(buffer, buffer + sizeof buffer, d, std::chars_format::scientific);
   std::string_view sci(buffer, static_cast<std::size_t>(result.ptr - buffer));  // -d.ddde±XX
@@ -120,136 +169,132 @@ void append_python_float(double d, std::string& out) {
   if (exp_text.front() == '+') exp_text.remove_prefix(1);
   std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exponent);
 
-  if (negative) out.push_back('-');
+  std::string text;
+  if (negative) text.push_back('-');
   const int point = exponent + 1;  // digits before the decimal point, in positional form
   if (exponent >= -4 && exponent < 16) {
     if (point <= 0) {
-      out += "0.";
-      out.append(static_cast<std::size_t>(-point), '0');
-      out += digits;
+      text += "0.";
+      text.append(static_cast<std::size_t>(-point), '0');
+      text += digits;
     } else if (static_cast<std::size_t>(point) >= digits.size()) {
-      out += digits;
-      out.append(static_cast<std::size_t>(point) - digits.size(), '0');
-      out += ".0";
+      text += digits;
+      text.append(static_cast<std::size_t>(point) - digits.size(), '0');
+      text += ".0";
     } else {
-      out.append(digits, 0, static_cast<std::size_t>(point));
-      out.push_back('.');
-      out.append(digits, static_cast<std::size_t>(point));
+      text.append(digits, 0, static_cast<std::size_t>(point));
+      text.push_back('.');
+      text.append(digits, static_cast<std::size_t>(point));
     }
-    return;
+  } else {
+    text.push_back(digits[0]);
+    if (digits.size() > 1) {
+      text.push_back('.');
+      text.append(digits, 1);
+    }
+    text.push_back('e');
+    text.push_back(exponent < 0 ? '-' : '+');
+    const int magnitude = exponent < 0 ? -exponent : exponent;
+    if (magnitude < 10) text.push_back('0');
+    text += std::to_string(magnitude);
   }
-  out.push_back(digits[0]);
-  if (digits.size() > 1) {
-    out.push_back('.');
-    out.append(digits, 1);
-  }
-  out.push_back('e');
-  out.push_back(exponent < 0 ? '-' : '+');
-  const int magnitude = exponent < 0 ? -exponent : exponent;
-  if (magnitude < 10) out.push_back('0');
-  out += std::to_string(magnitude);
+  std::memcpy(room(text.size()), text.data(), text.size());
+  used_ += text.size();
 }
 
 std::string_view string_of(const rapidjson::Value& v) {
   return {v.GetString(), v.GetStringLength()};
 }
 
-void append_python_object(const rapidjson::Value& object, std::string& out);
-
-void append_python_value(const rapidjson::Value& v, std::string& out) {
+void PythonWriter::value(const rapidjson::Value& v) {
   switch (v.GetType()) {
-    case rapidjson::kNullType: out += "null"; return;
-    case rapidjson::kFalseType: out += "false"; return;
-    case rapidjson::kTrueType: out += "true"; return;
-    case rapidjson::kStringType: append_python_string(string_of(v), out); return;
+    case rapidjson::kNullType: return literal("null");
+    case rapidjson::kFalseType: return literal("false");
+    case rapidjson::kTrueType: return literal("true");
+    case rapidjson::kStringType: return string(string_of(v));
     case rapidjson::kNumberType:
-      if (v.IsInt64()) append_integer(v.GetInt64(), out);
-      else if (v.IsUint64()) append_integer(v.GetUint64(), out);
-      else append_python_float(v.GetDouble(), out);
-      return;
-    case rapidjson::kArrayType: {
-      out.push_back('[');
-      bool first = true;
-      for (const auto& element : v.GetArray()) {
-        if (!first) out += ", ";
-        first = false;
-        append_python_value(element, out);
-      }
-      out.push_back(']');
-      return;
-    }
-    case rapidjson::kObjectType: append_python_object(v, out); return;
+      if (v.IsInt64()) return integer(v.GetInt64());
+      if (v.IsUint64()) return integer(v.GetUint64());
+      return floating(v.GetDouble());
+    case rapidjson::kArrayType: return array(v);
+    case rapidjson::kObjectType: return object(v);
   }
 }
 
-// A cheap summary of a key: equal keys have equal fingerprints (length and up to 8 leading bytes).
+void PythonWriter::array(const rapidjson::Value& array) {
+  literal("[");
+  bool first = true;
+  for (const auto& element : array.GetArray()) {
+    if (!first) literal(", ");
+    first = false;
+    value(element);
+  }
+  literal("]");
+}
+
+// A cheap summary of a key: equal keys have equal fingerprints (length, first, middle and last
+// bytes), read without a call to memcpy.
 std::uint64_t key_fingerprint(std::string_view key) {
-  std::uint64_t head = 0;
-  std::memcpy(&head, key.data(), std::min<std::size_t>(key.size(), 7));
-  return head ^ (static_cast<std::uint64_t>(key.size()) << 56);
+  const std::size_t n = key.size();
+  if (n == 0) return 0;
+  const auto byte = [&](std::size_t k) { return static_cast<std::uint64_t>(static_cast<unsigned char>(key[k])); };
+  return n | byte(0) << 32 | byte(n / 2) << 40 | byte(n - 1) << 48 | (n > 1 ? byte(1) : 0) << 56;
 }
 
 // Python's dict keeps a repeated key at its first position with its last value. Objects rarely
-// repeat a key: fingerprints rule that out without comparing the keys themselves.
+// repeat a key, and a filter of 1024 bits indexed by a hash of each key's fingerprint rules that out
+// in one pass; only when two fingerprints land on the same bit are the keys compared.
 bool has_repeated_key(const rapidjson::Value& object) {
-  constexpr rapidjson::SizeType kMaxFingerprinted = 64;
-  const rapidjson::SizeType count = object.MemberCount();
-  if (count < 2) return false;
-  if (count > kMaxFingerprinted) return true;  // take the general path
-  std::uint64_t prints[kMaxFingerprinted];
-  rapidjson::SizeType n = 0;
+  if (object.MemberCount() < 2) return false;
+  std::uint64_t seen[16] = {};
   for (auto member = object.MemberBegin(); member != object.MemberEnd(); ++member) {
-    const std::uint64_t print = key_fingerprint(string_of(member->name));
-    for (rapidjson::SizeType k = 0; k < n; ++k)
-      if (prints[k] == print) return true;  // maybe: the general path compares the keys
-    prints[n++] = print;
+    const std::uint64_t bit = (key_fingerprint(string_of(member->name)) * 0x9E3779B97F4A7C15ULL) >> 54;
+    std::uint64_t& word = seen[bit >> 6];
+    const std::uint64_t mask = std::uint64_t{1} << (bit & 63);
+    if (word & mask) return true;  // maybe: the caller compares the keys themselves
+    word |= mask;
   }
   return false;
 }
 
-void append_python_object(const rapidjson::Value& object, std::string& out) {
-  out.push_back('{');
+void PythonWriter::member(std::string_view key, const rapidjson::Value& member_value, bool first) {
+  if (!first) literal(", ");
+  string(key);
+  literal(": ");
+  value(member_value);
+}
+
+void PythonWriter::object(const rapidjson::Value& object) {
+  literal("{");
   const auto begin = object.MemberBegin(), end = object.MemberEnd();
   bool first = true;
   if (!has_repeated_key(object)) {
-    for (auto member = begin; member != end; ++member) {
-      if (!first) out += ", ";
-      first = false;
-      append_python_string(string_of(member->name), out);
-      out += ": ";
-      append_python_value(member->value, out);
-    }
-    out.push_back('}');
-    return;
+    for (auto m = begin; m != end; ++m, first = false) member(string_of(m->name), m->value, first);
+    return literal("}");
   }
-  for (auto member = begin; member != end; ++member) {
-    const std::string_view key = string_of(member->name);
+  for (auto m = begin; m != end; ++m) {
+    const std::string_view key = string_of(m->name);
     // A repeated key was already written at its first position (with its last value).
     bool seen_before = false;
-    for (auto earlier = begin; earlier != member && !seen_before; ++earlier)
+    for (auto earlier = begin; earlier != m && !seen_before; ++earlier)
       seen_before = string_of(earlier->name) == key;
     if (seen_before) continue;
-    auto last = member;
-    for (auto later = member + 1; later != end; ++later)
+    auto last = m;
+    for (auto later = m + 1; later != end; ++later)
       if (string_of(later->name) == key) last = later;
-    if (!first) out += ", ";
+    member(key, last->value, first);
     first = false;
-    append_python_string(key, out);
-    out += ": ";
-    append_python_value(last->value, out);
   }
-  out.push_back('}');
+  literal("}");
 }
 
 }  // namespace
 
-void append_python_dumps(const rapidjson::Value& value, std::string& out) {
-  append_python_value(value, out);
-}
+void append_python_dumps(const rapidjson::Value& value, std::string& out) { PythonWriter(out).value(value); }
 
 std::string python_dumps(const rapidjson::Value& value) {
   std::string out;
-  append_python_value(value, out);
+  append_python_dumps(value, out);
   return out;
 }
 
@@ -257,16 +302,17 @@ void write_dry_run_lines(const Bundle& stage, std::ostream& out) {
   // Lines are gathered and written some 64 KiB at a time: a stream write per line (a million lines
   // for 100k indicators) cost more than formatting the short ones.
   constexpr std::size_t kChunk = 64 * 1024;
-  std::string lines;
-  lines.reserve(2 * kChunk);
+  std::string buffer;
+  buffer.reserve(2 * kChunk);
+  PythonWriter lines(buffer);
   for (const auto& object : stage.objects.GetArray()) {
-    append_python_value(object, lines);
-    lines.push_back('\n');
-    if (lines.size() < kChunk) continue;
-    out.write(lines.data(), static_cast<std::streamsize>(lines.size()));
+    lines.value(object);
+    lines.newline();
+    if (lines.text().size() < kChunk) continue;
+    out.write(lines.text().data(), static_cast<std::streamsize>(lines.text().size()));
     lines.clear();
   }
-  out.write(lines.data(), static_cast<std::streamsize>(lines.size()));
+  out.write(lines.text().data(), static_cast<std::streamsize>(lines.text().size()));
 }
 
 namespace {

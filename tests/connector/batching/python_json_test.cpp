@@ -5,7 +5,9 @@
 
 #include <limits>
 #include <sstream>
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -134,6 +136,92 @@ TEST(PythonDumps, EmbeddedNulInStringIsEscaped) {
   rapidjson::Document document;
   document.SetString("a\0b", 3, document.GetAllocator());
   EXPECT_EQ(python_dumps(document), R"("a\u0000b")");
+}
+
+// json.dumps of one string, one code point at a time: the plain rules the fast writer must keep
+// wherever an escape falls relative to its 16- and 8-byte blocks. Valid UTF-8 input only.
+std::string escaped_one_at_a_time(const std::string& text) {
+  std::string out = "\"";
+  char hex[16];
+  const auto u_escape = [&](unsigned unit) {
+    std::snprintf(hex, sizeof hex, "\\u%04x", unit);
+    out += hex;
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      if (c == '"') out += "\\\"";
+      else if (c == '\\') out += "\\\\";
+      else if (c == '\n') out += "\\n";
+      else if (c == '\t') out += "\\t";
+      else if (c < 0x20 || c == 0x7F) u_escape(c);
+      else out.push_back(static_cast<char>(c));
+      continue;
+    }
+    const int length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    unsigned cp = c & (0x7F >> length);
+    for (int k = 1; k < length; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    i += static_cast<std::size_t>(length);
+    if (cp >= 0x10000) {
+      u_escape(0xD800 | ((cp - 0x10000) >> 10));
+      u_escape(0xDC00 | ((cp - 0x10000) & 0x3FF));
+    } else {
+      u_escape(cp);
+    }
+  }
+  return out + "\"";
+}
+
+TEST(PythonDumps, EscapesAreFoundAtEveryPositionOfTheScanBlocks) {
+  const std::vector<std::string> specials = {"\"", "\\", "\n", "\t", std::string(1, '\x01'), "\x7f", "\xc3\xa9",
+                                             "\xe6\x97\xa5", "\xf0\x9f\x98\x80"};
+  int checked = 0;
+  for (std::size_t length = 0; length <= 40; ++length) {
+    for (std::size_t at = 0; at <= length; ++at) {
+      for (const auto& special : specials) {
+        std::string text;
+        for (std::size_t k = 0; k < length; ++k) text.push_back(static_cast<char>('a' + k % 26));
+        text.insert(at, special);
+        rapidjson::Document document;
+        document.SetString(text.c_str(), static_cast<rapidjson::SizeType>(text.size()), document.GetAllocator());
+        ASSERT_EQ(python_dumps(document), escaped_one_at_a_time(text)) << "length " << length << " at " << at;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_EQ(checked, 41 * 42 / 2 * 9);
+}
+
+TEST(PythonDumps, WorstCaseGrowthEveryByteInvalid) {
+  // 6 output bytes per input byte, in a string long enough to grow the buffer several times.
+  const std::string bytes(10000, '\xff');
+  rapidjson::Document document(rapidjson::kArrayType);
+  rapidjson::Value value;
+  value.SetString(bytes.c_str(), static_cast<rapidjson::SizeType>(bytes.size()), document.GetAllocator());
+  document.PushBack(value, document.GetAllocator());
+  document.PushBack(7, document.GetAllocator());
+  std::string expected = "[\"";
+  for (int k = 0; k < 10000; ++k) expected += "\\ufffd";
+  EXPECT_EQ(python_dumps(document), expected + "\", 7]");
+}
+
+TEST(PythonDumps, AppendKeepsWhatTheStringHeld) {
+  std::string out = "prefix ";
+  kfc::stix::append_python_dumps(parse(R"({"a": [1, "b"]})"), out);
+  EXPECT_EQ(out, R"(prefix {"a": [1, "b"]})");
+}
+
+TEST(PythonDumps, ManyKeysWithOneRepeatedFarApart) {
+  // Without the repeat the object is written as it is; with it, key_3 stays third with its last value.
+  std::string input = "{", repeated = "{";
+  for (int k = 0; k < 40; ++k) {
+    const std::string key = "key_" + std::to_string(k);
+    input += (k ? ", \"" : "\"") + key + "\": " + std::to_string(k);
+    repeated += (k ? ", \"" : "\"") + key + "\": " + (k == 3 ? std::string("99") : std::to_string(k));
+  }
+  EXPECT_EQ(dumps(input + "}"), input + "}");
+  EXPECT_EQ(dumps(input + ", \"key_3\": 99}"), repeated + "}");
 }
 
 TEST(PythonDumps, ReferenceAuthorLineOfExampleA) {
