@@ -58,10 +58,37 @@ inline std::size_t prefix_without_escapes(const char* s, std::size_t n) {
   return i;
 }
 
+// The bytes of `x` that json.dumps escapes (below 0x20, '"', '\\', DEL, non-ASCII), flagged in their
+// high bit. Exact up to and including the lowest flagged byte (a borrow only runs upwards from a
+// true hit), so the lowest flag is the first byte to escape (little-endian).
+template <typename Word>
+inline Word ascii_escape_hits(Word x) {
+  constexpr Word kOnes = static_cast<Word>(~Word{0}) / 0xFF, kHigh = kOnes * 0x80;
+  const auto has_byte = [](Word w, unsigned char c) {
+    const Word diff = w ^ (kOnes * c);
+    return static_cast<Word>((diff - kOnes) & ~diff);
+  };
+  return static_cast<Word>((((x - kOnes * 0x20) & ~x) | has_byte(x, '"') | has_byte(x, '\\') | x | has_byte(x, 0x7F)) &
+                           kHigh);
+}
+
+// Copies one word of s at `at` to out, returning the position of its first byte to escape or npos.
+template <typename Word>
+inline std::size_t copy_word(const char* s, std::size_t at, char* out) {
+  Word x;
+  std::memcpy(&x, s + at, sizeof x);
+  std::memcpy(out + at, &x, sizeof x);
+  const Word hits = ascii_escape_hits(x);
+  return hits ? at + static_cast<std::size_t>(__builtin_ctzll(hits) / 8) : static_cast<std::size_t>(-1);
+}
+
 // Copies the longest prefix of s[0, n) that Python's json.dumps writes as is (printable ASCII but '"'
 // and '\\') to `out` and returns its length. Bytes past that prefix may be written too, within
 // out[0, n): the caller has room for the whole string escaped and writes over them. Copying each
-// 16 (then 8) bytes as they are scanned spares a call to memcpy per run: most runs are short.
+// block as it is scanned spares a memcpy call per run, and most strings (keys, ids, dates) are
+// short: below 16 bytes two overlapping words cover the rest (8 + 8 bytes, or 4 + 4), never reading
+// outside s[0, n). A hit in the first word is the first hit; otherwise the first word was clean and
+// so is its overlap with the second.
 inline std::size_t copy_printable_ascii(const char* s, std::size_t n, char* out) {
   std::size_t i = 0;
 #ifdef __SSE2__
@@ -74,22 +101,20 @@ inline std::size_t copy_printable_ascii(const char* s, std::size_t n, char* out)
                                      _mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)));
     if (const int mask = _mm_movemask_epi8(hit)) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
   }
+#else
+  for (; i + 16 <= n; i += 8)
+    if (const std::size_t hit = copy_word<std::uint64_t>(s, i, out); hit != static_cast<std::size_t>(-1)) return hit;
 #endif
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  auto has_byte = [](std::uint64_t x, unsigned char c) {
-    const std::uint64_t diff = x ^ (kOnes * c);
-    return (diff - kOnes) & ~diff;
+  constexpr auto kNone = static_cast<std::size_t>(-1);
+  const auto covered_by_two = [&](auto word) {
+    using Word = decltype(word);
+    if (const std::size_t hit = copy_word<Word>(s, i, out); hit != kNone) return hit;
+    const std::size_t hit = copy_word<Word>(s, n - sizeof(Word), out);
+    return hit != kNone ? hit : n;
   };
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t x;
-    std::memcpy(&x, s + i, 8);
-    std::memcpy(out + i, &x, 8);
-    // Exact per byte below the first hit (a borrow only runs upwards from a hit), so the lowest
-    // flagged byte is the first one to escape (little-endian).
-    const std::uint64_t hit = (((x - kOnes * 0x20) & ~x) | has_byte(x, '"') | has_byte(x, '\\') | x |
-                               has_byte(x, 0x7F)) & kHigh;
-    if (hit) return i + static_cast<std::size_t>(__builtin_ctzll(hit) / 8);
-  }
+  const std::size_t rest = n - i;
+  if (rest >= 8) return covered_by_two(std::uint64_t{});
+  if (rest >= 4) return covered_by_two(std::uint32_t{});
   for (; i < n && !needs_ascii_escape(static_cast<unsigned char>(s[i])); ++i) out[i] = s[i];
   return i;
 }

@@ -21,27 +21,34 @@ namespace {
 // store; std::string::append per run and per separator was most of the dry run's printing cost.
 class PythonWriter {
  public:
-  explicit PythonWriter(std::string& out) : out_(out), used_(out.size()) {}
+  explicit PythonWriter(std::string& out) : out_(out), cursor_(out.data() + out.size()), end_(cursor_) {}
   PythonWriter(const PythonWriter&) = delete;
   PythonWriter& operator=(const PythonWriter&) = delete;
-  ~PythonWriter() { out_.resize(used_); }
+  ~PythonWriter() { out_.resize(used()); }
 
   void value(const rapidjson::Value& v);
-  void newline() { *room(1) = '\n'; ++used_; }
-  std::string_view text() const { return {out_.data(), used_}; }
-  void clear() { used_ = 0; }
+  void newline() { *room(1) = '\n'; ++cursor_; }
+  std::string_view text() const { return {out_.data(), used()}; }
+  void clear() { cursor_ = out_.data(); }
 
  private:
+  std::size_t used() const { return static_cast<std::size_t>(cursor_ - out_.data()); }
   // At least n writable bytes at the cursor. The buffer grows geometrically and is never shrunk
   // while writing, so the zero-fill of std::string::resize is paid once per growth, not per token.
   char* room(std::size_t n) {
-    if (out_.size() - used_ < n) out_.resize(std::max(used_ + n, 2 * out_.size()));
-    return out_.data() + used_;
+    if (static_cast<std::size_t>(end_ - cursor_) < n) grow(n);
+    return cursor_;
+  }
+  void grow(std::size_t n) {
+    const std::size_t written = used();
+    out_.resize(std::max({written + n, 2 * out_.size(), std::size_t{256}}));
+    cursor_ = out_.data() + written;
+    end_ = out_.data() + out_.size();
   }
   template <std::size_t N>
   void literal(const char (&text)[N]) {
     std::memcpy(room(N - 1), text, N - 1);
-    used_ += N - 1;
+    cursor_ += N - 1;
   }
   void string(std::string_view s);
   void object(const rapidjson::Value& object);
@@ -52,7 +59,8 @@ class PythonWriter {
   void floating(double d);
 
   std::string& out_;
-  std::size_t used_;
+  char* cursor_;  // the next byte to write, inside out_
+  char* end_;     // the end of out_: the room left is end_ - cursor_
 };
 
 constexpr char kHex[] = "0123456789abcdef";
@@ -120,8 +128,7 @@ char short_escape(unsigned char c) {
 }
 
 void PythonWriter::string(std::string_view s) {
-  char* const start = room(2 + 6 * s.size());
-  char* o = start;
+  char* o = room(2 + 6 * s.size());
   *o++ = '"';
   std::size_t i = 0;
   while (i < s.size()) {
@@ -139,13 +146,13 @@ void PythonWriter::string(std::string_view s) {
     o = put_code_point_escaped(next_code_point(s, i), o);
   }
   *o++ = '"';
-  used_ += static_cast<std::size_t>(o - start);
+  cursor_ = o;
 }
 
 template <typename Integer>
 void PythonWriter::integer(Integer value) {
   char* const o = room(24);
-  used_ += static_cast<std::size_t>(std::to_chars(o, o + 24, value).ptr - o);
+  cursor_ = std::to_chars(o, o + 24, value).ptr;
 }
 
 // Python repr(float): the shortest digits that round-trip (std::to_chars gives the same digits as
@@ -199,7 +206,7 @@ void PythonWriter::floating(double d) {
     text += std::to_string(magnitude);
   }
   std::memcpy(room(text.size()), text.data(), text.size());
-  used_ += text.size();
+  cursor_ += text.size();
 }
 
 std::string_view string_of(const rapidjson::Value& v) {
