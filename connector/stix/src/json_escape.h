@@ -85,27 +85,34 @@ inline std::size_t copy_word(const char* s, std::size_t at, char* out) {
 // Copies the longest prefix of s[0, n) that Python's json.dumps writes as is (printable ASCII but '"'
 // and '\\') to `out` and returns its length. Bytes past that prefix may be written too, within
 // out[0, n): the caller has room for the whole string escaped and writes over them. Copying each
-// block as it is scanned spares a memcpy call per run, and most strings (keys, ids, dates) are
-// short: below 16 bytes two overlapping words cover the rest (8 + 8 bytes, or 4 + 4), never reading
-// outside s[0, n). A hit in the first word is the first hit; otherwise the first word was clean and
-// so is its overlap with the second.
+// block as it is scanned spares a memcpy call per run. The last partial block is covered by one more
+// block ending at n (16 bytes, or for shorter input two words of 8 or 4), overlapping bytes already
+// found clean, so nothing outside s[0, n) is read and the first hit found is the first one.
 inline std::size_t copy_printable_ascii(const char* s, std::size_t n, char* out) {
-  std::size_t i = 0;
-#ifdef __SSE2__
-  const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7F), quotes = _mm_set1_epi8('"'),
-                backslashes = _mm_set1_epi8('\\');
-  for (; i + 16 <= n; i += 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), x);
-    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quotes), _mm_cmpeq_epi8(x, backslashes)),
-                                     _mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)));
-    if (const int mask = _mm_movemask_epi8(hit)) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
-  }
-#else
-  for (; i + 16 <= n; i += 8)
-    if (const std::size_t hit = copy_word<std::uint64_t>(s, i, out); hit != static_cast<std::size_t>(-1)) return hit;
-#endif
   constexpr auto kNone = static_cast<std::size_t>(-1);
+#ifdef __SSE2__
+  if (n >= 16) {
+    const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7F), quotes = _mm_set1_epi8('"'),
+                  backslashes = _mm_set1_epi8('\\');
+    const auto copy_block = [&](std::size_t at) {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + at));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + at), x);
+      const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quotes), _mm_cmpeq_epi8(x, backslashes)),
+                                       _mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)));
+      const int mask = _mm_movemask_epi8(hit);
+      return mask ? at + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask))) : kNone;
+    };
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16)
+      if (const std::size_t hit = copy_block(i); hit != kNone) return hit;
+    if (i == n) return n;
+    const std::size_t hit = copy_block(n - 16);
+    return hit != kNone ? hit : n;
+  }
+#endif
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 8)  // (without SSE2 only)
+    if (const std::size_t hit = copy_word<std::uint64_t>(s, i, out); hit != kNone) return hit;
   const auto covered_by_two = [&](auto word) {
     using Word = decltype(word);
     if (const std::size_t hit = copy_word<Word>(s, i, out); hit != kNone) return hit;

@@ -50,7 +50,11 @@ class PythonWriter {
     std::memcpy(room(N - 1), text, N - 1);
     cursor_ += N - 1;
   }
-  void string(std::string_view s);
+  void string(std::string_view s) {
+    if (!short_plain_string(s)) string_escaped(s);
+  }
+  bool short_plain_string(std::string_view s);
+  void string_escaped(std::string_view s);
   void object(const rapidjson::Value& object);
   void array(const rapidjson::Value& array);
   void member(std::string_view key, const rapidjson::Value& value, bool first);
@@ -127,7 +131,39 @@ char short_escape(unsigned char c) {
   }
 }
 
-void PythonWriter::string(std::string_view s) {
+// Most strings of STIX objects are plain keys and values of up to 16 bytes: two overlapping words
+// cover them, checked and copied at once, without a call. False (nothing written) for any other.
+inline bool PythonWriter::short_plain_string(std::string_view s) {
+  const std::size_t n = s.size();
+  if (n < 4) {  // "id", "2.1", "": byte by byte
+    for (char c : s)
+      if (detail::needs_ascii_escape(static_cast<unsigned char>(c))) return false;
+    char* const o = room(n + 2);
+    o[0] = '"';
+    for (std::size_t k = 0; k < n; ++k) o[k + 1] = s[k];
+    o[n + 1] = '"';
+    cursor_ = o + n + 2;
+    return true;
+  }
+  if (n > 16) return false;
+  const auto copy_two = [&](auto word) {
+    using Word = decltype(word);
+    Word first, last;
+    std::memcpy(&first, s.data(), sizeof(Word));
+    std::memcpy(&last, s.data() + n - sizeof(Word), sizeof(Word));
+    if (detail::ascii_escape_hits(first) | detail::ascii_escape_hits(last)) return false;
+    char* const o = room(n + 2);
+    o[0] = '"';
+    std::memcpy(o + 1, &first, sizeof(Word));
+    std::memcpy(o + 1 + n - sizeof(Word), &last, sizeof(Word));
+    o[n + 1] = '"';
+    cursor_ = o + n + 2;
+    return true;
+  };
+  return n >= 8 ? copy_two(std::uint64_t{}) : copy_two(std::uint32_t{});
+}
+
+void PythonWriter::string_escaped(std::string_view s) {
   char* o = room(2 + 6 * s.size());
   *o++ = '"';
   std::size_t i = 0;
