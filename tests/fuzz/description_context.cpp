@@ -1,12 +1,13 @@
 // An indicator's description is the Kaspersky context ("actors=…;geo=…;threat_score=…"): every
 // transform reads it (actors, sectors, locations, malware, reports, score), then the description
-// policy. The indicator's name is picked from the input's length so every IoC branch runs.
+// policy. The indicator's name is picked from the input's length so every IoC branch runs. The
+// result is written as the dry run prints it (json.dumps) and as the sinks send it: the dry-run text
+// must be ASCII-only JSON that parses again, whatever bytes the description held.
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "fuzz_support.h"
 #include "kfc/mapping/mapper.h"
+#include "kfc/stix/python_json.h"
 
 namespace {
 
@@ -41,8 +42,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   rapidjson::Document out;
   mapper().transform(batch, out);
   mapper().apply_description_policy(out, nullptr);
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  out.Accept(writer);
+  const std::string printed = stix::python_dumps(out);
+  for (const char c : printed)
+    if (static_cast<unsigned char>(c) >= 0x80) __builtin_trap();  // json.dumps escapes every non-ASCII byte
+  rapidjson::Document reread;
+  if (reread.Parse(printed.c_str(), printed.size()).HasParseError()) __builtin_trap();
+  if (stix::compact_json(out).empty()) __builtin_trap();
   return 0;
 }
