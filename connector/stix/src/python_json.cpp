@@ -341,6 +341,13 @@ void append_compact_json(const rapidjson::Value& value, std::string& out) {
   out.append(buffer.GetString(), buffer.GetSize());
 }
 
+std::string_view compact_json_view(const rapidjson::Value& value) {
+  auto& buffer = reusable_buffer();
+  CompactWriter writer(buffer);
+  value.Accept(writer);
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
 std::string compact_json(const rapidjson::Value& value) {
   std::string out;
   append_compact_json(value, out);

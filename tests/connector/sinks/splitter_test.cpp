@@ -150,6 +150,65 @@ TEST(SplitterTest, InputBundleIsLeftUntouched) {
   EXPECT_EQ(bundle.objects[0]["object_refs"].Size(), 4u);
 }
 
+// The splitter's tables are kept from one bundle to the next on a thread: nothing of a bundle may
+// leak into the next (here the same ids count differently in the second bundle).
+TEST(SplitterTest, ABundleSplitAfterAnotherIsSplitAsIfAlone) {
+  const char* second = R"([{"type":"indicator","id":"indicator--1"},{"type":"report","id":"report--1","object_refs":["indicator--1"]}])";
+  const auto alone = split_bundle(bundle_of(second));
+  split_bundle(bundle_of(kStage));
+  const auto after = split_bundle(bundle_of(second));
+  ASSERT_EQ(after.size(), alone.size());
+  for (std::size_t i = 0; i < after.size(); ++i) EXPECT_EQ(after[i].bundle_json, alone[i].bundle_json);
+  EXPECT_EQ(after.back().nb_deps, 2);  // indicator--1 has no author here: 1 + 1
+}
+
+// A chain of 3,000 objects, each citing the one before: the id table grows several times, and every
+// count still comes out (1, 2, … 3,000), in ascending order.
+TEST(SplitterTest, ALongChainIsCountedWhole) {
+  std::string objects = "[";
+  constexpr int kCount = 3000;
+  for (int i = kCount - 1; i >= 0; --i) {
+    objects += R"({"type":"note","id":"note--)" + std::to_string(i) + R"(")";
+    if (i > 0) objects += R"(,"object_refs":["note--)" + std::to_string(i - 1) + R"("])";
+    objects += i > 0 ? "}," : "}";
+  }
+  objects += "]";
+  const auto messages = split_bundle(bundle_of(objects.c_str()));
+  ASSERT_EQ(messages.size(), static_cast<std::size_t>(kCount));
+  for (int i = 0; i < kCount; ++i) {
+    EXPECT_EQ(messages[static_cast<std::size_t>(i)].object_id, "note--" + std::to_string(i));
+    EXPECT_EQ(messages[static_cast<std::size_t>(i)].nb_deps, i + 1);
+  }
+}
+
+// A reference may name an object by its x_opencti_id; pycti keeps one entry per name, so the
+// object is counted once under each name and published once.
+TEST(SplitterTest, AnObjectReachedByItsOpenCtiIdIsCountedAndPublishedOnce) {
+  auto messages = split_bundle(bundle_of(R"([
+    {"type":"report","id":"report--1","object_refs":["malware--1","internal-7"]},
+    {"type":"malware","id":"malware--1","x_opencti_id":"internal-7","created_by_ref":"identity--a"},
+    {"type":"identity","id":"identity--a"}])"));
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(messages[2].object_id, "report--1");
+  EXPECT_EQ(messages[2].nb_deps, 5);  // 1 + malware (2) under each of its names
+  auto doc = parse(messages[2].bundle_json);
+  EXPECT_EQ(doc["objects"][0]["object_refs"].Size(), 2u);
+}
+
+// Short ids are stored inside their JSON value, which moves when "nb_deps" is added to its object;
+// the references kept must still read the right bytes.
+TEST(SplitterTest, ShortIdsSurviveTheirObjectsGrowing) {
+  auto messages = split_bundle(bundle_of(R"([
+    {"type":"note","id":"note--b","object_refs":["note--a","note--a","x--1"]},
+    {"type":"note","id":"note--a"}])"));
+  ASSERT_EQ(messages.size(), 2u);
+  auto doc = parse(messages[1].bundle_json);
+  const auto& refs = doc["objects"][0]["object_refs"];
+  ASSERT_EQ(refs.Size(), 1u);
+  EXPECT_STREQ(refs[0].GetString(), "note--a");
+  EXPECT_EQ(messages[1].nb_deps, 3);  // 1 + note--a twice
+}
+
 TEST(SplitterTest, WholeBundleKeepsEverything) {
   auto doc = parse(whole_bundle_json(bundle_of(kStage)));
   EXPECT_EQ(doc["objects"].Size(), 5u);
