@@ -245,5 +245,61 @@ TEST(MessageTest, Base64IsOpenSslsOnEveryLengthAndByte) {
   }
 }
 
+// Every encoder this CPU can run writes the scalar encoder's bytes, on every length up to 300 (the
+// vector loops' boundaries at 12/16 and 24/28 bytes and every tail), at every start offset within a
+// vector, and on lengths around a typical message.
+TEST(MessageTest, Base64EncodersAgreeWithTheScalarOne) {
+  using detail::Base64Encoder;
+  std::mt19937 random(11);
+  std::string source(4096 + 64, '\0');
+  for (auto& byte : source) byte = static_cast<char>(random() & 0xFF);
+  std::vector<std::pair<std::size_t, std::size_t>> cases;  // offset, length
+  for (std::size_t length = 0; length <= 300; ++length) cases.emplace_back(length % 32, length);
+  for (std::size_t offset = 0; offset < 32; ++offset) cases.emplace_back(offset, 100 + offset);
+  for (std::size_t length = 1400; length <= 1500; ++length) cases.emplace_back(7, length);
+  cases.emplace_back(0, 4096);
+  int tested = 0;
+  for (auto encoder : {Base64Encoder::Ssse3, Base64Encoder::Avx2}) {
+    if (!detail::base64_encoder_available(encoder)) continue;
+    ++tested;
+    for (const auto& [offset, length] : cases) {
+      const std::string_view data(source.data() + offset, length);
+      std::string expected(base64_length(length) + 1, '#');  // one guard byte: nothing written past the end
+      std::string got = expected;
+      detail::write_base64_with(Base64Encoder::Scalar, data, expected.data());
+      detail::write_base64_with(encoder, data, got.data());
+      ASSERT_EQ(got, expected) << "encoder " << static_cast<int>(encoder) << " offset " << offset << " length " << length;
+    }
+    // Every byte value in every position of a 3-byte group.
+    std::string all(768, '\0');
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<char>(i / 3 + (i % 3) * 85);
+    std::string expected(base64_length(all.size()), '\0');
+    std::string got = expected;
+    detail::write_base64_with(Base64Encoder::Scalar, all, expected.data());
+    detail::write_base64_with(encoder, all, got.data());
+    ASSERT_EQ(got, expected);
+  }
+#if defined(__x86_64__)
+  EXPECT_GT(tested, 0) << "every x86-64 CPU this runs on has SSSE3";
+#endif
+  EXPECT_TRUE(detail::base64_encoder_available(detail::base64_encoder_in_use()));
+}
+
+TEST(MessageTest, EnvelopeWritesTheSameBytesForEveryMessageOfARun) {
+  MessageFields fields{.applicant_id = "user \"q\"", .action_sequence = 1, .update = false,
+                       .work_id = std::string("work--9"), .draft_id = std::string("draft-42")};
+  const QueueEnvelope envelope(fields);
+  std::string out = "old content that is longer than what follows, to be replaced";
+  for (int sequence : {1, 12, 1234567}) {
+    envelope.write(sequence, "bundle json", out);
+    EXPECT_EQ(out, R"({"bundle_type": "QUEUE_BUNDLE", "applicant_id": "user \"q\"", "action_sequence": )" +
+                       std::to_string(sequence) +
+                       R"(, "entities_types": [], "content": "YnVuZGxlIGpzb24=", "update": false, )"
+                       R"("draft_id": "draft-42", "work_id": "work--9"})");
+    fields.action_sequence = sequence;
+    EXPECT_EQ(out, queue_message(fields, "bundle json"));
+  }
+}
+
 }  // namespace
 }  // namespace kfc::sinks
