@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -347,6 +348,41 @@ class Splitter {
   std::vector<std::pair<Value*, int>> elements_;
 };
 
+// The bundle's objects as a tree of their own that shares the bundle's strings (SAX events into the
+// document with copy = false): the splitter changes members of the top-level objects and replaces
+// whole values, never the bytes of a string, and the bundle outlives the split. Copying every
+// string was half of copying the objects.
+class SharingStrings {
+ public:
+  explicit SharingStrings(const Value& source) : source_(source) {}
+
+  bool operator()(rapidjson::Document& document) {
+    Forward forward{document};
+    return source_.Accept(forward);
+  }
+
+ private:
+  struct Forward {
+    rapidjson::Document& to;
+    bool Null() { return to.Null(); }
+    bool Bool(bool b) { return to.Bool(b); }
+    bool Int(int i) { return to.Int(i); }
+    bool Uint(unsigned u) { return to.Uint(u); }
+    bool Int64(std::int64_t i) { return to.Int64(i); }
+    bool Uint64(std::uint64_t u) { return to.Uint64(u); }
+    bool Double(double d) { return to.Double(d); }
+    bool RawNumber(const char* text, rapidjson::SizeType length, bool) { return to.RawNumber(text, length, false); }
+    bool String(const char* text, rapidjson::SizeType length, bool) { return to.String(text, length, false); }
+    bool Key(const char* text, rapidjson::SizeType length, bool) { return to.Key(text, length, false); }
+    bool StartObject() { return to.StartObject(); }
+    bool EndObject(rapidjson::SizeType members) { return to.EndObject(members); }
+    bool StartArray() { return to.StartArray(); }
+    bool EndArray(rapidjson::SizeType elements) { return to.EndArray(elements); }
+  };
+
+  const Value& source_;
+};
+
 void append_bundle_head(std::string& out, const std::string& bundle_id) {
   out += R"({"type":"bundle","id":)";
   detail::append_json(Value(bundle_id.c_str(), static_cast<rapidjson::SizeType>(bundle_id.size())), out);
@@ -361,8 +397,10 @@ bool is_supported_stix_type(std::string_view type) {
 }
 
 std::vector<SplitMessage> split_bundle(const stix::Bundle& bundle) {
+  if (!bundle.objects.IsArray()) return {};
   rapidjson::Document objects;
-  objects.CopyFrom(bundle.objects, objects.GetAllocator());
+  SharingStrings share(bundle.objects);
+  objects.Populate(share);
   if (!objects.IsArray()) return {};
   Splitter& splitter = Splitter::reusable(objects);
   splitter.run();
