@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -161,11 +160,10 @@ class Splitter {
   }
 
   void run() {
-    for (auto& item : doc_->GetArray()) {
-      if (const Value* id = item.IsObject() ? get(item, "id") : nullptr; id && id->IsString()) {
-        parents_.clear();
-        enlist(symbols_.intern(view(*id)));
-      }
+    for (const int id : item_ids_) {
+      if (id < 0) continue;
+      parents_.clear();
+      enlist(id);
     }
   }
 
@@ -179,9 +177,14 @@ class Splitter {
     elements_.clear();
     parents_.clear();
     scratch_.clear();
+    item_ids_.clear();
     for (auto& item : doc_->GetArray()) {
+      item_ids_.push_back(-1);
       if (!item.IsObject()) continue;
-      if (const Value* id = get(item, "id"); id && id->IsString()) symbols_[symbols_.intern(view(*id))].raw = &item;
+      if (const Value* id = get(item, "id"); id && id->IsString()) {
+        item_ids_.back() = symbols_.intern(view(*id));
+        symbols_[item_ids_.back()].raw = &item;
+      }
       if (const Value* internal = get(item, "x_opencti_id"); internal && internal->IsString()) {
         symbols_[symbols_.intern(view(*internal))].raw = &item;
       }
@@ -343,45 +346,38 @@ class Splitter {
 
   rapidjson::Document* doc_ = nullptr;
   Symbols symbols_;
+  std::vector<int> item_ids_;  // each top-level item's id symbol (-1: none), in bundle order
   std::vector<int> parents_;   // the path of references from the top-level object (pycti's parents)
   std::vector<int> scratch_;   // *_refs lists being walked, innermost on top
   std::vector<std::pair<Value*, int>> elements_;
 };
 
-// The bundle's objects as a tree of their own that shares the bundle's strings (SAX events into the
-// document with copy = false): the splitter changes members of the top-level objects and replaces
-// whole values, never the bytes of a string, and the bundle outlives the split. Copying every
-// string was half of copying the objects.
-class SharingStrings {
- public:
-  explicit SharingStrings(const Value& source) : source_(source) {}
-
-  bool operator()(rapidjson::Document& document) {
-    Forward forward{document};
-    return source_.Accept(forward);
+// A value as a tree of its own that shares the source's strings (constant-string references): the
+// splitter changes members of the top-level objects and replaces whole values, never the bytes of
+// a string, and the bundle outlives the split. Copying every string was half of copying the
+// objects, and RapidJSON 1.1's own copy goes through SAX events, slower than this direct walk.
+Value copy_sharing_strings(const Value& source, rapidjson::Document::AllocatorType& alloc) {
+  switch (source.GetType()) {
+    case rapidjson::kObjectType: {
+      Value object(rapidjson::kObjectType);
+      for (auto member = source.MemberBegin(); member != source.MemberEnd(); ++member) {
+        object.AddMember(Value(rapidjson::StringRef(member->name.GetString(), member->name.GetStringLength())),
+                         copy_sharing_strings(member->value, alloc), alloc);
+      }
+      return object;
+    }
+    case rapidjson::kArrayType: {
+      Value array(rapidjson::kArrayType);
+      array.Reserve(source.Size(), alloc);
+      for (const auto& element : source.GetArray()) array.PushBack(copy_sharing_strings(element, alloc), alloc);
+      return array;
+    }
+    case rapidjson::kStringType:
+      return Value(rapidjson::StringRef(source.GetString(), source.GetStringLength()));
+    default:
+      return Value(source, alloc);  // null, booleans, numbers: copied as they are, nothing allocated
   }
-
- private:
-  struct Forward {
-    rapidjson::Document& to;
-    bool Null() { return to.Null(); }
-    bool Bool(bool b) { return to.Bool(b); }
-    bool Int(int i) { return to.Int(i); }
-    bool Uint(unsigned u) { return to.Uint(u); }
-    bool Int64(std::int64_t i) { return to.Int64(i); }
-    bool Uint64(std::uint64_t u) { return to.Uint64(u); }
-    bool Double(double d) { return to.Double(d); }
-    bool RawNumber(const char* text, rapidjson::SizeType length, bool) { return to.RawNumber(text, length, false); }
-    bool String(const char* text, rapidjson::SizeType length, bool) { return to.String(text, length, false); }
-    bool Key(const char* text, rapidjson::SizeType length, bool) { return to.Key(text, length, false); }
-    bool StartObject() { return to.StartObject(); }
-    bool EndObject(rapidjson::SizeType members) { return to.EndObject(members); }
-    bool StartArray() { return to.StartArray(); }
-    bool EndArray(rapidjson::SizeType elements) { return to.EndArray(elements); }
-  };
-
-  const Value& source_;
-};
+}
 
 void append_bundle_head(std::string& out, const std::string& bundle_id) {
   out += R"({"type":"bundle","id":)";
@@ -398,10 +394,11 @@ bool is_supported_stix_type(std::string_view type) {
 
 std::vector<SplitMessage> split_bundle(const stix::Bundle& bundle) {
   if (!bundle.objects.IsArray()) return {};
-  rapidjson::Document objects;
-  SharingStrings share(bundle.objects);
-  objects.Populate(share);
-  if (!objects.IsArray()) return {};
+  rapidjson::Document objects(rapidjson::kArrayType);
+  objects.Reserve(bundle.objects.Size(), objects.GetAllocator());
+  for (const auto& object : bundle.objects.GetArray()) {
+    objects.PushBack(copy_sharing_strings(object, objects.GetAllocator()), objects.GetAllocator());
+  }
   Splitter& splitter = Splitter::reusable(objects);
   splitter.run();
 
