@@ -218,11 +218,14 @@ class Splitter {
 
     int nb_deps = 1;
     // By index over the keys present now (pycti iterates a snapshot of the keys): a cycle can bring
-    // the recursion back to this object and add "nb_deps" to it, which may move its members.
+    // the recursion back to this object and add "nb_deps" to it, which may move its members (an
+    // index stays valid: members are only ever appended).
     const rapidjson::SizeType key_count = item.MemberCount();
+    Known known;
     for (rapidjson::SizeType index = 0; index < key_count; ++index) {
       auto member_at = [&] { return item.MemberBegin() + index; };
       const std::string_view key = view(member_at()->name);  // only read before the recursion below
+      known.note(key, index);
       if (ends_with(key, "_refs")) {
         if (!member_at()->value.IsArray() || member_at()->value.Empty()) continue;
         // The references, then the ones kept, on the shared scratch stack (by position: the
@@ -257,20 +260,58 @@ class Splitter {
       }
     }
 
-    if (auto existing = item.FindMember("nb_deps"); existing != item.MemberEnd()) {
-      existing->value.SetInt(nb_deps);
+    // The first "nb_deps" (as FindMember finds it): among the keys walked, else one a cycle added.
+    Value* existing = known.at(item, Known::kNbDeps);
+    for (auto member = item.MemberBegin() + key_count; existing == nullptr && member != item.MemberEnd(); ++member) {
+      if (view(member->name) == "nb_deps") existing = &member->value;
+    }
+    if (existing != nullptr) {
+      existing->SetInt(nb_deps);
     } else {
       item.AddMember("nb_deps", nb_deps, alloc);
     }
     if (symbols_[item_id].nb_deps < 0) {
-      if (compatible(item, item_id)) elements_.emplace_back(&item, nb_deps);
+      if (compatible(item, known, item_id)) elements_.emplace_back(&item, nb_deps);
       symbols_[item_id].nb_deps = nb_deps;
-      if (const Value* internal = get(item, "x_opencti_id"); internal && internal->IsString()) {
+      if (const Value* internal = known.at(item, Known::kInternalId); internal && internal->IsString()) {
         symbols_[symbols_.intern(view(*internal))].nb_deps = nb_deps;
       }
     }
     return nb_deps;
   }
+
+  // Where the keys read after the walk are among the object's members (the first of each name, as
+  // FindMember finds it), noted during the walk instead of searched for one by one afterwards. Only
+  // "nb_deps" can be added during the walk, so every other key's position stays right.
+  struct Known {
+    enum Key : std::size_t { kType, kOperation, kSource, kTarget, kSightingOf, kWhereSighted, kInternalId, kNbDeps, kCount };
+    static constexpr rapidjson::SizeType kAbsent = ~rapidjson::SizeType{0};
+    std::array<rapidjson::SizeType, kCount> index = [] {
+      std::array<rapidjson::SizeType, kCount> absent{};
+      absent.fill(kAbsent);
+      return absent;
+    }();
+
+    void note(std::string_view key, rapidjson::SizeType at) {
+      const Key which = of(key);
+      if (which != kCount && index[which] == kAbsent) index[which] = at;
+    }
+    static Key of(std::string_view key) {
+      switch (key.size()) {
+        case 4: return key == "type" ? kType : kCount;
+        case 7: return key == "nb_deps" ? kNbDeps : kCount;
+        case 10: return key == "source_ref" ? kSource : key == "target_ref" ? kTarget : kCount;
+        case 12: return key == "x_opencti_id" ? kInternalId : kCount;
+        case 15: return key == "sighting_of_ref" ? kSightingOf : kCount;
+        case 17: return key == "opencti_operation" ? kOperation : kCount;
+        case 18: return key == "where_sighted_refs" ? kWhereSighted : kCount;
+        default: return kCount;
+      }
+    }
+    Value* at(Value& item, Key which) const {
+      return index[which] == kAbsent ? nullptr : &(item.MemberBegin() + index[which])->value;
+    }
+  };
 
   // The *_refs list becomes the references kept (scratch_ from `kept_begin`), each once, in order.
   // A list that already holds exactly those strings is left as it is (same bytes, no copy).
@@ -293,16 +334,16 @@ class Splitter {
     list = kept_value;
   }
 
-  bool compatible(const Value& item, int item_id) {
-    const Value* type = get(item, "type");
+  bool compatible(Value& item, const Known& known, int item_id) {
+    const Value* type = known.at(item, Known::kType);
     std::string_view type_name = type && type->IsString() ? view(*type) : std::string_view();
-    const bool plain = is_null_or_absent(get(item, "opencti_operation"));
+    const bool plain = is_null_or_absent(known.at(item, Known::kOperation));
     if (type_name == "relationship" && plain) {
-      return !is_null_or_absent(get(item, "source_ref")) && !is_null_or_absent(get(item, "target_ref"));
+      return !is_null_or_absent(known.at(item, Known::kSource)) && !is_null_or_absent(known.at(item, Known::kTarget));
     }
     if (type_name == "sighting" && plain) {
-      const Value* where = get(item, "where_sighted_refs");
-      return !is_null_or_absent(get(item, "sighting_of_ref")) && where && where->IsArray() && !where->Empty();
+      const Value* where = known.at(item, Known::kWhereSighted);
+      return !is_null_or_absent(known.at(item, Known::kSightingOf)) && where && where->IsArray() && !where->Empty();
     }
     return symbols_.supported(item_id);
   }

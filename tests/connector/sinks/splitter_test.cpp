@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <map>
 #include <random>
 
 #include <rapidjson/document.h>
@@ -207,6 +208,35 @@ TEST(SplitterTest, ShortIdsSurviveTheirObjectsGrowing) {
   ASSERT_EQ(refs.Size(), 1u);
   EXPECT_STREQ(refs[0].GetString(), "note--a");
   EXPECT_EQ(messages[1].nb_deps, 3);  // 1 + note--a twice
+}
+
+// The keys read after the walk (type, opencti_operation, source/target, nb_deps) are noted during
+// it: an operation makes a relationship without target publishable, an nb_deps already there is
+// replaced in place, and one added by a cycle while the object was walked is not added twice.
+TEST(SplitterTest, KeysNotedDuringTheWalkDecideAsBefore) {
+  auto messages = split_bundle(bundle_of(R"([
+    {"type":"indicator","id":"indicator--1","nb_deps":42,"x":1},
+    {"type":"relationship","id":"relationship--1","source_ref":"indicator--1","opencti_operation":"delete"},
+    {"type":"relationship","id":"relationship--2","source_ref":"indicator--1","opencti_operation":null},
+    {"type":"note","id":"note--a","object_refs":["note--b"]},
+    {"type":"note","id":"note--b","object_refs":["note--c"]},
+    {"type":"note","id":"note--c","object_refs":["note--a"]}])"));
+  std::map<std::string, std::string> by_id;
+  for (const auto& message : messages) by_id[message.object_id] = message.bundle_json;
+  EXPECT_EQ(by_id.count("relationship--1"), 1u);
+  EXPECT_EQ(by_id.count("relationship--2"), 0u);
+  auto indicator = parse(by_id.at("indicator--1"));
+  EXPECT_EQ(indicator["objects"][0]["nb_deps"].GetInt(), 1);
+  EXPECT_EQ(indicator["objects"][0].MemberCount(), 4u);  // type, id, nb_deps (in place), x
+  for (const char* note : {"note--a", "note--b", "note--c"}) {
+    const auto doc = parse(by_id.at(note));
+    const auto& object = doc["objects"][0];
+    int count = 0;
+    for (auto member = object.MemberBegin(); member != object.MemberEnd(); ++member) {
+      count += std::string(member->name.GetString()) == "nb_deps";
+    }
+    EXPECT_EQ(count, 1) << note;
+  }
 }
 
 TEST(SplitterTest, WholeBundleKeepsEverything) {
