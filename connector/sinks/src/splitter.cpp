@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -83,7 +84,7 @@ class Symbols {
   int intern(std::string_view text) {
     if ((count_ + 1) * 2 > slots_.size()) grow();
     const std::size_t mask = slots_.size() - 1;
-    for (std::size_t slot = std::hash<std::string_view>{}(text) & mask;; slot = (slot + 1) & mask) {
+    for (std::size_t slot = hash(text) & mask;; slot = (slot + 1) & mask) {
       const int index = slots_[slot];
       if (index < 0) {
         slots_[slot] = static_cast<int>(count_);
@@ -102,6 +103,36 @@ class Symbols {
   }
 
  private:
+  // Ids are some tens of bytes: eight bytes per multiply, the last partial word read as the eight
+  // bytes ending the text (std::hash, a library call mixing each word in several steps, cost more
+  // than the rest of the lookup).
+  static std::size_t hash(std::string_view text) {
+    constexpr std::uint64_t kMultiplier = 0xff51afd7ed558ccdULL;
+    const char* bytes = text.data();
+    const std::size_t size = text.size();
+    std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ size;
+    auto mix = [&](std::uint64_t word) {
+      h = (h ^ word) * kMultiplier;
+      h ^= h >> 32;
+    };
+    std::size_t i = 0;
+    for (; i + 8 <= size; i += 8) {
+      std::uint64_t word;
+      std::memcpy(&word, bytes + i, 8);
+      mix(word);
+    }
+    if (i < size) {
+      std::uint64_t word = 0;
+      if (size >= 8) {
+        std::memcpy(&word, bytes + size - 8, 8);
+      } else {
+        for (std::size_t j = 0; j < size; ++j) word = (word << 8) | static_cast<unsigned char>(bytes[j]);
+      }
+      mix(word);
+    }
+    return static_cast<std::size_t>(h ^ (h >> 29));
+  }
+
   struct Chunk {
     std::unique_ptr<char[]> bytes;
     std::size_t size = 0;
@@ -134,7 +165,7 @@ class Symbols {
     std::vector<int> slots(std::max<std::size_t>(1024, slots_.size() * 2), -1);
     const std::size_t mask = slots.size() - 1;
     for (std::size_t index = 0; index < count_; ++index) {
-      std::size_t slot = std::hash<std::string_view>{}(symbols_[index].text) & mask;
+      std::size_t slot = hash(symbols_[index].text) & mask;
       while (slots[slot] >= 0) slot = (slot + 1) & mask;
       slots[slot] = static_cast<int>(index);
     }
