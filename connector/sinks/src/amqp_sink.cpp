@@ -107,8 +107,9 @@ class AmqpSink final : public Sink {
     // Whatever an abandoned run left is dropped (it was never confirmed); tickets count from 1.
     stop_threads();
     context_ = context;
-    envelope_ = MessageFields{.applicant_id = options_.applicant_id, .action_sequence = 1, .update = context.update,
-                              .work_id = context.work_id, .draft_id = options_.draft_id};
+    envelope_ = QueueEnvelope(MessageFields{.applicant_id = options_.applicant_id, .action_sequence = 1,
+                                            .update = context.update, .work_id = context.work_id,
+                                            .draft_id = options_.draft_id});
     announcing_ = context_.work_id && add_expectations_;
     run_base_ = shared_.stats;  // stats add up over the sink's life
     run_base_.in_flight = 0;
@@ -247,7 +248,7 @@ class AmqpSink final : public Sink {
     auto split = split_bundle(bundle);
     messages.reserve(split.size());
     for (auto& message : split) {
-      message.bundle_json.shrink_to_fit();  // it grew by appending: up to twice the bytes it holds
+      message.bundle_json.shrink_to_fit();  // no-op for the splitter's exactly sized bodies; kept for safety
       messages.push_back({message.nb_deps, std::move(message.bundle_json)});
     }
     return messages;
@@ -255,8 +256,7 @@ class AmqpSink final : public Sink {
 
   // The queue envelope of the bundle stored at `position` in its ticket (action_sequence 1, 2, …), in wire_.
   const std::string& wire_message(const std::string& bundle_json, std::size_t position) {
-    envelope_.action_sequence = static_cast<int>(position) + 1;
-    write_queue_message(envelope_, bundle_json, wire_);
+    envelope_.write(static_cast<int>(position) + 1, bundle_json, wire_);
     return wire_;
   }
 
@@ -702,7 +702,7 @@ class AmqpSink final : public Sink {
   std::thread announcer_thread_;
 
   // I/O thread's side.
-  MessageFields envelope_;          // the run's queue envelope (set by begin_run, before the thread starts)
+  QueueEnvelope envelope_;          // the run's queue envelope (set by begin_run, before the thread starts)
   std::string wire_;                // the message being published, reused
   std::unique_ptr<Connection> connection_;
   PublishLedger ledger_;

@@ -1,5 +1,7 @@
 #include "kfc/sinks/publish_ledger.h"
 
+#include <algorithm>
+
 namespace kfc::sinks {
 
 std::uint64_t PublishLedger::add_ticket(std::vector<NewMessage> messages) {
@@ -46,8 +48,24 @@ void PublishLedger::published(DeliveryTag tag) {
   Entry& e = *entry(serial);
   e.state = State::InFlight;
   e.tag = tag;
-  flights_[tag] = Flight{serial};
+  add_flight(tag, Flight{tag, serial});
   ++in_flight_;
+}
+
+// Tags grow with each publication on a connection (the broker numbers them so), so a flight is
+// appended; an older or repeated tag, which the broker never sends, is still placed by its tag.
+void PublishLedger::add_flight(DeliveryTag tag, Flight flight) {
+  if (flights_.empty() || flights_.back().tag < tag) {
+    flights_.push_back(flight);
+    return;
+  }
+  auto at = std::lower_bound(flights_.begin(), flights_.end(), tag,
+                             [](const Flight& f, DeliveryTag t) { return f.tag < t; });
+  if (at != flights_.end() && at->tag == tag) {
+    *at = flight;  // the same tag again: the later publication replaces the earlier
+  } else {
+    flights_.insert(at, flight);
+  }
 }
 
 // A tag whose message was queued again since (or dropped) is stale: its ack or nack changes nothing.
@@ -56,19 +74,26 @@ bool PublishLedger::is_current(DeliveryTag tag, const Flight& flight) {
   return e != nullptr && e->state == State::InFlight && e->tag == tag;
 }
 
-std::vector<std::pair<DeliveryTag, PublishLedger::Flight>> PublishLedger::take_flights(DeliveryTag tag, bool multiple) {
-  std::vector<std::pair<DeliveryTag, Flight>> taken;
-  auto end = flights_.upper_bound(tag);
-  auto begin = multiple ? flights_.begin() : flights_.find(tag);
-  if (begin == flights_.end() || begin->first > tag) return taken;
-  for (auto it = begin; it != end; ++it) taken.push_back(*it);
-  flights_.erase(begin, end);
-  return taken;
+const std::vector<PublishLedger::Flight>& PublishLedger::take_flights(DeliveryTag tag, bool multiple) {
+  taken_.clear();
+  if (multiple) {
+    for (; !flights_.empty() && flights_.front().tag <= tag; flights_.pop_front()) {
+      if (!flights_.front().done) taken_.push_back(flights_.front());
+    }
+  } else {
+    auto at = std::lower_bound(flights_.begin(), flights_.end(), tag,
+                               [](const Flight& f, DeliveryTag t) { return f.tag < t; });
+    if (at == flights_.end() || at->tag != tag || at->done) return taken_;
+    taken_.push_back(*at);
+    at->done = true;  // answered out of order: left in place until the ones before it are answered
+  }
+  while (!flights_.empty() && flights_.front().done) flights_.pop_front();
+  return taken_;
 }
 
 void PublishLedger::ack(DeliveryTag tag, bool multiple) {
-  for (const auto& [acked, flight] : take_flights(tag, multiple)) {
-    if (!is_current(acked, flight)) continue;
+  for (const Flight& flight : take_flights(tag, multiple)) {
+    if (!is_current(flight.tag, flight)) continue;
     if (flight.returned) {  // acked after an unroutable return: not delivered
       refuse(flight.serial);
       continue;
@@ -84,8 +109,8 @@ void PublishLedger::ack(DeliveryTag tag, bool multiple) {
 }
 
 void PublishLedger::nack(DeliveryTag tag, bool multiple) {
-  for (const auto& [nacked, flight] : take_flights(tag, multiple)) {
-    if (!is_current(nacked, flight)) continue;
+  for (const Flight& flight : take_flights(tag, multiple)) {
+    if (!is_current(flight.tag, flight)) continue;
     ++counts_.nacked;
     refuse(flight.serial);
   }
@@ -97,8 +122,8 @@ void PublishLedger::returned(std::string_view body) {
 
 void PublishLedger::returned(const ReturnedMatch& is_returned) {
   ++counts_.returned;
-  for (auto& [tag, flight] : flights_) {
-    if (flight.returned) continue;
+  for (auto& flight : flights_) {
+    if (flight.done || flight.returned) continue;
     const Entry* e = entry(flight.serial);
     if (e != nullptr && is_returned(e->body, position(flight.serial))) {
       flight.returned = true;
@@ -107,13 +132,13 @@ void PublishLedger::returned(const ReturnedMatch& is_returned) {
   }
   // Not found (cannot happen with a broker that returns what it was given): to be safe, every
   // message in flight counts as returned.
-  for (auto& [tag, flight] : flights_) flight.returned = true;
+  for (auto& flight : flights_) flight.returned = true;
 }
 
 void PublishLedger::connection_lost() {
   std::vector<std::uint64_t> lost;
-  for (const auto& [tag, flight] : flights_) {
-    if (is_current(tag, flight)) lost.push_back(flight.serial);
+  for (const auto& flight : flights_) {
+    if (!flight.done && is_current(flight.tag, flight)) lost.push_back(flight.serial);
   }
   flights_.clear();
   for (std::uint64_t serial : lost) {

@@ -19,37 +19,72 @@ inline bool needs_ascii_escape(unsigned char c) { return c < 0x20 || c > 0x7E ||
 
 // Length of the longest prefix of s[0, n) without a byte to escape (needs_escape, or with
 // kAsciiOnly needs_ascii_escape). Sixteen bytes per step with SSE2 (x <= 0x1f exactly when
-// min(x, 0x1f) == x, unsigned; a signed x < 0x20 also catches every byte >= 0x80), then eight at a
-// time: (x - 0x01..01 * k) & ~x & 0x80..80 is non-zero exactly when some byte of x is below k
-// (k <= 0x80), so a zero test of x ^ 0x22..22 and x ^ 0x5c..5c finds '"' and '\\'.
+// min(x, 0x1f) == x, unsigned; a signed x < 0x20 also catches every byte >= 0x80); eight (or four)
+// at a time without it: (x - 0x01..01 * k) & ~x & 0x80..80 flags the bytes below k (k <= 0x80),
+// exactly up to the first one (a borrow only reaches the bytes after it), so a zero test of
+// x ^ 0x22..22 and x ^ 0x5c..5c finds '"' and '\\' and the lowest flag is the first hit.
+// The last partial block is tested as the block ending at byte n, overlapping bytes already found
+// clean (they cannot flag): most strings (keys, ids, dates) are short, and testing their tails one
+// byte at a time was most of the cost of writing them. Nothing is read outside s[0, n).
 template <bool kAsciiOnly>
 inline std::size_t prefix_without_escapes(const char* s, std::size_t n) {
   std::size_t i = 0;
 #ifdef __SSE2__
   const __m128i control = _mm_set1_epi8(0x1F), space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7F),
                 quotes = _mm_set1_epi8('"'), backslashes = _mm_set1_epi8('\\');
-  for (; i + 16 <= n; i += 16) {
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+  auto hits16 = [&](const char* at) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
     __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(x, quotes), _mm_cmpeq_epi8(x, backslashes));
     if constexpr (kAsciiOnly) {
       hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmplt_epi8(x, space), _mm_cmpeq_epi8(x, del)));
     } else {
       hit = _mm_or_si128(hit, _mm_cmpeq_epi8(_mm_min_epu8(x, control), x));
     }
-    if (const int mask = _mm_movemask_epi8(hit)) return i + static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    return static_cast<unsigned>(_mm_movemask_epi8(hit));
+  };
+  for (; i + 16 <= n; i += 16) {
+    if (const unsigned mask = hits16(s + i)) return i + static_cast<std::size_t>(__builtin_ctz(mask));
+  }
+  if (i == n) return n;
+  if (n >= 16) {
+    const std::size_t last = n - 16;
+    const unsigned mask = hits16(s + last);
+    return mask ? last + static_cast<std::size_t>(__builtin_ctz(mask)) : n;
   }
 #endif
   constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  auto has_byte = [](std::uint64_t x, unsigned char c) {
-    const std::uint64_t diff = x ^ (kOnes * c);
-    return (diff - kOnes) & ~diff;
+  // The flags of the 8 (or, with T = uint32_t, 4) bytes at `at`, high bit of each byte.
+  auto hits = [](auto x) {
+    using T = decltype(x);
+    const T ones = static_cast<T>(kOnes), high = static_cast<T>(kHigh);
+    auto has_byte = [&](unsigned char c) {
+      const T diff = x ^ static_cast<T>(ones * c);
+      return static_cast<T>((diff - ones) & ~diff);
+    };
+    T hit = static_cast<T>(((x - ones * 0x20) & ~x) | has_byte('"') | has_byte('\\'));
+    if constexpr (kAsciiOnly) hit |= static_cast<T>(x | has_byte(0x7F));
+    return static_cast<T>(hit & high);
   };
+  auto first = [](auto flags) { return static_cast<std::size_t>(__builtin_ctzll(flags)) / 8; };
   for (; i + 8 <= n; i += 8) {
     std::uint64_t x;
     std::memcpy(&x, s + i, 8);
-    std::uint64_t hit = ((x - kOnes * 0x20) & ~x) | has_byte(x, '"') | has_byte(x, '\\');
-    if constexpr (kAsciiOnly) hit |= x | has_byte(x, 0x7F);
-    if (hit & kHigh) break;
+    if (const std::uint64_t flags = hits(x)) return i + first(flags);
+  }
+  if (i == n) return n;
+  if (n >= 8) {
+    std::uint64_t x;
+    std::memcpy(&x, s + n - 8, 8);
+    const std::uint64_t flags = hits(x);
+    return flags ? n - 8 + first(flags) : n;
+  }
+  if (n >= 4) {  // 4..7 bytes: the first four, then the four ending at n
+    std::uint32_t x;
+    std::memcpy(&x, s, 4);
+    if (const std::uint32_t flags = hits(x)) return first(flags);
+    std::memcpy(&x, s + n - 4, 4);
+    const std::uint32_t flags = hits(x);
+    return flags ? n - 4 + first(flags) : n;
   }
   for (; i < n; ++i) {
     const auto c = static_cast<unsigned char>(s[i]);

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string_view>
 
+#include <rapidjson/internal/dtoa.h>
+#include <rapidjson/internal/itoa.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -360,37 +362,74 @@ void write_dry_run_lines(const Bundle& stage, std::ostream& out) {
 
 namespace {
 
-// RapidJSON's Writer is fastest on its own StringBuffer (reserve-then-put specialisations); one
-// buffer per thread is reused so its capacity is not regrown for every bundle.
-rapidjson::StringBuffer& reusable_buffer() {
-  thread_local rapidjson::StringBuffer buffer;
-  buffer.Clear();
-  return buffer;
-}
-
-// RapidJSON's Writer (structure, numbers) with a faster string escape: RapidJSON 1.1 tests and
-// copies each byte on its own, which made string writing most of the serialisation. The output is
-// the same: bytes below 0x20, '"' and '\\' escaped as RapidJSON does (short escapes, else \u00XX
-// with upper-case hex), every other byte copied.
-class CompactWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
+// Compact JSON written straight from the tree, byte for byte what RapidJSON 1.1's Writer writes
+// (Value::Accept into Writer<StringBuffer>) without its SAX layer (a level stack, a separator
+// decision and a buffer check per token were most of the writing once strings were fast):
+//  - structure: '{' key ':' value (',' key ':' value)* '}', '[' value (',' value)* ']', no spaces;
+//  - null, true, false; integers through RapidJSON's own i32toa/u32toa/i64toa/u64toa and doubles
+//    through its dtoa (324 decimal places at most), chosen as Accept chooses: double, int, unsigned,
+//    int64, uint64;
+//  - a NaN or infinite double stops the writing where it is, as the Writer does by default (what
+//    was written stays: the callers get the same bytes RapidJSON would have left);
+//  - strings: bytes below 0x20, '"' and '\\' escaped as RapidJSON does (short escapes, else \u00XX
+//    with upper-case hex), every other byte (UTF-8 included) copied.
+// One buffer per thread is reused, so its capacity is not regrown for every bundle.
+class CompactText {
  public:
-  using Base = rapidjson::Writer<rapidjson::StringBuffer>;
-  using Base::Base;
-
-  bool String(const Ch* text, rapidjson::SizeType length, bool /*copy*/ = false) {
-    Prefix(rapidjson::kStringType);
-    write_escaped(text, length);
-    return EndValue(true);
+  static CompactText& reusable() {
+    thread_local CompactText text;
+    text.size_ = 0;
+    return text;
   }
-  bool String(const Ch* text) { return String(text, static_cast<rapidjson::SizeType>(std::strlen(text))); }
-  bool Key(const Ch* text, rapidjson::SizeType length, bool copy = false) { return String(text, length, copy); }
-  bool Key(const Ch* text) { return String(text); }
 
- private:
-  void write_escaped(const char* text, std::size_t length) {
+  // False when a NaN or an infinity stopped it.
+  bool value(const rapidjson::Value& value) {
+    switch (value.GetType()) {
+      case rapidjson::kNullType:
+        put("null", 4);
+        return true;
+      case rapidjson::kFalseType:
+        put("false", 5);
+        return true;
+      case rapidjson::kTrueType:
+        put("true", 4);
+        return true;
+      case rapidjson::kObjectType: {
+        put('{');
+        bool first = true;
+        for (auto member = value.MemberBegin(); member != value.MemberEnd(); ++member) {
+          if (!first) put(',');
+          first = false;
+          string(member->name.GetString(), member->name.GetStringLength());
+          put(':');
+          if (!this->value(member->value)) return false;
+        }
+        put('}');
+        return true;
+      }
+      case rapidjson::kArrayType: {
+        put('[');
+        bool first = true;
+        for (const auto& element : value.GetArray()) {
+          if (!first) put(',');
+          first = false;
+          if (!this->value(element)) return false;
+        }
+        put(']');
+        return true;
+      }
+      case rapidjson::kStringType:
+        string(value.GetString(), value.GetStringLength());
+        return true;
+      case rapidjson::kNumberType:
+        return number(value);
+    }
+    return true;
+  }
+
+  void string(const char* text, std::size_t length) {
     static constexpr char kUpperHex[] = "0123456789ABCDEF";
-    char* const start = os_->Push(2 + length * 6);  // the worst case: every byte as \u00XX
-    char* out = start;
+    char* out = room(2 + length * 6);  // the worst case: every byte as \u00XX
     *out++ = '"';
     for (std::size_t i = 0;;) {
       const std::size_t plain = detail::plain_prefix(text + i, length - i);
@@ -417,39 +456,73 @@ class CompactWriter : public rapidjson::Writer<rapidjson::StringBuffer> {
       }
     }
     *out++ = '"';
-    os_->Pop(static_cast<std::size_t>(start + 2 + length * 6 - out));
+    size_ = static_cast<std::size_t>(out - buffer_.data());
   }
+
+  void put(char c) {
+    *room(1) = c;
+    ++size_;
+  }
+  void put(const char* text, std::size_t length) {
+    std::memcpy(room(length), text, length);
+    size_ += length;
+  }
+
+  std::string_view view() const { return {buffer_.data(), size_}; }
+
+ private:
+  bool number(const rapidjson::Value& value) {
+    char* out = room(25);  // dtoa's most
+    char* end;
+    if (value.IsDouble()) {
+      const double d = value.GetDouble();
+      if (!std::isfinite(d)) return false;
+      end = rapidjson::internal::dtoa(d, out, rapidjson::Writer<rapidjson::StringBuffer>::kDefaultMaxDecimalPlaces);
+    } else if (value.IsInt()) {
+      end = rapidjson::internal::i32toa(value.GetInt(), out);
+    } else if (value.IsUint()) {
+      end = rapidjson::internal::u32toa(value.GetUint(), out);
+    } else if (value.IsInt64()) {
+      end = rapidjson::internal::i64toa(value.GetInt64(), out);
+    } else {
+      end = rapidjson::internal::u64toa(value.GetUint64(), out);
+    }
+    size_ = static_cast<std::size_t>(end - buffer_.data());
+    return true;
+  }
+
+  // Where `length` more bytes go; the size is moved past them by the caller.
+  char* room(std::size_t length) {
+    if (buffer_.size() - size_ < length) buffer_.resize(std::max(2 * buffer_.size(), size_ + length + 4096));
+    return buffer_.data() + size_;
+  }
+
+  std::string buffer_;  // its size is the capacity in use; size_ the bytes written
+  std::size_t size_ = 0;
 };
 
 }  // namespace
 
-void append_compact_json(const rapidjson::Value& value, std::string& out) {
-  auto& buffer = reusable_buffer();
-  CompactWriter writer(buffer);
-  value.Accept(writer);
-  out.append(buffer.GetString(), buffer.GetSize());
+void append_compact_json(const rapidjson::Value& value, std::string& out) { out += compact_json_view(value); }
+
+std::string_view compact_json_view(const rapidjson::Value& value) {
+  auto& text = CompactText::reusable();
+  text.value(value);
+  return text.view();
 }
 
-std::string compact_json(const rapidjson::Value& value) {
-  std::string out;
-  append_compact_json(value, out);
-  return out;
-}
+std::string compact_json(const rapidjson::Value& value) { return std::string(compact_json_view(value)); }
 
 std::string_view compact_bundle_json_view(const Bundle& bundle) {
-  auto& buffer = reusable_buffer();
-  CompactWriter writer(buffer);
-  writer.StartObject();
-  writer.Key("type");
-  writer.String("bundle");
-  writer.Key("id");
-  writer.String(bundle.id.data(), static_cast<rapidjson::SizeType>(bundle.id.size()));
-  writer.Key("spec_version");
-  writer.String("2.1");
-  writer.Key("objects");
-  bundle.objects.Accept(writer);
-  writer.EndObject();
-  return {buffer.GetString(), buffer.GetSize()};
+  auto& text = CompactText::reusable();
+  constexpr std::string_view kHead = R"({"type":"bundle","id":)";
+  text.put(kHead.data(), kHead.size());
+  text.string(bundle.id.data(), bundle.id.size());
+  constexpr std::string_view kMiddle = R"(,"spec_version":"2.1","objects":)";
+  text.put(kMiddle.data(), kMiddle.size());
+  text.value(bundle.objects);
+  text.put('}');  // also after a NaN stopped the objects: RapidJSON's Writer closes the object then too
+  return text.view();
 }
 
 void append_compact_bundle_json(const Bundle& bundle, std::string& out) { out += compact_bundle_json_view(bundle); }

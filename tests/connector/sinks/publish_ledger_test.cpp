@@ -154,6 +154,36 @@ TEST(PublishLedger, ABodyIsReleasedOnceItAndEverythingBeforeItIsConfirmed) {
   EXPECT_TRUE(ledger.idle());
 }
 
+// Confirms answered one by one out of order stay answered: a repeated ack, an ack of a tag never
+// used, and a multiple ack over them change nothing twice; a return and a lost connection only
+// concern the flights still unanswered.
+TEST(PublishLedger, OutOfOrderAnswersAreCountedOnce) {
+  PublishLedger ledger;
+  ledger.add_ticket(bundle({{1, "a"}, {1, "b"}, {1, "c"}, {1, "d"}, {1, "e"}}));
+  DeliveryTag tag = 1;
+  publish_all(ledger, tag);
+  ledger.ack(3, false);
+  ledger.ack(3, false);   // again: already answered
+  ledger.ack(42, false);  // never published
+  EXPECT_EQ(ledger.counts().confirmed, 1u);
+  EXPECT_EQ(ledger.in_flight(), 4u);
+  ledger.ack(4, true);    // 1, 2 and 4; 3 was answered before
+  EXPECT_EQ(ledger.counts().confirmed, 4u);
+  EXPECT_EQ(ledger.in_flight(), 1u);
+  ledger.returned("e");   // the one flight left
+  ledger.ack(5, false);   // acked after its return: refused, goes out again
+  EXPECT_EQ(ledger.counts().confirmed, 4u);
+  EXPECT_EQ(ledger.counts().republished, 1u);
+  EXPECT_EQ(publish_all(ledger, tag), (std::vector<std::string>{"e"}));
+  ledger.connection_lost();  // e (tag 6) is unanswered: queued again, nothing else
+  EXPECT_EQ(ledger.counts().republished, 2u);
+  tag = 1;
+  EXPECT_EQ(publish_all(ledger, tag), (std::vector<std::string>{"e"}));
+  ledger.ack(1, false);
+  EXPECT_EQ(ledger.confirmed_ticket(), 1u);
+  EXPECT_TRUE(ledger.idle());
+}
+
 TEST(PublishLedger, EmptyTicketsConfirmWithTheirPredecessors) {
   PublishLedger ledger;
   ledger.add_ticket({});

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "kfc/sinks/base64.h"
+
 namespace kfc::sinks {
 
 struct MessageFields {
@@ -20,6 +22,19 @@ struct MessageFields {
 std::string queue_message(const MessageFields& fields, std::string_view bundle_json);
 // The same into `out` (its old content replaced, its capacity reused).
 void write_queue_message(const MessageFields& fields, std::string_view bundle_json, std::string& out);
+
+// The envelope of many messages that differ only in action_sequence and content (one run of the
+// AMQP sink), its fixed parts serialised once: write() gives write_queue_message()'s bytes.
+class QueueEnvelope {
+ public:
+  QueueEnvelope() : QueueEnvelope(MessageFields{}) {}
+  explicit QueueEnvelope(const MessageFields& fields);  // fields.action_sequence is not used
+  void write(int action_sequence, std::string_view bundle_json, std::string& out) const;
+
+ private:
+  std::string head_;  // up to and including "action_sequence": 
+  std::string tail_;  // from the content's closing quote to the end
+};
 
 std::string base64_encode(std::string_view data);
 void append_base64(std::string_view data, std::string& out);

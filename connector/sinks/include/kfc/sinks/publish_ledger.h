@@ -21,7 +21,6 @@
 #include <cstdint>
 #include <functional>
 #include <deque>
-#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -86,8 +85,10 @@ class PublishLedger {
     std::string body;
   };
   struct Flight {
+    DeliveryTag tag;
     std::uint64_t serial;
     bool returned = false;
+    bool done = false;  // acked or nacked alone, before an earlier tag: skipped, dropped once at the front
   };
 
   struct OpenTicket {
@@ -101,7 +102,10 @@ class PublishLedger {
   // `serial` is refused: it and every later message of a higher rank that went out are queued again.
   void refuse(std::uint64_t serial);
   void requeue(std::uint64_t serial);
-  std::vector<std::pair<DeliveryTag, Flight>> take_flights(DeliveryTag tag, bool multiple);
+  void add_flight(DeliveryTag tag, Flight flight);
+  // The flights an ack or nack of `tag` answers (all up to it with `multiple`), removed from
+  // flights_; the list is reused by the next call.
+  const std::vector<Flight>& take_flights(DeliveryTag tag, bool multiple);
   bool is_current(DeliveryTag tag, const Flight& flight);
   void advance_confirmed();
   void release_confirmed_bodies();
@@ -110,7 +114,10 @@ class PublishLedger {
   std::uint64_t first_serial_ = 1;
   std::uint64_t fresh_ = 1;                   // first serial never published
   std::set<std::uint64_t> again_;             // serials queued for another publication
-  std::map<DeliveryTag, Flight> flights_;     // tags not yet acked/nacked (some may be stale)
+  std::deque<Flight> flights_;                // tags not yet acked/nacked, ascending (some may be stale);
+                                              // a deque, not a map: a node per message cost more
+                                              // than the rest of the bookkeeping
+  std::vector<Flight> taken_;                 // take_flights' answer, reused
   std::size_t in_flight_ = 0;
   std::deque<OpenTicket> open_tickets_;
   std::uint64_t first_open_ticket_ = 1;

@@ -37,6 +37,9 @@ void write_dry_run_lines(const Bundle& stage, std::ostream& out);
 // Compact JSON (no whitespace, UTF-8 kept as is, RapidJSON number formatting).
 std::string compact_json(const rapidjson::Value& value);
 void append_compact_json(const rapidjson::Value& value, std::string& out);
+// Same, as a view of this thread's serialisation buffer (valid until the next compact_* call on this
+// thread): for callers that size their own string before copying it in.
+std::string_view compact_json_view(const rapidjson::Value& value);
 
 // The bundle as sent to OpenCTI, compact:
 // {"type":"bundle","id":"bundle--…","spec_version":"2.1","objects":[…]}
