@@ -315,27 +315,28 @@ class BatchResolution {
   // Repairs the object at `position`; false when it had to be dropped.
   bool repair(rapidjson::SizeType position) {
     rapidjson::Value& object = objects_[position];
-    for (const char* field : {"created_by_ref", "x_opencti_created_by_ref"}) {
-      auto member = object.FindMember(field);
+    auto members = reference_members(object);
+    for (std::size_t i = 0; i < kReferenceFields.size(); ++i) {
+      const auto member = members.fields[i];
       if (member == object.MemberEnd() || member->value.IsNull()) continue;
       if (resolve(member->value, position) == Verdict::Resolved) continue;
-      note(position, std::string("dropped ") + field + " " + describe(member->value));
+      const bool required = i >= 2;  // source_ref, target_ref; else an author
+      if (required) {
+        drop(position, std::string("its ") + kReferenceFields[i] + " " + describe(member->value) +
+                           " was not delivered in this run");
+        ++repairs_.dropped_relationships;
+        return false;
+      }
+      note(position, std::string("dropped ") + kReferenceFields[i] + " " + describe(member->value));
       object.EraseMember(member);
       ++repairs_.dropped_created_by;
+      members = reference_members(object);  // erasing moved the members after it
     }
-    for (const char* field : {"source_ref", "target_ref"}) {
-      auto member = object.FindMember(field);
-      if (member == object.MemberEnd() || member->value.IsNull()) continue;
-      if (resolve(member->value, position) == Verdict::Resolved) continue;
-      drop(position, std::string("its ") + field + " " + describe(member->value) + " was not delivered in this run");
-      ++repairs_.dropped_relationships;
-      return false;
-    }
-    return repair_object_refs(object, position);
+    return repair_object_refs(object, members.list, position);
   }
 
-  bool repair_object_refs(rapidjson::Value& object, rapidjson::SizeType position) {
-    auto refs = object.FindMember("object_refs");
+  bool repair_object_refs(rapidjson::Value& object, rapidjson::Value::MemberIterator refs,
+                          rapidjson::SizeType position) {
     if (refs == object.MemberEnd() || refs->value.IsNull()) return true;
     if (!refs->value.IsArray()) {
       if (resolve(refs->value, position) == Verdict::Resolved) return true;

@@ -174,6 +174,33 @@ TEST_F(References, AnObjectDeliveredEarlierInTheRunResolvesTheReference) {
   EXPECT_EQ(batches.back().stages.size(), 1u);
 }
 
+// The reference fields are found wherever they stand in the object, the first of a repeated name
+// counting (as a look-up by name finds it), and an author removed before the ends does not lose them.
+TEST_F(References, ReferenceFieldsInAnyOrderAndTheFirstOfARepeatedName) {
+  Batcher batcher(normalising);
+  const auto batches = run(batcher, {
+      kAuthor, kGood,
+      R"({"target_ref":"indicator--good","x_opencti_created_by_ref":"identity--nobody","id":"relationship--kept",)"
+      R"("type":"relationship","source_ref":"indicator--good","created_by_ref":"identity--gone"})",
+      R"({"created_by_ref":"identity--gone","source_ref":"indicator--good","type":"relationship",)"
+      R"("target_ref":"malware--gone","id":"relationship--dropped"})",
+      R"({"object_refs":["indicator--good"],"created_by_ref":"identity--author","id":"report--r",)"
+      R"("created_by_ref":"identity--second","type":"report","object_refs":["indicator--gone"]})",
+  });
+  const auto objects = objects_of(batches);
+  EXPECT_EQ(objects.at("relationship--kept"),
+            R"({"target_ref":"indicator--good","id":"relationship--kept","type":"relationship",)"
+            R"("source_ref":"indicator--good"})");
+  EXPECT_FALSE(objects.contains("relationship--dropped"));
+  EXPECT_EQ(objects.at("report--r"),
+            R"({"object_refs":["indicator--good"],"created_by_ref":"identity--author","id":"report--r",)"
+            R"("created_by_ref":"identity--second","type":"report","object_refs":["indicator--gone"]})");
+  const auto repairs = total(batches);
+  EXPECT_EQ(repairs.dropped_created_by, 3u);
+  EXPECT_EQ(repairs.dropped_relationships, 1u);
+  EXPECT_EQ(repairs.dropped_object_refs, 0u);
+}
+
 TEST_F(References, ObjectsWithoutAnIdAreDroppedNotFatal) {
   Batcher batcher(normalising);
   const auto batches = run(batcher, {kGood, R"({"type":"note","content":"no id"})", R"({"type":"note","id":7})"});
