@@ -105,7 +105,7 @@ struct Mapper::Impl {
   struct Batch {
     Value& out;
     Allocator& a;
-    std::string now;
+    Value now;  // the created/modified time, in `a`: every object shares its text (json::share_value)
     stix::IdIndex index;  // id -> position in out
     std::vector<ReportState> reports;
     std::unordered_map<std::string, std::size_t> report_by_id;
@@ -159,7 +159,14 @@ struct Mapper::Impl {
   static void put_hash(Hashes& h, std::string_view alg, std::string_view value);
 
   // ---- relationships.cpp
-  std::pair<std::string, Value> relationship(Batch& b, std::string_view type, const Item& source,
+  // What a relationship copies from its source, looked up once per source.
+  struct RelationshipSource {
+    const Item& item;
+    const Value* description;  // null: absent
+    const Value* labels;       // null: absent, not an array or empty
+    explicit RelationshipSource(const Item& source);
+  };
+  std::pair<std::string, Value> relationship(Batch& b, std::string_view type, const RelationshipSource& source,
                                              const Item& target);
   void relationships(Batch& b, const Items& objs, std::size_t first,
                      std::vector<std::pair<std::string, Value>>& rels, std::string_view where);
@@ -180,7 +187,6 @@ struct Mapper::Impl {
   static constexpr std::size_t kMemoMinLength = 32;  // > RapidJSON's inline string capacity
 
   int level_index(long long score) const;
-  void set_score(Value& o, long long score, Allocator& a);
   const ScorePieces& score_pieces(std::string_view text);
   void post_process(Value& o, Allocator& a);
 
