@@ -1,6 +1,7 @@
 #include "reference_resolver.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <functional>
 #include <map>
@@ -217,6 +218,15 @@ class BatchResolution {
  private:
   enum class Verdict { Resolved, Missing };
 
+  // The id each reference field found last in in_batch_ (which does not change once built): objects
+  // follow each other with the same author, relationships with the same source, so most references
+  // are not hashed and looked up again.
+  struct Recent {
+    std::string id;
+    std::size_t record = 0;
+    bool found = false;
+  };
+
   // Until nothing changes: dropping an object can leave other references pointing nowhere.
   void repair_until_stable() {
     for (bool changed = true; changed;) {
@@ -280,9 +290,9 @@ class BatchResolution {
   // Resolves one reference in place (rewriting an alias); Missing when it points nowhere (Keep: only
   // when it is not text, which no platform can resolve). A reference of an object to itself needs no
   // test of its own: the object is alive, so its id is present.
-  Verdict resolve(rapidjson::Value& ref, rapidjson::SizeType position) {
+  Verdict resolve(rapidjson::Value& ref, rapidjson::SizeType position, Recent* recent = nullptr) {
     if (!ref.IsString()) return Verdict::Missing;
-    if (present(string_of(ref), position)) return Verdict::Resolved;
+    if (present(string_of(ref), position, recent)) return Verdict::Resolved;
     const std::string target(string_of(ref));
     std::optional<std::string> id;
     if (const std::size_t* local = local_aliases_.find(target)) id = std::string(id_of(objects_[*local]));
@@ -302,8 +312,20 @@ class BatchResolution {
   }
 
   // present(), for a reference of the object at `from`, noting one to an object later in the batch.
-  bool present(std::string_view id, rapidjson::SizeType from) {
-    if (const std::size_t* record = in_batch_.find(id); record != nullptr && ids_[*record].alive_copies > 0) {
+  // With `recent`, the id found last through the same field is not looked up again.
+  bool present(std::string_view id, rapidjson::SizeType from, Recent* recent = nullptr) {
+    const std::size_t* record = nullptr;
+    if (recent != nullptr && recent->found && recent->id == id) {
+      record = &recent->record;
+    } else {
+      record = in_batch_.find(id);
+      if (recent != nullptr && record != nullptr) {
+        recent->id.assign(id);
+        recent->record = *record;
+        recent->found = true;
+      }
+    }
+    if (record != nullptr && ids_[*record].alive_copies > 0) {
       const rapidjson::SizeType to = ids_[*record].position;
       if (to > from) forward_reference_ = true;
       if (to < from) level_[from] = std::max(level_[from], level_[to] + 1);  // `to` was repaired before
@@ -319,7 +341,7 @@ class BatchResolution {
     for (std::size_t i = 0; i < kReferenceFields.size(); ++i) {
       const auto member = members.fields[i];
       if (member == object.MemberEnd() || member->value.IsNull()) continue;
-      if (resolve(member->value, position) == Verdict::Resolved) continue;
+      if (resolve(member->value, position, &recent_[i]) == Verdict::Resolved) continue;
       const bool required = i >= 2;  // source_ref, target_ref; else an author
       if (required) {
         drop(position, std::string("its ") + kReferenceFields[i] + " " + describe(member->value) +
@@ -434,6 +456,7 @@ class BatchResolution {
     std::size_t alive_copies;
   };
   stix::IdIndex in_batch_;          // id → its BatchId in ids_
+  std::array<Recent, kReferenceFields.size()> recent_;
   std::vector<BatchId> ids_;
   bool repeated_id_ = false;        // some id is carried by several objects
   bool forward_reference_ = false;  // some reference resolved to an object later in the batch

@@ -201,6 +201,29 @@ TEST_F(References, ReferenceFieldsInAnyOrderAndTheFirstOfARepeatedName) {
   EXPECT_EQ(repairs.dropped_object_refs, 0u);
 }
 
+// Objects in a row that name the same object through the same field (the resolution remembers the
+// last one found per field) each see whether it is still there: dropped, it is missing for all of
+// them, also in the second look the repairs take after a drop (nothing in between names another).
+TEST_F(References, ObjectsInARowNamingTheSameDroppedObjectAreAllRepaired) {
+  Batcher batcher(normalising);
+  const auto batches = run(batcher, {
+      kAuthor, kGood,
+      R"({"type":"relationship","id":"relationship--gone","source_ref":"indicator--good","target_ref":"malware--gone"})",
+      R"({"type":"relationship","id":"relationship--a","source_ref":"relationship--gone","target_ref":"indicator--good"})",
+      R"({"type":"relationship","id":"relationship--b","source_ref":"relationship--gone","target_ref":"indicator--good"})",
+      R"({"type":"identity","id":"identity--x","x_opencti_created_by_ref":"relationship--gone"})",
+      R"({"type":"identity","id":"identity--y","x_opencti_created_by_ref":"relationship--gone"})",
+  });
+  const auto objects = objects_of(batches);
+  for (const char* gone : {"relationship--gone", "relationship--a", "relationship--b"}) EXPECT_FALSE(objects.contains(gone)) << gone;
+  EXPECT_EQ(objects.at("identity--x"), R"({"type":"identity","id":"identity--x"})");
+  EXPECT_EQ(objects.at("identity--y"), R"({"type":"identity","id":"identity--y"})");
+  EXPECT_TRUE(objects.contains("indicator--good"));
+  const auto repairs = total(batches);
+  EXPECT_EQ(repairs.dropped_relationships, 3u);
+  EXPECT_EQ(repairs.dropped_created_by, 2u);
+}
+
 TEST_F(References, ObjectsWithoutAnIdAreDroppedNotFatal) {
   Batcher batcher(normalising);
   const auto batches = run(batcher, {kGood, R"({"type":"note","content":"no id"})", R"({"type":"note","id":7})"});
