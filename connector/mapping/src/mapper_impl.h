@@ -18,6 +18,7 @@
 #include "kfc/mapping/mapper.h"
 #include "kfc/stix/id_index.h"
 #include "locations.h"
+#include "memo.h"
 
 namespace kfc::mapping {
 
@@ -66,7 +67,18 @@ struct Mapper::Impl {
   std::array<std::vector<std::string>, 3> level_labels;  // high, medium, low
   std::string feed_title;                                // collect(): cache of the last title
   std::vector<std::string> feed_variants;
-  std::unordered_map<std::string, LocationRegistry::Decoded> decode_cache;
+  // What the context expansions derive from feed text, remembered (memo.h).
+  struct Malware {
+    std::string name, description, id;
+  };
+  struct Verdict {
+    bool bad = false;               // not 3 or 4 dotted parts: Problem::BadThreatVerdict
+    std::vector<Malware> malwares;  // the variant (four parts), then the family
+  };
+  Memo<LocationRegistry::Decoded> decoded_locations;  // location text -> countries
+  Memo<Verdict> verdicts;                             // threat -> malware
+  Memo<std::string> actor_ids;                        // stripped actor name -> threat-actor id
+  Memo<std::optional<std::string>> sector_ids;        // stripped industry -> identity id; none for Other
   std::unordered_set<std::string> known_existing, known_new;  // create_only, per run
   MappingStats stats;
   std::array<bool, static_cast<std::size_t>(Problem::kCount)> logged{};
@@ -143,6 +155,7 @@ struct Mapper::Impl {
   const LocationRegistry::Decoded& decode(std::string_view value);                      // expand_locations.cpp
   void locations_of(Batch& b, const Context& ctx, std::string_view where, Items& objs);  // expand_locations.cpp
   void malwares(Batch& b, const Context& ctx, std::string_view where, Items& objs);     // expand_malware.cpp
+  static Verdict read_verdict(std::string_view threat);                                 // expand_malware.cpp
 
   // expand_reports.cpp
   void reports(Batch& b, const Context& ctx, std::string_view where, Items& objs);
