@@ -25,13 +25,23 @@ constexpr std::array<unsigned char, 16> kNamespaceBytes = {
 
 constexpr char kHex[] = "0123456789abcdef";
 
+// "00".."ff": two digits a byte from one table, not two look-ups and shifts.
+constexpr std::array<char, 512> kHexPairs = [] {
+  std::array<char, 512> pairs{};
+  for (std::size_t b = 0; b < 256; ++b) {
+    pairs[2 * b] = kHex[b >> 4];
+    pairs[2 * b + 1] = kHex[b & 0x0F];
+  }
+  return pairs;
+}();
+
 void append_uuid(const unsigned char* b, std::string& out) {
   char text[36];
   char* p = text;
   for (int i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-    *p++ = kHex[b[i] >> 4];
-    *p++ = kHex[b[i] & 0x0F];
+    std::memcpy(p, &kHexPairs[2 * std::size_t{b[i]}], 2);
+    p += 2;
   }
   out.append(text, sizeof text);
 }
@@ -170,7 +180,19 @@ std::string id_of_sorted_members(std::string_view type, std::initializer_list<Me
   return id_from_input(type, input);
 }
 
-bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+// What may stand in an id: the type's characters, the uuid's hex digits.
+enum : unsigned char { kTypeChar = 1, kHexDigit = 2 };
+constexpr std::array<unsigned char, 256> kIdChars = [] {
+  std::array<unsigned char, 256> classes{};
+  for (char c = 'a'; c <= 'z'; ++c) classes[static_cast<unsigned char>(c)] |= kTypeChar;
+  for (char c = '0'; c <= '9'; ++c) classes[static_cast<unsigned char>(c)] |= kTypeChar | kHexDigit;
+  classes['-'] |= kTypeChar;
+  for (char c = 'a'; c <= 'f'; ++c) classes[static_cast<unsigned char>(c)] |= kHexDigit;
+  for (char c = 'A'; c <= 'F'; ++c) classes[static_cast<unsigned char>(c)] |= kHexDigit;
+  return classes;
+}();
+
+bool is(char c, unsigned char kind) { return (kIdChars[static_cast<unsigned char>(c)] & kind) != 0; }
 
 }  // namespace
 
@@ -304,12 +326,12 @@ bool is_valid_id(std::string_view id) noexcept {
   const std::string_view type = id.substr(0, pos);
   if (type.front() == '-' || type.back() == '-') return false;
   for (const char c : type)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    if (!is(c, kTypeChar)) return false;
   const std::string_view uuid = id.substr(pos + 2);
   if (uuid.size() != 36) return false;
   for (std::size_t i = 0; i < uuid.size(); ++i) {
     const bool dash = (i == 8 || i == 13 || i == 18 || i == 23);
-    if (dash ? uuid[i] != '-' : !is_hex(uuid[i])) return false;
+    if (dash ? uuid[i] != '-' : !is(uuid[i], kHexDigit)) return false;
   }
   return true;
 }

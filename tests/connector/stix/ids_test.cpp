@@ -193,6 +193,21 @@ TEST(IdValidation, AcceptsOnlyTypeDashDashUuid) {
   EXPECT_EQ(id_type("nodash"), "");
 }
 
+// Every byte in a type and in a uuid position: only [a-z0-9-] and hex digits (either case) pass.
+TEST(IdValidation, EveryByteInTheTypeAndTheUuid) {
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool type_char = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    std::string in_type = "ab--274128a4-2ad4-50b5-ae7b-b0dea1fa9861";
+    in_type[1] = c;
+    std::string in_uuid = "ab--274128a4-2ad4-50b5-ae7b-b0dea1fa9861";
+    in_uuid[4 + 35] = c;
+    EXPECT_EQ(is_valid_id(in_type), type_char) << "byte " << b << " in the type";  // "a---" splits elsewhere
+    EXPECT_EQ(is_valid_id(in_uuid), hex) << "byte " << b << " in the uuid";
+  }
+}
+
 TEST(FileId, PrefersMd5ThenSha1ThenSha256ThenFirst) {
   EXPECT_EQ(file_id({{"SHA-256", "a"}, {"MD5", "b"}}), file_id_from_one("MD5", "b"));
   EXPECT_EQ(file_id({{"SHA-256", "a"}, {"SHA-1", "c"}}), file_id_from_one("SHA-1", "c"));
