@@ -102,9 +102,15 @@ void IdGenerations::Table::prefetch(std::uint64_t key) const {
 void IdGenerations::add(std::string_view id) { add_key(hash_of(id)); }
 
 void IdGenerations::add_all(const std::vector<std::string_view>& ids) {
+  std::vector<std::uint64_t> hashes(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) hashes[i] = stix::IdIndex::hash_of(ids[i]);
+  add_all_hashed(hashes);
+}
+
+void IdGenerations::add_all_hashed(const std::vector<std::uint64_t>& hashes) {
   constexpr std::size_t kAhead = 8;
-  std::vector<std::uint64_t> keys(ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) keys[i] = hash_of(ids[i]);
+  std::vector<std::uint64_t> keys(hashes.size());
+  for (std::size_t i = 0; i < hashes.size(); ++i) keys[i] = hashes[i] == 0 ? 1 : hashes[i];  // as hash_of()
   for (std::size_t i = 0; i < keys.size(); ++i) {
     if (i + kAhead < keys.size()) {
       old_.prefetch(keys[i + kAhead]);
@@ -176,25 +182,57 @@ class BatchResolution {
   BatchResolution(rapidjson::Document& objects, const IdGenerations& delivered, const AliasGenerations& aliases,
                   UnresolvedReferences unresolved)
       : objects_(objects), delivered_(delivered), aliases_(aliases), unresolved_(unresolved),
-        alive_(objects.Size(), true), in_batch_(objects.Size()), level_(objects.Size(), 0) {
+        alive_(objects.Size(), true), in_batch_(objects.Size()), level_(objects.Size(), 0),
+        hashes_(objects.Size(), 0), first_alias_(objects.Size() + 1, 0) {
     for (rapidjson::SizeType i = 0; i < objects.Size(); ++i) {
-      const std::string_view id = id_of(objects[i]);
+      first_alias_[i] = aliases_of_.size();
+      const auto [id, stix_ids] = id_and_aliases(objects[i]);
       if (id.empty()) {
         drop(i, "it has no string id");
         ++repairs_.dropped_without_id;
         continue;
       }
-      const auto [record, inserted] = in_batch_.try_emplace(id, ids_.size());
+      hashes_[i] = stix::IdIndex::hash_of(id);
+      const auto [record, inserted] = in_batch_.try_emplace(id, ids_.size(), hashes_[i]);
       if (inserted) {
         ids_.push_back(BatchId{i, 1});
       } else {
         ++ids_[record].alive_copies;
         repeated_id_ = true;
       }
-      const auto stix_ids = objects[i].FindMember("x_opencti_stix_ids");
-      if (stix_ids == objects[i].MemberEnd() || !stix_ids->value.IsArray()) continue;
-      for (const auto& alias : stix_ids->value.GetArray()) {
-        if (alias.IsString() && string_of(alias) != id) local_aliases_.try_emplace(string_of(alias), i);
+      if (stix_ids == nullptr) continue;
+      for (const auto& alias : stix_ids->GetArray()) {
+        if (!alias.IsString() || string_of(alias) == id) continue;
+        local_aliases_.try_emplace(string_of(alias), i);
+        aliases_of_.push_back(string_of(alias));
+      }
+    }
+    first_alias_[objects.Size()] = aliases_of_.size();
+  }
+
+  // What delivered() would remember of the stages built from the levels (call after run(), when
+  // levels_known()): the kept objects level by level, in batch order within one.
+  void delivery(ReferenceResolver::Delivery& out) const {
+    out.hashes.clear();
+    out.text.clear();
+    out.aliases.clear();
+    int deepest = 0;
+    for (const int level : level_) deepest = std::max(deepest, level);
+    std::vector<std::size_t> at_level(static_cast<std::size_t>(deepest) + 2, 0);  // counting sort
+    for (const int level : level_) ++at_level[static_cast<std::size_t>(level) + 1];
+    for (std::size_t l = 1; l < at_level.size(); ++l) at_level[l] += at_level[l - 1];
+    std::vector<rapidjson::SizeType> order(level_.size());
+    for (rapidjson::SizeType k = 0; k < level_.size(); ++k) order[at_level[static_cast<std::size_t>(level_[k])]++] = k;
+    out.hashes.reserve(order.size());
+    for (const rapidjson::SizeType k : order) {
+      const rapidjson::SizeType from = kept_from_[k];
+      out.hashes.push_back(hashes_[from]);
+      if (first_alias_[from] == first_alias_[from + 1]) continue;
+      const std::string_view id = id_of(objects_[k]);
+      for (std::size_t a = first_alias_[from]; a < first_alias_[from + 1]; ++a) {
+        const std::string_view alias = aliases_of_[a];
+        out.aliases.push_back({out.text.size(), alias.size(), out.text.size() + alias.size(), id.size()});
+        out.text.append(alias).append(id);
       }
     }
   }
@@ -424,8 +462,10 @@ class BatchResolution {
   // Dropped objects leave the array; the others keep their order.
   void compact() {
     rapidjson::SizeType kept = 0;
+    kept_from_.clear();
     for (rapidjson::SizeType i = 0; i < objects_.Size(); ++i) {
       if (!alive_[i]) continue;
+      kept_from_.push_back(i);
       if (kept != i) {
         objects_[kept] = objects_[i].Move();
         level_[kept] = level_[i];
@@ -464,6 +504,14 @@ class BatchResolution {
   // only when every reference points back (levels_known()).
   std::vector<int> level_;
   stix::IdIndex local_aliases_;  // alias (x_opencti_stix_ids) → position of the object it names
+  // For delivery(): each object's id hash (0 without an id) and aliases (from first_alias_[i] to
+  // first_alias_[i + 1] in aliases_of_; views of alias text, which nothing changes or moves: an
+  // object moved moves only the pointer to its members), by position before compact(); and where
+  // each object left by compact() came from.
+  std::vector<std::uint64_t> hashes_;
+  std::vector<std::size_t> first_alias_;
+  std::vector<std::string_view> aliases_of_;
+  std::vector<rapidjson::SizeType> kept_from_;
   struct Notes {
     std::string name;  // the object's id when the first note was taken
     std::vector<std::string> parts;
@@ -479,8 +527,19 @@ ReferenceRepairs ReferenceResolver::resolve(rapidjson::Document& objects, std::v
   if (!objects.IsArray()) return {};
   BatchResolution resolution(objects, delivered_, aliases_, unresolved_);
   ReferenceRepairs repairs = resolution.run();
-  if (levels != nullptr && resolution.levels_known()) *levels = resolution.take_levels();
+  if (levels != nullptr && resolution.levels_known()) {
+    resolution.delivery(resolved_);
+    *levels = resolution.take_levels();
+  }
   return repairs;
+}
+
+void ReferenceResolver::delivered_as_resolved() {
+  for (const auto& a : resolved_.aliases) {
+    const std::string_view text = resolved_.text;
+    aliases_.add(text.substr(a.alias_offset, a.alias_size), text.substr(a.id_offset, a.id_size));
+  }
+  delivered_.add_all_hashed(resolved_.hashes);
 }
 
 void ReferenceResolver::delivered(const rapidjson::Value& objects) {

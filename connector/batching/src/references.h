@@ -24,6 +24,27 @@ inline std::string_view id_of(const rapidjson::Value& object) {
   return string_of(member->value);
 }
 
+// id_of(object) and the object's x_opencti_stix_ids (null unless an array), each the first member of
+// its name, in one pass over the members.
+struct IdAndAliases {
+  std::string_view id;
+  const rapidjson::Value* aliases = nullptr;
+};
+inline IdAndAliases id_and_aliases(const rapidjson::Value& object) {
+  if (!object.IsObject()) return {};
+  const rapidjson::Value* id = nullptr;
+  const rapidjson::Value* aliases = nullptr;
+  for (auto m = object.MemberBegin(); m != object.MemberEnd(); ++m) {
+    const std::string_view name = string_of(m->name);
+    if (id == nullptr && name == "id") id = &m->value;
+    else if (aliases == nullptr && name == "x_opencti_stix_ids") aliases = &m->value;
+  }
+  IdAndAliases found;
+  if (id != nullptr && id->IsString()) found.id = string_of(*id);
+  if (aliases != nullptr && aliases->IsArray()) found.aliases = aliases;
+  return found;
+}
+
 // The reference members of an object (each the first member of that name, or MemberEnd), found in one
 // pass over its members: an object has a dozen members, and looking each of the five fields up on
 // its own compared every name five times.

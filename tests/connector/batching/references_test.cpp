@@ -281,6 +281,21 @@ TEST_F(References, AnAliasGivenAnotherIdLaterNamesTheLatest) {
   EXPECT_EQ(total(batches).rewritten, 1u);
 }
 
+// Objects are remembered as they are sent, stage by stage: of two objects of one batch claiming
+// the same alias, the one of the later stage names it afterwards, wherever both stood in the batch.
+TEST_F(References, AnAliasClaimedTwiceInABatchNamesTheObjectOfTheLaterStage) {
+  Batcher batcher(normalising, cap(3));
+  const auto batches = run(batcher, {
+      kAuthor,
+      R"({"type":"indicator","id":"x--alias","x_standard_id":"indicator--a","created_by_ref":"identity--author"})",
+      R"({"type":"identity","id":"x--alias","x_standard_id":"identity--b"})",
+      R"({"type":"report","id":"report--r","object_refs":["x--alias"]})",
+  });
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(stage_sizes(batches[0]), (std::vector<std::size_t>{2, 1}));  // author, identity--b; indicator--a
+  EXPECT_EQ(objects_of(batches).at("report--r"), R"({"type":"report","id":"report--r","object_refs":["indicator--a"]})");
+}
+
 // The remembered aliases hold their ids' text; an id longer than any STIX id is not kept for that
 // (a hostile feed cannot fill the memory with it): a later reference to its alias points nowhere.
 TEST_F(References, AnAliasOfAnIdLongerThanAnyStixIdIsNotRemembered) {
