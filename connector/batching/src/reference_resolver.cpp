@@ -19,10 +19,10 @@ namespace {
 constexpr std::size_t kShownRefs = 3;  // references named in a log line; the rest are counted
 constexpr std::size_t kShownCycleIds = 6;  // ids of a cycle named in a log line
 
-std::uint64_t hash_of(std::string_view id) {
-  const std::uint64_t h = std::hash<std::string_view>{}(id);
-  return h == 0 ? 1 : h;
-}
+// The key of an id in the tables below: the batch index's hash (the resolution hands those on for
+// the objects it stages, add_all_hashed()), 0 being the empty slot.
+std::uint64_t key_of_hash(std::uint64_t hash) { return hash == 0 ? 1 : hash; }
+std::uint64_t hash_of(std::string_view id) { return key_of_hash(stix::IdIndex::hash_of(id)); }
 
 
 std::string describe(const rapidjson::Value& ref) {
@@ -110,7 +110,7 @@ void IdGenerations::add_all(const std::vector<std::string_view>& ids) {
 void IdGenerations::add_all_hashed(const std::vector<std::uint64_t>& hashes) {
   constexpr std::size_t kAhead = 8;
   std::vector<std::uint64_t> keys(hashes.size());
-  for (std::size_t i = 0; i < hashes.size(); ++i) keys[i] = hashes[i] == 0 ? 1 : hashes[i];  // as hash_of()
+  for (std::size_t i = 0; i < hashes.size(); ++i) keys[i] = key_of_hash(hashes[i]);
   for (std::size_t i = 0; i < keys.size(); ++i) {
     if (i + kAhead < keys.size()) {
       old_.prefetch(keys[i + kAhead]);
