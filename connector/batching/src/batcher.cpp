@@ -302,9 +302,12 @@ Batch Batcher::take() {
     // The stages take the objects out of the batch's memory, which they then keep alive.
     std::shared_ptr<void> memory = share_arena(pending.arena);
     arena_return.arena = nullptr;
-    batch.stages = levels.size() == objects.Size() && !levels.empty()
-                       ? detail::build_stages_from_levels(objects, std::move(memory), levels)
-                       : build_stages(objects, std::move(memory), delivered);
+    if (levels.size() == objects.Size() && !levels.empty()) {
+      batch.stages = detail::build_stages_from_levels(objects, std::move(memory), levels);
+      resolver_->delivered_as_resolved();  // what the resolution read of the objects staged from its levels
+      return batch;
+    }
+    batch.stages = build_stages(objects, std::move(memory), delivered);
   } else {  // a transform that built its output elsewhere: copied out, the arena is free again
     batch.stages = build_stages(objects, delivered);
   }

@@ -1,6 +1,7 @@
 #include "reference_resolver.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <functional>
 #include <map>
@@ -18,10 +19,10 @@ namespace {
 constexpr std::size_t kShownRefs = 3;  // references named in a log line; the rest are counted
 constexpr std::size_t kShownCycleIds = 6;  // ids of a cycle named in a log line
 
-std::uint64_t hash_of(std::string_view id) {
-  const std::uint64_t h = std::hash<std::string_view>{}(id);
-  return h == 0 ? 1 : h;
-}
+// The key of an id in the tables below: the batch index's hash (the resolution hands those on for
+// the objects it stages, add_all_hashed()), 0 being the empty slot.
+std::uint64_t key_of_hash(std::uint64_t hash) { return hash == 0 ? 1 : hash; }
+std::uint64_t hash_of(std::string_view id) { return key_of_hash(stix::IdIndex::hash_of(id)); }
 
 
 std::string describe(const rapidjson::Value& ref) {
@@ -101,9 +102,15 @@ void IdGenerations::Table::prefetch(std::uint64_t key) const {
 void IdGenerations::add(std::string_view id) { add_key(hash_of(id)); }
 
 void IdGenerations::add_all(const std::vector<std::string_view>& ids) {
+  std::vector<std::uint64_t> hashes(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) hashes[i] = stix::IdIndex::hash_of(ids[i]);
+  add_all_hashed(hashes);
+}
+
+void IdGenerations::add_all_hashed(const std::vector<std::uint64_t>& hashes) {
   constexpr std::size_t kAhead = 8;
-  std::vector<std::uint64_t> keys(ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) keys[i] = hash_of(ids[i]);
+  std::vector<std::uint64_t> keys(hashes.size());
+  for (std::size_t i = 0; i < hashes.size(); ++i) keys[i] = key_of_hash(hashes[i]);
   for (std::size_t i = 0; i < keys.size(); ++i) {
     if (i + kAhead < keys.size()) {
       old_.prefetch(keys[i + kAhead]);
@@ -175,25 +182,57 @@ class BatchResolution {
   BatchResolution(rapidjson::Document& objects, const IdGenerations& delivered, const AliasGenerations& aliases,
                   UnresolvedReferences unresolved)
       : objects_(objects), delivered_(delivered), aliases_(aliases), unresolved_(unresolved),
-        alive_(objects.Size(), true), in_batch_(objects.Size()), level_(objects.Size(), 0) {
+        alive_(objects.Size(), true), in_batch_(objects.Size()), level_(objects.Size(), 0),
+        hashes_(objects.Size(), 0), first_alias_(objects.Size() + 1, 0) {
     for (rapidjson::SizeType i = 0; i < objects.Size(); ++i) {
-      const std::string_view id = id_of(objects[i]);
+      first_alias_[i] = aliases_of_.size();
+      const auto [id, stix_ids] = id_and_aliases(objects[i]);
       if (id.empty()) {
         drop(i, "it has no string id");
         ++repairs_.dropped_without_id;
         continue;
       }
-      const auto [record, inserted] = in_batch_.try_emplace(id, ids_.size());
+      hashes_[i] = stix::IdIndex::hash_of(id);
+      const auto [record, inserted] = in_batch_.try_emplace(id, ids_.size(), hashes_[i]);
       if (inserted) {
         ids_.push_back(BatchId{i, 1});
       } else {
         ++ids_[record].alive_copies;
         repeated_id_ = true;
       }
-      const auto stix_ids = objects[i].FindMember("x_opencti_stix_ids");
-      if (stix_ids == objects[i].MemberEnd() || !stix_ids->value.IsArray()) continue;
-      for (const auto& alias : stix_ids->value.GetArray()) {
-        if (alias.IsString() && string_of(alias) != id) local_aliases_.try_emplace(string_of(alias), i);
+      if (stix_ids == nullptr) continue;
+      for (const auto& alias : stix_ids->GetArray()) {
+        if (!alias.IsString() || string_of(alias) == id) continue;
+        local_aliases_.try_emplace(string_of(alias), i);
+        aliases_of_.push_back(string_of(alias));
+      }
+    }
+    first_alias_[objects.Size()] = aliases_of_.size();
+  }
+
+  // What delivered() would remember of the stages built from the levels (call after run(), when
+  // levels_known()): the kept objects level by level, in batch order within one.
+  void delivery(ReferenceResolver::Delivery& out) const {
+    out.hashes.clear();
+    out.text.clear();
+    out.aliases.clear();
+    int deepest = 0;
+    for (const int level : level_) deepest = std::max(deepest, level);
+    std::vector<std::size_t> at_level(static_cast<std::size_t>(deepest) + 2, 0);  // counting sort
+    for (const int level : level_) ++at_level[static_cast<std::size_t>(level) + 1];
+    for (std::size_t l = 1; l < at_level.size(); ++l) at_level[l] += at_level[l - 1];
+    std::vector<rapidjson::SizeType> order(level_.size());
+    for (rapidjson::SizeType k = 0; k < level_.size(); ++k) order[at_level[static_cast<std::size_t>(level_[k])]++] = k;
+    out.hashes.reserve(order.size());
+    for (const rapidjson::SizeType k : order) {
+      const rapidjson::SizeType from = kept_from_[k];
+      out.hashes.push_back(hashes_[from]);
+      if (first_alias_[from] == first_alias_[from + 1]) continue;
+      const std::string_view id = id_of(objects_[k]);
+      for (std::size_t a = first_alias_[from]; a < first_alias_[from + 1]; ++a) {
+        const std::string_view alias = aliases_of_[a];
+        out.aliases.push_back({out.text.size(), alias.size(), out.text.size() + alias.size(), id.size()});
+        out.text.append(alias).append(id);
       }
     }
   }
@@ -216,6 +255,15 @@ class BatchResolution {
 
  private:
   enum class Verdict { Resolved, Missing };
+
+  // The id each reference field found last in in_batch_ (which does not change once built): objects
+  // follow each other with the same author, relationships with the same source, so most references
+  // are not hashed and looked up again.
+  struct Recent {
+    std::string id;
+    std::size_t record = 0;
+    bool found = false;
+  };
 
   // Until nothing changes: dropping an object can leave other references pointing nowhere.
   void repair_until_stable() {
@@ -280,9 +328,9 @@ class BatchResolution {
   // Resolves one reference in place (rewriting an alias); Missing when it points nowhere (Keep: only
   // when it is not text, which no platform can resolve). A reference of an object to itself needs no
   // test of its own: the object is alive, so its id is present.
-  Verdict resolve(rapidjson::Value& ref, rapidjson::SizeType position) {
+  Verdict resolve(rapidjson::Value& ref, rapidjson::SizeType position, Recent* recent = nullptr) {
     if (!ref.IsString()) return Verdict::Missing;
-    if (present(string_of(ref), position)) return Verdict::Resolved;
+    if (present(string_of(ref), position, recent)) return Verdict::Resolved;
     const std::string target(string_of(ref));
     std::optional<std::string> id;
     if (const std::size_t* local = local_aliases_.find(target)) id = std::string(id_of(objects_[*local]));
@@ -302,8 +350,20 @@ class BatchResolution {
   }
 
   // present(), for a reference of the object at `from`, noting one to an object later in the batch.
-  bool present(std::string_view id, rapidjson::SizeType from) {
-    if (const std::size_t* record = in_batch_.find(id); record != nullptr && ids_[*record].alive_copies > 0) {
+  // With `recent`, the id found last through the same field is not looked up again.
+  bool present(std::string_view id, rapidjson::SizeType from, Recent* recent = nullptr) {
+    const std::size_t* record = nullptr;
+    if (recent != nullptr && recent->found && recent->id == id) {
+      record = &recent->record;
+    } else {
+      record = in_batch_.find(id);
+      if (recent != nullptr && record != nullptr) {
+        recent->id.assign(id);
+        recent->record = *record;
+        recent->found = true;
+      }
+    }
+    if (record != nullptr && ids_[*record].alive_copies > 0) {
       const rapidjson::SizeType to = ids_[*record].position;
       if (to > from) forward_reference_ = true;
       if (to < from) level_[from] = std::max(level_[from], level_[to] + 1);  // `to` was repaired before
@@ -315,27 +375,28 @@ class BatchResolution {
   // Repairs the object at `position`; false when it had to be dropped.
   bool repair(rapidjson::SizeType position) {
     rapidjson::Value& object = objects_[position];
-    for (const char* field : {"created_by_ref", "x_opencti_created_by_ref"}) {
-      auto member = object.FindMember(field);
+    auto members = reference_members(object);
+    for (std::size_t i = 0; i < kReferenceFields.size(); ++i) {
+      const auto member = members.fields[i];
       if (member == object.MemberEnd() || member->value.IsNull()) continue;
-      if (resolve(member->value, position) == Verdict::Resolved) continue;
-      note(position, std::string("dropped ") + field + " " + describe(member->value));
+      if (resolve(member->value, position, &recent_[i]) == Verdict::Resolved) continue;
+      const bool required = i >= 2;  // source_ref, target_ref; else an author
+      if (required) {
+        drop(position, std::string("its ") + kReferenceFields[i] + " " + describe(member->value) +
+                           " was not delivered in this run");
+        ++repairs_.dropped_relationships;
+        return false;
+      }
+      note(position, std::string("dropped ") + kReferenceFields[i] + " " + describe(member->value));
       object.EraseMember(member);
       ++repairs_.dropped_created_by;
+      members = reference_members(object);  // erasing moved the members after it
     }
-    for (const char* field : {"source_ref", "target_ref"}) {
-      auto member = object.FindMember(field);
-      if (member == object.MemberEnd() || member->value.IsNull()) continue;
-      if (resolve(member->value, position) == Verdict::Resolved) continue;
-      drop(position, std::string("its ") + field + " " + describe(member->value) + " was not delivered in this run");
-      ++repairs_.dropped_relationships;
-      return false;
-    }
-    return repair_object_refs(object, position);
+    return repair_object_refs(object, members.list, position);
   }
 
-  bool repair_object_refs(rapidjson::Value& object, rapidjson::SizeType position) {
-    auto refs = object.FindMember("object_refs");
+  bool repair_object_refs(rapidjson::Value& object, rapidjson::Value::MemberIterator refs,
+                          rapidjson::SizeType position) {
     if (refs == object.MemberEnd() || refs->value.IsNull()) return true;
     if (!refs->value.IsArray()) {
       if (resolve(refs->value, position) == Verdict::Resolved) return true;
@@ -401,8 +462,10 @@ class BatchResolution {
   // Dropped objects leave the array; the others keep their order.
   void compact() {
     rapidjson::SizeType kept = 0;
+    kept_from_.clear();
     for (rapidjson::SizeType i = 0; i < objects_.Size(); ++i) {
       if (!alive_[i]) continue;
+      kept_from_.push_back(i);
       if (kept != i) {
         objects_[kept] = objects_[i].Move();
         level_[kept] = level_[i];
@@ -433,6 +496,7 @@ class BatchResolution {
     std::size_t alive_copies;
   };
   stix::IdIndex in_batch_;          // id → its BatchId in ids_
+  std::array<Recent, kReferenceFields.size()> recent_;
   std::vector<BatchId> ids_;
   bool repeated_id_ = false;        // some id is carried by several objects
   bool forward_reference_ = false;  // some reference resolved to an object later in the batch
@@ -440,6 +504,14 @@ class BatchResolution {
   // only when every reference points back (levels_known()).
   std::vector<int> level_;
   stix::IdIndex local_aliases_;  // alias (x_opencti_stix_ids) → position of the object it names
+  // For delivery(): each object's id hash (0 without an id) and aliases (from first_alias_[i] to
+  // first_alias_[i + 1] in aliases_of_; views of alias text, which nothing changes or moves: an
+  // object moved moves only the pointer to its members), by position before compact(); and where
+  // each object left by compact() came from.
+  std::vector<std::uint64_t> hashes_;
+  std::vector<std::size_t> first_alias_;
+  std::vector<std::string_view> aliases_of_;
+  std::vector<rapidjson::SizeType> kept_from_;
   struct Notes {
     std::string name;  // the object's id when the first note was taken
     std::vector<std::string> parts;
@@ -455,8 +527,19 @@ ReferenceRepairs ReferenceResolver::resolve(rapidjson::Document& objects, std::v
   if (!objects.IsArray()) return {};
   BatchResolution resolution(objects, delivered_, aliases_, unresolved_);
   ReferenceRepairs repairs = resolution.run();
-  if (levels != nullptr && resolution.levels_known()) *levels = resolution.take_levels();
+  if (levels != nullptr && resolution.levels_known()) {
+    resolution.delivery(resolved_);
+    *levels = resolution.take_levels();
+  }
   return repairs;
+}
+
+void ReferenceResolver::delivered_as_resolved() {
+  for (const auto& a : resolved_.aliases) {
+    const std::string_view text = resolved_.text;
+    aliases_.add(text.substr(a.alias_offset, a.alias_size), text.substr(a.id_offset, a.id_size));
+  }
+  delivered_.add_all_hashed(resolved_.hashes);
 }
 
 void ReferenceResolver::delivered(const rapidjson::Value& objects) {

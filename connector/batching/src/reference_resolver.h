@@ -33,6 +33,8 @@ class IdGenerations {
   // The same as add() for each id, faster for many: the tables outgrow the cache and nearly every id
   // of a batch is new, so each slot is fetched from memory a few ids ahead of its insert.
   void add_all(const std::vector<std::string_view>& ids);
+  // add_all() with each id's stix::IdIndex::hash_of already known.
+  void add_all_hashed(const std::vector<std::uint64_t>& hashes);
   bool contains(std::string_view id) const;
 
  private:
@@ -88,6 +90,9 @@ class ReferenceResolver {
   ReferenceRepairs resolve(rapidjson::Document& objects, std::vector<int>* levels = nullptr);
   // Remembers the objects of a batch that is about to be sent (their ids and aliases).
   void delivered(const rapidjson::Value& objects);
+  // delivered() for every stage built from the levels the last resolve() gave, in stage order: the
+  // resolution already read each object's id, hash and aliases, so the stages are not read again.
+  void delivered_as_resolved();
   // For the stages, after resolve(): a reference to `id` outside the batch is no dependency — the
   // object was delivered earlier in the run, or (Keep) every reference left is the platform's.
   bool satisfied_outside_batch(std::string_view id) const {
@@ -98,6 +103,21 @@ class ReferenceResolver {
   IdGenerations delivered_;
   AliasGenerations aliases_;
   UnresolvedReferences unresolved_;
+
+ public:
+  // What the objects of the last resolve() that gave levels would be remembered by, in stage order
+  // (level by level, batch order within one, as the stages are built).
+  struct Delivery {
+    std::vector<std::uint64_t> hashes;  // of the ids
+    std::string text;                   // the aliases' and ids' text, one after another
+    struct Alias {
+      std::size_t alias_offset, alias_size, id_offset, id_size;
+    };
+    std::vector<Alias> aliases;
+  };
+
+ private:
+  Delivery resolved_;
 };
 
 }  // namespace kfc::batching::detail

@@ -13,10 +13,11 @@ void Mapper::Impl::actors(Batch& b, const Context& ctx, Items& objs) {
   for_each_split(*ctx.actors, ',', [&](std::string_view raw) {
     const std::string_view name = py_strip(raw);
     if (name.empty()) return;
-    std::string id = kfc::stix::threat_actor_id(name, opt.legacy_threat_actor_ids);
+    const std::string& id =
+        actor_ids.get(name, [&] { return kfc::stix::threat_actor_id(name, opt.legacy_threat_actor_ids); });
     Value o = sdo_header(b, "threat-actor", id);
     o.AddMember("name", json::copy(name, b.a), b.a);
-    objs.push_back({Kind::ThreatActor, std::move(id), std::move(o)});
+    objs.push_back({Kind::ThreatActor, id, std::move(o)});
   });
 }
 

@@ -5,17 +5,10 @@
 
 namespace kfc::mapping {
 
-namespace {
-constexpr std::size_t kDecodeCacheLimit = 4096;
-}  // namespace
-
 using kfc::stix::py_strip;
 
 const LocationRegistry::Decoded& Mapper::Impl::decode(std::string_view value) {
-  auto it = decode_cache.find(std::string(value));
-  if (it != decode_cache.end()) return it->second;
-  if (decode_cache.size() >= kDecodeCacheLimit) decode_cache.clear();  // memory stays bounded
-  return decode_cache.emplace(std::string(value), locations.decode(value)).first->second;
+  return decoded_locations.get(value, [&] { return locations.decode(value); });
 }
 
 void Mapper::Impl::locations_of(Batch& b, const Context& ctx, std::string_view where, Items& objs) {

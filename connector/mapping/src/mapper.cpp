@@ -49,8 +49,8 @@ Value Mapper::Impl::sdo_header(Batch& b, std::string_view type, Value id) {
   o.AddMember("spec_version", "2.1", b.a);
   o.AddMember("id", id, b.a);
   o.AddMember("created_by_ref", json::ref(kAuthorId), b.a);
-  o.AddMember("created", json::copy(b.now, b.a), b.a);
-  o.AddMember("modified", json::copy(b.now, b.a), b.a);
+  o.AddMember("created", json::share_value(b.now, b.a), b.a);
+  o.AddMember("modified", json::share_value(b.now, b.a), b.a);
   return o;
 }
 
@@ -73,7 +73,7 @@ void Mapper::Impl::transform(const Value& source_batch, rapidjson::Document& out
 void Mapper::Impl::transform(const Value& source_batch, Value& out, Allocator& allocator) {
   out.SetArray();
   score_memo = {};  // memory of an earlier call may have been reused
-  Batch b{out, allocator, format_created(clock.now()), {}, {}, {}};
+  Batch b{out, allocator, json::copy(format_created(clock.now()), allocator), {}, {}, {}};
   b.add(json::copy_value(author, b.a), kAuthorId);
   const bool marked = tlp_marking.IsObject();
   if (marked) b.add(json::copy_value(tlp_marking, b.a), json::view(tlp_marking["id"]));

@@ -18,6 +18,7 @@
 #include "kfc/mapping/mapper.h"
 #include "kfc/stix/id_index.h"
 #include "locations.h"
+#include "memo.h"
 
 namespace kfc::mapping {
 
@@ -66,7 +67,18 @@ struct Mapper::Impl {
   std::array<std::vector<std::string>, 3> level_labels;  // high, medium, low
   std::string feed_title;                                // collect(): cache of the last title
   std::vector<std::string> feed_variants;
-  std::unordered_map<std::string, LocationRegistry::Decoded> decode_cache;
+  // What the context expansions derive from feed text, remembered (memo.h).
+  struct Malware {
+    std::string name, description, id;
+  };
+  struct Verdict {
+    bool bad = false;               // not 3 or 4 dotted parts: Problem::BadThreatVerdict
+    std::vector<Malware> malwares;  // the variant (four parts), then the family
+  };
+  Memo<LocationRegistry::Decoded> decoded_locations;  // location text -> countries
+  Memo<Verdict> verdicts;                             // threat -> malware
+  Memo<std::string> actor_ids;                        // stripped actor name -> threat-actor id
+  Memo<std::optional<std::string>> sector_ids;        // stripped industry -> identity id; none for Other
   std::unordered_set<std::string> known_existing, known_new;  // create_only, per run
   MappingStats stats;
   std::array<bool, static_cast<std::size_t>(Problem::kCount)> logged{};
@@ -105,7 +117,7 @@ struct Mapper::Impl {
   struct Batch {
     Value& out;
     Allocator& a;
-    std::string now;
+    Value now;  // the created/modified time, in `a`: every object shares its text (json::share_value)
     stix::IdIndex index;  // id -> position in out
     std::vector<ReportState> reports;
     std::unordered_map<std::string, std::size_t> report_by_id;
@@ -143,6 +155,7 @@ struct Mapper::Impl {
   const LocationRegistry::Decoded& decode(std::string_view value);                      // expand_locations.cpp
   void locations_of(Batch& b, const Context& ctx, std::string_view where, Items& objs);  // expand_locations.cpp
   void malwares(Batch& b, const Context& ctx, std::string_view where, Items& objs);     // expand_malware.cpp
+  static Verdict read_verdict(std::string_view threat);                                 // expand_malware.cpp
 
   // expand_reports.cpp
   void reports(Batch& b, const Context& ctx, std::string_view where, Items& objs);
@@ -159,7 +172,14 @@ struct Mapper::Impl {
   static void put_hash(Hashes& h, std::string_view alg, std::string_view value);
 
   // ---- relationships.cpp
-  std::pair<std::string, Value> relationship(Batch& b, std::string_view type, const Item& source,
+  // What a relationship copies from its source, looked up once per source.
+  struct RelationshipSource {
+    const Item& item;
+    const Value* description;  // null: absent
+    const Value* labels;       // null: absent, not an array or empty
+    explicit RelationshipSource(const Item& source);
+  };
+  std::pair<std::string, Value> relationship(Batch& b, std::string_view type, const RelationshipSource& source,
                                              const Item& target);
   void relationships(Batch& b, const Items& objs, std::size_t first,
                      std::vector<std::pair<std::string, Value>>& rels, std::string_view where);
@@ -180,7 +200,6 @@ struct Mapper::Impl {
   static constexpr std::size_t kMemoMinLength = 32;  // > RapidJSON's inline string capacity
 
   int level_index(long long score) const;
-  void set_score(Value& o, long long score, Allocator& a);
   const ScorePieces& score_pieces(std::string_view text);
   void post_process(Value& o, Allocator& a);
 

@@ -5,20 +5,23 @@
 
 namespace kfc::mapping {
 
-std::pair<std::string, Value> Mapper::Impl::relationship(Batch& b, std::string_view type, const Item& source,
-                                           const Item& target) {
-  std::string id = kfc::stix::relationship_id(type, source.id, target.id);
+Mapper::Impl::RelationshipSource::RelationshipSource(const Item& source)
+    : item(source), description(json::member(source.value, "description")), labels(json::member(source.value, "labels")) {
+  if (labels != nullptr && (!labels->IsArray() || labels->Empty())) labels = nullptr;
+}
+
+std::pair<std::string, Value> Mapper::Impl::relationship(Batch& b, std::string_view type,
+                                                         const RelationshipSource& source, const Item& target) {
+  std::string id = kfc::stix::relationship_id(type, source.item.id, target.id);
   Value r = sdo_header(b, "relationship", id);
   r.AddMember("relationship_type", json::ref(type), b.a);
-  const Value* d = json::member(source.value, "description");
-  if (!d)
+  if (!source.description)
     r.AddMember("description", "", b.a);
-  else if (d->IsString())
-    r.AddMember("description", json::share_value(*d, b.a), b.a);
-  r.AddMember("source_ref", json::copy(source.id, b.a), b.a);
+  else if (source.description->IsString())
+    r.AddMember("description", json::share_value(*source.description, b.a), b.a);
+  r.AddMember("source_ref", json::copy(source.item.id, b.a), b.a);
   r.AddMember("target_ref", json::copy(target.id, b.a), b.a);
-  if (const Value* l = json::member(source.value, "labels"); l && l->IsArray() && !l->Empty())
-    r.AddMember("labels", json::share_value(*l, b.a), b.a);
+  if (source.labels) r.AddMember("labels", json::share_value(*source.labels, b.a), b.a);
   return {std::move(id), std::move(r)};
 }
 
@@ -32,6 +35,7 @@ void Mapper::Impl::relationships(Batch& b, const Items& objs, std::size_t first,
       problem(Problem::InvalidReference, where);
       continue;
     }
+    const RelationshipSource from(source);
     for (std::size_t t = first; t < objs.size(); ++t) {
       const Item& target = objs[t];
       std::string_view type;
@@ -49,7 +53,7 @@ void Mapper::Impl::relationships(Batch& b, const Items& objs, std::size_t first,
         default: break;
       }
       if (type.empty()) continue;
-      rels.push_back(relationship(b, type, source, target));
+      rels.push_back(relationship(b, type, from, target));
     }
   }
 }

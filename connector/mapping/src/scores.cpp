@@ -1,5 +1,8 @@
 // Confidence, score and labels of every object of a bundle (README "Confidence, score and labels").
+#include <algorithm>
+#include <array>
 #include <charconv>
+#include <limits>
 
 #include "kfc/stix/pystr.h"
 #include "mapper_impl.h"
@@ -52,10 +55,6 @@ int Mapper::Impl::level_index(long long score) const {
   return 2;
 }
 
-void Mapper::Impl::set_score(Value& o, long long score, Allocator& a) {
-  json::set(o, "x_opencti_score", Value(static_cast<int64_t>(score)), a);
-}
-
 auto Mapper::Impl::score_pieces(std::string_view text) -> const ScorePieces& {
   if (text.size() >= kMemoMinLength && score_memo.text == text.data() && score_memo.size == text.size())
     return score_memo;
@@ -70,25 +69,84 @@ auto Mapper::Impl::score_pieces(std::string_view text) -> const ScorePieces& {
   return score_memo;
 }
 
+namespace {
+
+constexpr std::array<std::string_view, 11> kConfidenceTypes{
+    "attack-pattern", "course-of-action", "threat-actor", "intrusion-set", "campaign", "malware",
+    "tool", "vulnerability", "report", "relationship", "indicator"};
+constexpr std::array<std::string_view, 5> kScoredTypes{"indicator", "file", "domain-name", "url", "ipv4-addr"};
+
+template <std::size_t N>
+bool one_of(std::string_view type, const std::array<std::string_view, N>& types) {
+  return std::find(types.begin(), types.end(), type) != types.end();
+}
+
+// The members post_process reads or sets, found in one pass over the object (each the first member
+// of its name, as FindMember finds it). Kept as positions, which stay valid when members are
+// appended, where pointers would not.
+class Slots {
+ public:
+  enum Name : std::size_t { Type, Id, Confidence, Score, Description, XDescription, Labels, XLabels, kCount };
+
+  explicit Slots(Value& o) : o_(o) {
+    at_.fill(kAbsent);
+    rapidjson::SizeType i = 0;
+    for (auto m = o.MemberBegin(); m != o.MemberEnd(); ++m, ++i) {
+      const std::string_view name = json::view(m->name);
+      for (std::size_t k = 0; k < kCount; ++k) {
+        if (name != kNames[k]) continue;
+        if (at_[k] == kAbsent) at_[k] = i;
+        break;
+      }
+    }
+  }
+
+  Value* get(Name n) { return at_[n] == kAbsent ? nullptr : &o_.MemberBegin()[at_[n]].value; }
+
+  std::optional<std::string_view> string(Name n) {
+    const Value* v = get(n);
+    if (v == nullptr || !v->IsString()) return std::nullopt;
+    return json::view(*v);
+  }
+
+  // json::set(): replaced in place when present, else appended.
+  Value& set(Name n, Value&& value, Allocator& a) {
+    if (Value* existing = get(n)) {
+      *existing = value;  // RapidJSON assignment moves
+      return *existing;
+    }
+    at_[n] = o_.MemberCount();
+    o_.AddMember(json::ref(kNames[n]), value, a);
+    return *get(n);
+  }
+
+ private:
+  static constexpr rapidjson::SizeType kAbsent = std::numeric_limits<rapidjson::SizeType>::max();
+  static constexpr std::array<std::string_view, kCount> kNames{
+      "type", "id", "confidence", "x_opencti_score", "description", "x_opencti_description", "labels",
+      "x_opencti_labels"};
+  Value& o_;
+  std::array<rapidjson::SizeType, kCount> at_;
+};
+
+}  // namespace
+
 void Mapper::Impl::post_process(Value& o, Allocator& a) {
   if (!o.IsObject()) return;
-  const auto type = json::string_member(o, "type");
-  static const std::unordered_set<std::string_view> kConfidence{
-      "attack-pattern", "course-of-action", "threat-actor", "intrusion-set", "campaign", "malware",
-      "tool", "vulnerability", "report", "relationship", "indicator"};
-  static const std::unordered_set<std::string_view> kScored{"indicator", "file", "domain-name", "url",
-                                                            "ipv4-addr"};
-  if (type && kConfidence.contains(*type)) json::set(o, "confidence", Value(opt.confidence_level), a);
-  if (type && kScored.contains(*type)) set_score(o, opt.threat_score, a);
+  Slots slots(o);
+  const auto type = slots.string(Slots::Type);
+  if (type && one_of(*type, kConfidenceTypes)) slots.set(Slots::Confidence, Value(opt.confidence_level), a);
+  auto set_score = [&](long long score) { slots.set(Slots::Score, Value(static_cast<int64_t>(score)), a); };
+  if (type && one_of(*type, kScoredTypes)) set_score(opt.threat_score);
 
-  std::string_view label_key = "labels";
-  const Value* description = json::member(o, "description");
+  Slots::Name label_key = Slots::Labels;
+  const Value* description = slots.get(Slots::Description);
   if (!description) {
-    description = json::member(o, "x_opencti_description");
-    label_key = "x_opencti_labels";
+    description = slots.get(Slots::XDescription);
+    label_key = Slots::XLabels;
   }
   if (!description) return;
-  const std::string_view where = json::string_member(o, "id").value_or("");
+  const std::string_view where = slots.string(Slots::Id).value_or("");
   if (!description->IsString()) return problem(Problem::NonStringField, where);
   const ScorePieces& pieces = score_pieces(json::view(*description));
   const bool has_score = pieces.has_score;
@@ -100,14 +158,13 @@ void Mapper::Impl::post_process(Value& o, Allocator& a) {
       if (n) score = n;
       else problem(Problem::BadThreatScore, where);
     }
-    if (score) set_score(o, *score, a);
+    if (score) set_score(*score);
     return;
   }
 
-  Value* labels = json::member(o, label_key);
+  Value* labels = slots.get(label_key);
   if (!labels) {
-    o.AddMember(json::ref(label_key), Value(rapidjson::kArrayType), a);
-    labels = json::member(o, label_key);
+    labels = &slots.set(label_key, Value(rapidjson::kArrayType), a);
   } else if (!labels->IsArray()) {
     problem(Problem::NonStringField, where);
     Value wrapped(rapidjson::kArrayType);

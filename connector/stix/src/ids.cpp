@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <stdexcept>
 #include <vector>
 
-#include <openssl/evp.h>
+// The low-level SHA-1 functions are deprecated in OpenSSL 3 in favour of EVP; they are what the
+// prefix reuse below needs (connector/stix/README.md, "How ids are hashed").
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -22,42 +25,88 @@ constexpr std::array<unsigned char, 16> kNamespaceBytes = {
 
 constexpr char kHex[] = "0123456789abcdef";
 
+// "00".."ff": two digits a byte from one table, not two look-ups and shifts.
+constexpr std::array<char, 512> kHexPairs = [] {
+  std::array<char, 512> pairs{};
+  for (std::size_t b = 0; b < 256; ++b) {
+    pairs[2 * b] = kHex[b >> 4];
+    pairs[2 * b + 1] = kHex[b & 0x0F];
+  }
+  return pairs;
+}();
+
 void append_uuid(const unsigned char* b, std::string& out) {
   char text[36];
   char* p = text;
   for (int i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
-    *p++ = kHex[b[i] >> 4];
-    *p++ = kHex[b[i] & 0x0F];
+    std::memcpy(p, &kHexPairs[2 * std::size_t{b[i]}], 2);
+    p += 2;
   }
   out.append(text, sizeof text);
 }
 
-// SHA-1 through one fetched EVP_MD and one reused EVP_MD_CTX per thread. The one-shot SHA1() of
-// OpenSSL 3 fetches the algorithm from the provider and allocates a context on every call, which
-// cost more than the hashing itself (ids are ~60 bytes: one or two SHA-1 blocks).
+// SHA-1 of the digest inputs (connector/stix/README.md, "How ids are hashed"), through the low-level
+// SHA1_* functions of libcrypto, not EVP: an EVP digest costs a provider dispatch, an init and a
+// cleanse per id, about as much as hashing a short id, and its context cannot be copied without an
+// allocation. A plain SHA_CTX is a value, so the state after the first one or two 64-byte blocks of
+// an input is kept and reused for a later input that starts with the same bytes: the relationships
+// of one indicator share their first 127 bytes, so most of them need one block instead of three.
+// The output is SHA-1's, whichever path computed it.
 class Sha1 {
  public:
-  Sha1() : md_(EVP_MD_fetch(nullptr, "SHA1", nullptr)), ctx_(EVP_MD_CTX_new()) {
-    if (md_ == nullptr || ctx_ == nullptr) throw std::runtime_error("OpenSSL cannot provide SHA-1 for STIX ids");
-  }
-  ~Sha1() {
-    EVP_MD_CTX_free(ctx_);
-    EVP_MD_free(md_);
-  }
-  Sha1(const Sha1&) = delete;
-  Sha1& operator=(const Sha1&) = delete;
+  static constexpr std::size_t kBlock = 64;
+  static constexpr std::size_t kCachedBlocks = 2;  // per prefix
+  static constexpr std::size_t kPrefixes = 8;      // the relationship kinds of one indicator fit
 
   void digest(std::string_view data, unsigned char (&out)[SHA_DIGEST_LENGTH]) {
-    unsigned int length = 0;
-    if (EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 || EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1 ||
-        EVP_DigestFinal_ex(ctx_, out, &length) != 1 || length != SHA_DIGEST_LENGTH)
-      throw std::runtime_error("OpenSSL SHA-1 failed while computing a STIX id");
+    const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+    const std::size_t full = std::min(data.size() / kBlock, kCachedBlocks);
+    // The cached prefix sharing the most leading blocks with `data`.
+    std::size_t reused = 0;
+    const Prefix* from = nullptr;
+    for (const Prefix& p : prefixes_) {
+      std::size_t same = 0;
+      const std::size_t comparable = std::min(p.blocks, full);
+      while (same < comparable && std::memcmp(p.bytes + same * kBlock, bytes + same * kBlock, kBlock) == 0) ++same;
+      if (same > reused) {
+        reused = same;
+        from = &p;
+        if (reused == full) break;
+      }
+    }
+    SHA_CTX ctx;
+    if (from != nullptr) {
+      ctx = from->after[reused - 1];
+    } else if (SHA1_Init(&ctx) != 1) {
+      fail();
+    }
+    if (reused < full) {  // the blocks no prefix had: hashed one by one and remembered
+      Prefix& p = prefixes_[next_];
+      next_ = (next_ + 1) % kPrefixes;
+      if (from != nullptr && from != &p) std::copy_n(from->after, reused, p.after);
+      for (std::size_t block = reused; block < full; ++block) {
+        if (SHA1_Update(&ctx, bytes + block * kBlock, kBlock) != 1) fail();
+        p.after[block] = ctx;
+      }
+      std::memcpy(p.bytes, bytes, full * kBlock);
+      p.blocks = full;
+    }
+    if (SHA1_Update(&ctx, bytes + full * kBlock, data.size() - full * kBlock) != 1 || SHA1_Final(out, &ctx) != 1)
+      fail();
   }
 
  private:
-  EVP_MD* md_;
-  EVP_MD_CTX* ctx_;
+  struct Prefix {
+    std::size_t blocks = 0;  // leading blocks remembered; 0: an empty slot
+    unsigned char bytes[kCachedBlocks * kBlock];
+    SHA_CTX after[kCachedBlocks];  // the state after block 1, block 2
+  };
+
+  [[noreturn]] static void fail() { throw std::runtime_error("OpenSSL SHA-1 failed while computing a STIX id"); }
+
+  std::array<Prefix, kPrefixes> prefixes_{};
+  std::size_t next_ = 0;
 };
 
 // The digest input being built: namespace bytes, then the canonical JSON. One buffer per thread,
@@ -89,15 +138,35 @@ std::string id_from_digest_input(std::string_view type, std::string_view canonic
   return id_from_input(type, input);
 }
 
+// True when no byte of s needs an escape. plain_prefix() goes 16 bytes a step and then byte by byte;
+// an id (~47 bytes) would spend most of its test in the byte steps, so the last 16 bytes are tested
+// as one more (overlapping) step instead.
+bool is_plain(std::string_view s) {
+  constexpr std::size_t kStep = 16;
+  if (s.size() < kStep) return detail::plain_prefix(s.data(), s.size()) == s.size();
+  const std::size_t whole = s.size() - s.size() % kStep;
+  return detail::plain_prefix(s.data(), whole) == whole &&
+         detail::plain_prefix(s.data() + s.size() - kStep, kStep) == kStep;
+}
+
 // The RFC 8785 text of a flat object of string members already sorted by key, appended to `out`.
+// With kPlainKeys the keys are written as they are: the id functions below name the contributing
+// properties with literals that need no escape.
+template <bool kPlainKeys = false>
 void append_canonical_object(std::span<const Member> sorted_members, std::string& out) {
   out.push_back('{');
   bool first = true;
   for (const auto& [key, value] : sorted_members) {
     if (!first) out.push_back(',');
     first = false;
-    append_canonical_string(key, out);
-    out.push_back(':');
+    if constexpr (kPlainKeys) {
+      out.push_back('"');
+      out.append(key);
+      out.append("\":");
+    } else {
+      append_canonical_string(key, out);
+      out.push_back(':');
+    }
     append_canonical_string(value, out);
   }
   out.push_back('}');
@@ -107,11 +176,23 @@ void append_canonical_object(std::span<const Member> sorted_members, std::string
 // function below does), written straight after the namespace bytes.
 std::string id_of_sorted_members(std::string_view type, std::initializer_list<Member> sorted_members) {
   std::string& input = digest_input();
-  append_canonical_object({sorted_members.begin(), sorted_members.size()}, input);
+  append_canonical_object<true>({sorted_members.begin(), sorted_members.size()}, input);
   return id_from_input(type, input);
 }
 
-bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+// What may stand in an id: the type's characters, the uuid's hex digits.
+enum : unsigned char { kTypeChar = 1, kHexDigit = 2 };
+constexpr std::array<unsigned char, 256> kIdChars = [] {
+  std::array<unsigned char, 256> classes{};
+  for (char c = 'a'; c <= 'z'; ++c) classes[static_cast<unsigned char>(c)] |= kTypeChar;
+  for (char c = '0'; c <= '9'; ++c) classes[static_cast<unsigned char>(c)] |= kTypeChar | kHexDigit;
+  classes['-'] |= kTypeChar;
+  for (char c = 'a'; c <= 'f'; ++c) classes[static_cast<unsigned char>(c)] |= kHexDigit;
+  for (char c = 'A'; c <= 'F'; ++c) classes[static_cast<unsigned char>(c)] |= kHexDigit;
+  return classes;
+}();
+
+bool is(char c, unsigned char kind) { return (kIdChars[static_cast<unsigned char>(c)] & kind) != 0; }
 
 }  // namespace
 
@@ -132,6 +213,11 @@ std::string bundle_id() { return "bundle--" + uuid4(); }
 
 void append_canonical_string(std::string_view s, std::string& out) {
   out.push_back('"');
+  if (is_plain(s)) {  // nearly always: ids, names, hashes
+    out.append(s);
+    out.push_back('"');
+    return;
+  }
   for (std::size_t i = 0;;) {
     const std::size_t plain = detail::plain_prefix(s.data() + i, s.size() - i);
     out.append(s.data() + i, plain);
@@ -240,12 +326,12 @@ bool is_valid_id(std::string_view id) noexcept {
   const std::string_view type = id.substr(0, pos);
   if (type.front() == '-' || type.back() == '-') return false;
   for (const char c : type)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    if (!is(c, kTypeChar)) return false;
   const std::string_view uuid = id.substr(pos + 2);
   if (uuid.size() != 36) return false;
   for (std::size_t i = 0; i < uuid.size(); ++i) {
     const bool dash = (i == 8 || i == 13 || i == 18 || i == 23);
-    if (dash ? uuid[i] != '-' : !is_hex(uuid[i])) return false;
+    if (dash ? uuid[i] != '-' : !is(uuid[i], kHexDigit)) return false;
   }
   return true;
 }

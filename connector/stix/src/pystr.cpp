@@ -154,18 +154,33 @@ bool py_isspace(char32_t cp) noexcept {
 }
 
 std::string_view py_strip(std::string_view s) noexcept {
-  // One forward pass: remember where the first and the last non-space code points are.
-  std::size_t begin = s.size(), end = 0, i = 0;
-  while (i < s.size()) {
+  // Forward to the first non-space code point.
+  std::size_t begin = s.size();
+  for (std::size_t i = 0; i < s.size();) {
     const std::size_t at = i;
     bool valid = true;
     const char32_t cp = utf8_decode(s, i, &valid);
     if (!valid || !py_isspace(cp)) {
-      if (begin == s.size()) begin = at;
-      end = i;
+      begin = at;
+      break;
     }
   }
-  return begin < end ? s.substr(begin, end - begin) : std::string_view{};
+  if (begin == s.size()) return {};
+  // Backward over ASCII bytes, each a code point of its own (no byte of a longer sequence is below
+  // 0x80): nearly every text ends in one, and the end is found without a pass over the text.
+  std::size_t end = s.size();
+  while (static_cast<unsigned char>(s[end - 1]) < 0x80) {
+    if (!py_isspace(static_cast<unsigned char>(s[end - 1]))) return s.substr(begin, end - begin);
+    --end;  // s[begin] is no space, so this stops before passing it
+  }
+  // A longer sequence last: one forward pass from the first non-space code point to the last one.
+  end = begin;
+  for (std::size_t i = begin; i < s.size();) {
+    bool valid = true;
+    const char32_t cp = utf8_decode(s, i, &valid);
+    if (!valid || !py_isspace(cp)) end = i;
+  }
+  return s.substr(begin, end - begin);
 }
 
 void py_lower_append(std::string_view s, std::string& out) {

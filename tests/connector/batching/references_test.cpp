@@ -174,6 +174,56 @@ TEST_F(References, AnObjectDeliveredEarlierInTheRunResolvesTheReference) {
   EXPECT_EQ(batches.back().stages.size(), 1u);
 }
 
+// The reference fields are found wherever they stand in the object, the first of a repeated name
+// counting (as a look-up by name finds it), and an author removed before the ends does not lose them.
+TEST_F(References, ReferenceFieldsInAnyOrderAndTheFirstOfARepeatedName) {
+  Batcher batcher(normalising);
+  const auto batches = run(batcher, {
+      kAuthor, kGood,
+      R"({"target_ref":"indicator--good","x_opencti_created_by_ref":"identity--nobody","id":"relationship--kept",)"
+      R"("type":"relationship","source_ref":"indicator--good","created_by_ref":"identity--gone"})",
+      R"({"created_by_ref":"identity--gone","source_ref":"indicator--good","type":"relationship",)"
+      R"("target_ref":"malware--gone","id":"relationship--dropped"})",
+      R"({"object_refs":["indicator--good"],"created_by_ref":"identity--author","id":"report--r",)"
+      R"("created_by_ref":"identity--second","type":"report","object_refs":["indicator--gone"]})",
+  });
+  const auto objects = objects_of(batches);
+  EXPECT_EQ(objects.at("relationship--kept"),
+            R"({"target_ref":"indicator--good","id":"relationship--kept","type":"relationship",)"
+            R"("source_ref":"indicator--good"})");
+  EXPECT_FALSE(objects.contains("relationship--dropped"));
+  EXPECT_EQ(objects.at("report--r"),
+            R"({"object_refs":["indicator--good"],"created_by_ref":"identity--author","id":"report--r",)"
+            R"("created_by_ref":"identity--second","type":"report","object_refs":["indicator--gone"]})");
+  const auto repairs = total(batches);
+  EXPECT_EQ(repairs.dropped_created_by, 3u);
+  EXPECT_EQ(repairs.dropped_relationships, 1u);
+  EXPECT_EQ(repairs.dropped_object_refs, 0u);
+}
+
+// Objects in a row that name the same object through the same field (the resolution remembers the
+// last one found per field) each see whether it is still there: dropped, it is missing for all of
+// them, also in the second look the repairs take after a drop (nothing in between names another).
+TEST_F(References, ObjectsInARowNamingTheSameDroppedObjectAreAllRepaired) {
+  Batcher batcher(normalising);
+  const auto batches = run(batcher, {
+      kAuthor, kGood,
+      R"({"type":"relationship","id":"relationship--gone","source_ref":"indicator--good","target_ref":"malware--gone"})",
+      R"({"type":"relationship","id":"relationship--a","source_ref":"relationship--gone","target_ref":"indicator--good"})",
+      R"({"type":"relationship","id":"relationship--b","source_ref":"relationship--gone","target_ref":"indicator--good"})",
+      R"({"type":"identity","id":"identity--x","x_opencti_created_by_ref":"relationship--gone"})",
+      R"({"type":"identity","id":"identity--y","x_opencti_created_by_ref":"relationship--gone"})",
+  });
+  const auto objects = objects_of(batches);
+  for (const char* gone : {"relationship--gone", "relationship--a", "relationship--b"}) EXPECT_FALSE(objects.contains(gone)) << gone;
+  EXPECT_EQ(objects.at("identity--x"), R"({"type":"identity","id":"identity--x"})");
+  EXPECT_EQ(objects.at("identity--y"), R"({"type":"identity","id":"identity--y"})");
+  EXPECT_TRUE(objects.contains("indicator--good"));
+  const auto repairs = total(batches);
+  EXPECT_EQ(repairs.dropped_relationships, 3u);
+  EXPECT_EQ(repairs.dropped_created_by, 2u);
+}
+
 TEST_F(References, ObjectsWithoutAnIdAreDroppedNotFatal) {
   Batcher batcher(normalising);
   const auto batches = run(batcher, {kGood, R"({"type":"note","content":"no id"})", R"({"type":"note","id":7})"});
@@ -229,6 +279,21 @@ TEST_F(References, AnAliasGivenAnotherIdLaterNamesTheLatest) {
   const auto batches = run(batcher, feed);
   EXPECT_EQ(objects_of(batches).at("report--r"), R"({"type":"report","id":"report--r","object_refs":["indicator--std-5"]})");
   EXPECT_EQ(total(batches).rewritten, 1u);
+}
+
+// Objects are remembered as they are sent, stage by stage: of two objects of one batch claiming
+// the same alias, the one of the later stage names it afterwards, wherever both stood in the batch.
+TEST_F(References, AnAliasClaimedTwiceInABatchNamesTheObjectOfTheLaterStage) {
+  Batcher batcher(normalising, cap(3));
+  const auto batches = run(batcher, {
+      kAuthor,
+      R"({"type":"indicator","id":"x--alias","x_standard_id":"indicator--a","created_by_ref":"identity--author"})",
+      R"({"type":"identity","id":"x--alias","x_standard_id":"identity--b"})",
+      R"({"type":"report","id":"report--r","object_refs":["x--alias"]})",
+  });
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(stage_sizes(batches[0]), (std::vector<std::size_t>{2, 1}));  // author, identity--b; indicator--a
+  EXPECT_EQ(objects_of(batches).at("report--r"), R"({"type":"report","id":"report--r","object_refs":["indicator--a"]})");
 }
 
 // The remembered aliases hold their ids' text; an id longer than any STIX id is not kept for that

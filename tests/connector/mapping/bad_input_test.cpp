@@ -1,6 +1,7 @@
 // Bad feed input never aborts a batch (connector/mapping/README.md, "Bad input"): the object is mapped as far as
 // possible or passed through, the problem is counted, and logged once per kind.
 #include <memory>
+#include <set>
 #include <random>
 
 #include <spdlog/sinks/ringbuffer_sink.h>
@@ -143,6 +144,36 @@ TEST(BadInput, NonIntegerThreatScoreIsIgnored) {
   o.threat_score_from_description = true;
   r = map_one(R"({"type":"indicator","id":"indicator--a","description":"threat_score=1_0;threat_score=x"})", o);
   EXPECT_EQ((*of_type(r.out, "indicator"))["x_opencti_score"].GetInt(), 10);
+}
+
+// Context repeated from indicator to indicator (remembered by the mapping, memo.h) gives each the
+// same objects, and each bad piece is counted every time it comes back.
+TEST(BadInput, RepeatedContextGivesTheSameObjectsAndCountsEachBadPiece) {
+  const std::string context = "threat=HEUR:Trojan.Win32.Agent.gen;industries=Finance, Other;actors=Lazarus;geo=de,xx";
+  std::string objects;
+  for (const char* id : {"indicator--00000000-0000-4000-8000-000000000001", "indicator--00000000-0000-4000-8000-000000000002",
+                         "indicator--00000000-0000-4000-8000-000000000003"}) {
+    objects += std::string(objects.empty() ? "" : ",") + R"({"type":"indicator","id":")" + id +
+               R"(","description":")" + context + R"(;threat=a.b"})";
+  }
+  const auto r = map_one(objects);
+  EXPECT_EQ(r.stats.count(Problem::BadThreatVerdict), 3u);
+  EXPECT_EQ(r.stats.count(Problem::UnknownLocation), 3u);
+  std::size_t relationships = 0;
+  std::set<std::string> others;
+  for (const auto& o : r.out.GetArray()) {
+    if (str(o, "type") == "relationship") ++relationships;
+    else if (str(o, "type") != "indicator") others.insert(str(o, "type") + " " + str(o, "name"));
+  }
+  // A later threat piece wins, and a.b is not a verdict: no malware. Per indicator: the actor, the
+  // sector, Germany and its region.
+  EXPECT_EQ(others, (std::set<std::string>{"identity Finance", "identity Kaspersky", "location Germany",
+                                           "location Western Europe", "threat-actor Lazarus"}));
+  EXPECT_EQ(relationships, 3u * 4u);
+  const auto* sector = find_id(r.out, kfc::stix::identity_id("Finance", "class"));
+  ASSERT_NE(sector, nullptr);
+  const auto* actor = find_id(r.out, kfc::stix::threat_actor_id("Lazarus"));
+  ASSERT_NE(actor, nullptr);
 }
 
 TEST(BadInput, UnknownLocationsAreSkipped) {

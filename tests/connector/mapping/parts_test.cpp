@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "locations.h"
+#include "memo.h"
 #include "pattern.h"
 #include "timestamps.h"
 #include "mapping_test_util.h"
@@ -118,6 +119,29 @@ TEST(Locations, BadDatasheetIsRejectedWithTheRecordNamed) {
     EXPECT_NE(std::string(e.what()).find("XX"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("Atlantis"), std::string::npos);
   }
+}
+
+// What the expansions derive from feed text is made once per text, and the memo never holds more
+// than kLimit texts: past that it starts again, and a forgotten text is made again.
+TEST(Memo, MakesOncePerKeyAndStaysBounded) {
+  Memo<std::string> memo;
+  int made = 0;
+  auto upper = [&](std::string_view key) {
+    return memo.get(key, [&] {
+      ++made;
+      return std::string(key) + "!";
+    });
+  };
+  EXPECT_EQ(upper("a"), "a!");
+  EXPECT_EQ(upper(std::string("a")), "a!");
+  EXPECT_EQ(made, 1);
+  for (std::size_t i = 0; i < Memo<std::string>::kLimit + 10; ++i) {
+    upper("key" + std::to_string(i));
+    EXPECT_LE(memo.size(), Memo<std::string>::kLimit);
+  }
+  const int before = made;
+  EXPECT_EQ(upper("a"), "a!");
+  EXPECT_EQ(made, before + 1);
 }
 
 TEST(Timestamps, CreatedKeepsAtLeastThreeFractionDigits) {

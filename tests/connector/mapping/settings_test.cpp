@@ -188,6 +188,35 @@ TEST(ScoreAndLabels, IndicatorWithoutDescriptionGetsOnlyTheScore) {
   EXPECT_FALSE(ind.HasMember("description"));
 }
 
+// Confidence, score and labels are set where the object has them, wherever they stand (the first of
+// a repeated name), and appended in that order when it has not; x_opencti_description leads to
+// x_opencti_labels only without a description.
+TEST(ScoreAndLabels, MembersInAnyOrderAreReplacedInPlaceOrAppended) {
+  MappingOptions o;
+  o.confidence_level = 42;
+  MapperRun r{o};
+  const auto out = r.go({
+      R"({"labels":["x"],"confidence":1,"description":"threat_score=10","type":"malware","id":"malware--m",)"
+      R"("labels":["second"],"x_opencti_score":5})",
+      R"({"x_opencti_description":"threat_score=80","type":"url","id":"url--u","value":"http://a.example/"})",
+      R"({"type":"url","id":"url--v","x_opencti_labels":"one","description":"d","x_opencti_description":"x"})"});
+  const auto* malware = find_id(out, "malware--m");
+  ASSERT_NE(malware, nullptr);
+  EXPECT_EQ(dump(*malware),
+            R"({"labels":["x","threat_score:kaspersky:low"],"confidence":42,"description":"threat_score=10",)"
+            R"("type":"malware","id":"malware--m","labels":["second"],"x_opencti_score":5})");
+  const auto* url = find_id(out, "url--u");
+  ASSERT_NE(url, nullptr);
+  EXPECT_EQ(dump(*url), R"({"x_opencti_description":"threat_score=80","type":"url","id":"url--u",)"
+                        R"("value":"http://a.example/","x_opencti_score":100,)"
+                        R"("x_opencti_labels":["threat_score:kaspersky:high"]})");
+  const auto* other = find_id(out, "url--v");
+  ASSERT_NE(other, nullptr);
+  EXPECT_EQ(dump(*other), R"({"type":"url","id":"url--v","x_opencti_labels":"one","description":"d",)"
+                          R"("x_opencti_description":"x","x_opencti_score":100,)"
+                          R"("labels":["threat_score:kaspersky:high"]})");
+}
+
 TEST(Confidence, OverwritesFeedValueOnListedTypesOnly) {
   MappingOptions o;
   o.confidence_level = 42;

@@ -1,6 +1,9 @@
 // Python str semantics (connector/stix/README.md); expected values were produced by Python 3.11.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "kfc/stix/pystr.h"
 
 namespace kfc::stix {
@@ -15,6 +18,35 @@ TEST(PyStrip, RemovesEveryPythonWhitespaceCharacter) {
   EXPECT_EQ(py_strip(""), "");
   EXPECT_EQ(py_strip(" \t "), "");
   EXPECT_EQ(py_strip("\xff x \xff"), "\xff x \xff");  // invalid bytes are not whitespace
+}
+
+// py_strip finds the end from the back over ASCII bytes and falls back to a forward pass when a
+// longer sequence ends the text: every string of up to five pieces (spaces, letters, multi-byte
+// spaces and non-spaces, invalid and truncated sequences) strips as one forward pass over it does.
+TEST(PyStrip, SameAsOneForwardPassOverEveryMixOfPieces) {
+  auto forward = [](std::string_view s) {
+    std::size_t begin = s.size(), end = 0, i = 0;
+    while (i < s.size()) {
+      const std::size_t at = i;
+      bool valid = true;
+      const char32_t cp = utf8_decode(s, i, &valid);
+      if (!valid || !py_isspace(cp)) {
+        if (begin == s.size()) begin = at;
+        end = i;
+      }
+    }
+    return begin < end ? s.substr(begin, end - begin) : std::string_view{};
+  };
+  const std::vector<std::string> pieces = {" ", "\t", "a", "\xc2\xa0", "\xe3\x80\x80", "\xe2\x80\x8b",
+                                           "\xc3\xa9", "\xff", "\xe2\x80", "\x80"};
+  std::vector<std::string> texts = {""};
+  for (int length = 1; length <= 5; ++length) {
+    std::vector<std::string> longer;
+    for (const auto& t : texts)
+      for (const auto& p : pieces) longer.push_back(t + p);
+    for (const auto& t : longer) EXPECT_EQ(py_strip(t), forward(t)) << "text of " << t.size() << " bytes";
+    texts = std::move(longer);
+  }
 }
 
 TEST(PyLower, FullUnicodeMappingsAsPython) {

@@ -27,10 +27,16 @@ class IdIndex {
     if (slots > slots_.size()) rehash(slots);
   }
 
+  // The hash the index files `id` under (std::hash): a caller that needs it too computes it once.
+  static std::uint64_t hash_of(std::string_view id) { return std::hash<std::string_view>{}(id); }
+
   // The number stored for `id`, after storing `value` if the id was new; true when it was new.
   std::pair<std::size_t&, bool> try_emplace(std::string_view id, std::size_t value) {
+    return try_emplace(id, value, hash_of(id));
+  }
+  // The same, with `hash` = hash_of(id) already known.
+  std::pair<std::size_t&, bool> try_emplace(std::string_view id, std::size_t value, std::uint64_t hash) {
     if ((size_ + 1) * 2 > slots_.size()) rehash(slots_.empty() ? kFirstSlots : slots_.size() * 2);
-    const std::uint64_t hash = hash_of(id);
     std::size_t i = hash & (slots_.size() - 1);
     for (; slots_[i].used; i = (i + 1) & (slots_.size() - 1)) {
       if (matches(slots_[i], hash, id)) return {slots_[i].value, false};
@@ -80,8 +86,6 @@ class IdIndex {
     std::size_t value = 0;
     bool used = false;
   };
-
-  static std::uint64_t hash_of(std::string_view id) { return std::hash<std::string_view>{}(id); }
 
   bool matches(const Slot& slot, std::uint64_t hash, std::string_view id) const {
     return slot.hash == hash && std::string_view(keys_.data() + slot.key_offset, slot.key_size) == id;
