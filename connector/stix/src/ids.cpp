@@ -138,16 +138,8 @@ std::string id_from_digest_input(std::string_view type, std::string_view canonic
   return id_from_input(type, input);
 }
 
-// True when no byte of s needs an escape. plain_prefix() goes 16 bytes a step and then byte by byte;
-// an id (~47 bytes) would spend most of its test in the byte steps, so the last 16 bytes are tested
-// as one more (overlapping) step instead.
-bool is_plain(std::string_view s) {
-  constexpr std::size_t kStep = 16;
-  if (s.size() < kStep) return detail::plain_prefix(s.data(), s.size()) == s.size();
-  const std::size_t whole = s.size() - s.size() % kStep;
-  return detail::plain_prefix(s.data(), whole) == whole &&
-         detail::plain_prefix(s.data() + s.size() - kStep, kStep) == kStep;
-}
+// True when no byte of s needs an escape.
+bool is_plain(std::string_view s) { return detail::plain_prefix(s.data(), s.size()) == s.size(); }
 
 // The RFC 8785 text of a flat object of string members already sorted by key, appended to `out`.
 // With kPlainKeys the keys are written as they are: the id functions below name the contributing

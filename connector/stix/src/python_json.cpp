@@ -153,7 +153,7 @@ inline bool PythonWriter::short_plain_string(std::string_view s) {
     Word first, last;
     std::memcpy(&first, s.data(), sizeof(Word));
     std::memcpy(&last, s.data() + n - sizeof(Word), sizeof(Word));
-    if (detail::ascii_escape_hits(first) | detail::ascii_escape_hits(last)) return false;
+    if (detail::escape_flags<true>(first) | detail::escape_flags<true>(last)) return false;
     char* const o = room(n + 2);
     o[0] = '"';
     std::memcpy(o + 1, &first, sizeof(Word));
