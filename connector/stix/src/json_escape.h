@@ -99,6 +99,8 @@ inline std::size_t prefix_without_escapes(const char* s, std::size_t n, char* ou
 
 inline std::size_t plain_prefix(const char* s, std::size_t n) { return prefix_without_escapes<false>(s, n); }
 inline std::size_t printable_ascii_prefix(const char* s, std::size_t n) { return prefix_without_escapes<true>(s, n); }
+// The plain prefix of s[0, n), copied to out (see prefix_without_escapes).
+inline std::size_t copy_plain(const char* s, std::size_t n, char* out) { return prefix_without_escapes<false>(s, n, out); }
 // The printable-ASCII prefix of s[0, n), copied to out (see prefix_without_escapes).
 inline std::size_t copy_printable_ascii(const char* s, std::size_t n, char* out) {
   return prefix_without_escapes<true>(s, n, out);

@@ -133,36 +133,17 @@ char short_escape(unsigned char c) {
   }
 }
 
-// Most strings of STIX objects are plain keys and values of up to 16 bytes: two overlapping words
-// cover them, checked and copied at once, without a call. False (nothing written) for any other.
+// Most strings of STIX objects are plain keys and values of up to 16 bytes: the escape scan copies
+// them (two overlapping words at most) inline, without a call. False (nothing kept) for any other.
 inline bool PythonWriter::short_plain_string(std::string_view s) {
   const std::size_t n = s.size();
-  if (n < 4) {  // "id", "2.1", "": byte by byte
-    for (char c : s)
-      if (detail::needs_ascii_escape(static_cast<unsigned char>(c))) return false;
-    char* const o = room(n + 2);
-    o[0] = '"';
-    for (std::size_t k = 0; k < n; ++k) o[k + 1] = s[k];
-    o[n + 1] = '"';
-    cursor_ = o + n + 2;
-    return true;
-  }
   if (n > 16) return false;
-  const auto copy_two = [&](auto word) {
-    using Word = decltype(word);
-    Word first, last;
-    std::memcpy(&first, s.data(), sizeof(Word));
-    std::memcpy(&last, s.data() + n - sizeof(Word), sizeof(Word));
-    if (detail::escape_flags<true>(first) | detail::escape_flags<true>(last)) return false;
-    char* const o = room(n + 2);
-    o[0] = '"';
-    std::memcpy(o + 1, &first, sizeof(Word));
-    std::memcpy(o + 1 + n - sizeof(Word), &last, sizeof(Word));
-    o[n + 1] = '"';
-    cursor_ = o + n + 2;
-    return true;
-  };
-  return n >= 8 ? copy_two(std::uint64_t{}) : copy_two(std::uint32_t{});
+  char* const o = room(2 + 6 * n);  // string_escaped's room: it writes over what is left here
+  if (detail::copy_printable_ascii(s.data(), n, o + 1) != n) return false;
+  o[0] = '"';
+  o[n + 1] = '"';
+  cursor_ = o + n + 2;
+  return true;
 }
 
 void PythonWriter::string_escaped(std::string_view s) {
@@ -432,8 +413,7 @@ class CompactText {
     char* out = room(2 + length * 6);  // the worst case: every byte as \u00XX
     *out++ = '"';
     for (std::size_t i = 0;;) {
-      const std::size_t plain = detail::plain_prefix(text + i, length - i);
-      std::memcpy(out, text + i, plain);
+      const std::size_t plain = detail::copy_plain(text + i, length - i, out);
       out += plain;
       i += plain;
       if (i == length) break;
